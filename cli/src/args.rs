@@ -1,0 +1,249 @@
+//! Command-line arguments (clap derive; doc comments are the help text).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// r2com: the consortium's shared library of practices and training
+/// calendar, synced peer to peer between member NGOs.
+#[derive(Parser, Debug)]
+#[command(name = "r2com", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Data directory of the node (key, store, control socket).
+    /// Default: $XDG_DATA_HOME/r2com (~/.local/share/r2com).
+    #[arg(long, global = true, env = "R2COM_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Print machine-readable JSON instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create this node's key (once) and print its public key and PeerId.
+    Init,
+    /// Print this node's public key and PeerId.
+    Id,
+    /// Run the node in the foreground (logs to stderr; RUST_LOG sets the level).
+    Run,
+    /// This node's identity and record counts.
+    Status,
+    /// Import a dataset file ({"practices": [...], "events": [...]}); all or nothing.
+    Import {
+        /// The JSON file, or - for standard input.
+        file: PathBuf,
+    },
+    /// Export every record as a dataset file.
+    Export {
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+    /// The library of practices.
+    #[command(subcommand)]
+    Practice(PracticeCmd),
+    /// The training calendar.
+    #[command(subcommand)]
+    Event(EventCmd),
+    /// Full-text search over titles, summaries and bodies (case and accents ignored).
+    Search {
+        /// Words to look for; all must occur.
+        #[arg(required = true)]
+        text: Vec<String>,
+        /// Most results to show.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Re-check every stored change and signature; exits 6 if any fails.
+    Verify,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PracticeCmd {
+    /// List practices (filters combine).
+    List(PracticeFilter),
+    /// Show one practice.
+    Show { id: String },
+    /// Add a practice.
+    Add(PracticeAdd),
+    /// Change fields of a practice.
+    Edit(EditArgs),
+    /// Delete a practice.
+    Rm { id: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EventCmd {
+    /// List events (filters combine).
+    List(EventFilter),
+    /// Show one event.
+    Show { id: String },
+    /// Add an event.
+    Add(EventAdd),
+    /// Change fields of an event.
+    Edit(EditArgs),
+    /// Delete an event.
+    Rm { id: String },
+}
+
+#[derive(Args, Debug)]
+pub struct PracticeFilter {
+    /// Owning organisation (short key, e.g. lmds).
+    #[arg(long, alias = "organisation")]
+    pub org: Option<String>,
+    #[arg(long)]
+    pub theme: Option<String>,
+    #[arg(long)]
+    pub target_group: Option<String>,
+    /// draft, published or archived.
+    #[arg(long)]
+    pub status: Option<String>,
+    /// ISO 639-1 code.
+    #[arg(long)]
+    pub language: Option<String>,
+    /// ISO 3166 alpha-2 code.
+    #[arg(long)]
+    pub country: Option<String>,
+    #[arg(long)]
+    pub evidence: Option<String>,
+    /// Whole records (with --json) rather than summary rows.
+    #[arg(long)]
+    pub full: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct EventFilter {
+    /// Organiser (short key).
+    #[arg(long, alias = "organiser")]
+    pub org: Option<String>,
+    /// scheduled, cancelled or postponed.
+    #[arg(long)]
+    pub status: Option<String>,
+    #[arg(long)]
+    pub language: Option<String>,
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Starting on or after this date (YYYY-MM-DD).
+    #[arg(long, value_parser = parse_date)]
+    pub from: Option<String>,
+    /// Starting on or before this date (YYYY-MM-DD).
+    #[arg(long, value_parser = parse_date)]
+    pub to: Option<String>,
+    /// Whole records (with --json) rather than summary rows.
+    #[arg(long)]
+    pub full: bool,
+}
+
+fn parse_date(s: &str) -> Result<String, String> {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .map_err(|_| format!("{s:?} is not a date like 2026-03-10"))
+}
+
+#[derive(Args, Debug)]
+pub struct PracticeAdd {
+    /// Read the whole record from a JSON file (- for standard input).
+    #[arg(long, conflicts_with_all = ["title", "organisation", "contact"])]
+    pub from_json: Option<PathBuf>,
+    /// Record id; default: generated.
+    #[arg(long)]
+    pub id: Option<String>,
+    #[arg(long, required_unless_present = "from_json")]
+    pub title: Option<String>,
+    #[arg(long, default_value = "")]
+    pub summary: String,
+    #[arg(long, default_value = "", conflicts_with = "body_file")]
+    pub body: String,
+    /// Read the body from a file.
+    #[arg(long)]
+    pub body_file: Option<PathBuf>,
+    /// A theme (repeat for several).
+    #[arg(long = "theme")]
+    pub themes: Vec<String>,
+    /// A target group (repeat for several).
+    #[arg(long = "target-group")]
+    pub target_groups: Vec<String>,
+    /// ISO 3166 alpha-2 country (repeat for several).
+    #[arg(long = "country")]
+    pub countries: Vec<String>,
+    /// ISO 639-1 language (repeat for several).
+    #[arg(long = "language")]
+    pub languages: Vec<String>,
+    /// Owning member's short key.
+    #[arg(long, alias = "org", required_unless_present = "from_json")]
+    pub organisation: Option<String>,
+    #[arg(long, default_value = "not yet evaluated")]
+    pub evidence: String,
+    /// Contact e-mail address.
+    #[arg(long, required_unless_present = "from_json")]
+    pub contact: Option<String>,
+    #[arg(long, default_value = "draft")]
+    pub status: String,
+}
+
+#[derive(Args, Debug)]
+pub struct EventAdd {
+    /// Read the whole record from a JSON file (- for standard input).
+    #[arg(long, conflicts_with_all = ["title", "starts", "tz", "organiser"])]
+    pub from_json: Option<PathBuf>,
+    #[arg(long)]
+    pub id: Option<String>,
+    #[arg(long, required_unless_present = "from_json")]
+    pub title: Option<String>,
+    #[arg(long, default_value = "")]
+    pub description: String,
+    /// Local start, as the organiser writes it: "2026-03-10 10:00".
+    #[arg(long, required_unless_present = "from_json")]
+    pub starts: Option<String>,
+    /// Local end; or give --duration.
+    #[arg(long, conflicts_with = "duration")]
+    pub ends: Option<String>,
+    /// Length: 90m, 2h, 1h30m, 2d.
+    #[arg(long)]
+    pub duration: Option<String>,
+    /// IANA time zone of the organiser (Europe/Lisbon).
+    #[arg(long, required_unless_present = "from_json")]
+    pub tz: Option<String>,
+    #[arg(long, default_value = "workshop")]
+    pub format: String,
+    /// Organiser's short key.
+    #[arg(long, alias = "org", required_unless_present = "from_json")]
+    pub organiser: Option<String>,
+    #[arg(long, default_value = "en")]
+    pub language: String,
+    /// Places; omit for unlimited.
+    #[arg(long)]
+    pub capacity: Option<u32>,
+    #[arg(long)]
+    pub location: Option<String>,
+    #[arg(long)]
+    pub online_url: Option<String>,
+    #[arg(long, default_value = "scheduled")]
+    pub status: String,
+    /// RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=TU;COUNT=10.
+    #[arg(long)]
+    pub rrule: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct EditArgs {
+    pub id: String,
+    /// Set a field: --set status=published, --set themes="mentoring,youth work",
+    /// --set capacity=null (repeatable).
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    pub sets: Vec<String>,
+    /// Replace the long text (body / description) with this file's content.
+    #[arg(long, value_name = "FILE")]
+    pub text_file: Option<PathBuf>,
+    /// Splice the long text: POS:DELETE:TEXT (character offsets), repeatable.
+    #[arg(long, value_name = "POS:DELETE:TEXT")]
+    pub splice: Vec<String>,
+    /// Which text field --text-file and --splice change (default: body for
+    /// practices, description for events).
+    #[arg(long)]
+    pub field: Option<String>,
+}

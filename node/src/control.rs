@@ -1,0 +1,190 @@
+//! The local control API: a Unix socket in the data directory (the
+//! directory is 0700 and the socket 0600, so only the node's user reaches
+//! it). One request per connection, answered by zero or more progress
+//! frames and one final frame.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::Utc;
+use serde_json::{json, Value};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{mpsc, Semaphore};
+use tracing::{debug, info, warn, Instrument};
+
+use r2com_protocol::control::{ApiError, ErrorCode, Frame, Request, MAX_REQUEST_LEN};
+
+use crate::frame;
+use crate::node::NodeInfo;
+
+/// Control connections served at once; more wait.
+const MAX_CONNECTIONS: usize = 16;
+/// Progress frames buffered per request; more are dropped (progress is a hint).
+const PROGRESS_CAPACITY: usize = 16;
+
+/// Answer one request. Shared by the socket server and by the CLI when it
+/// works on the store directly (node not running).
+pub fn dispatch(
+    node: &NodeInfo,
+    request: Request,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<Value, ApiError> {
+    let lib = &node.library;
+    let now = Utc::now();
+    let to_value = |v: &dyn erased::Ser| v.to_json();
+    Ok(match request {
+        Request::Status => {
+            let counts = lib.counts()?;
+            json!({
+                "public_key": lib.key().public().to_hex(),
+                "peer_id": crate::identity::peer_id(lib.key()),
+                "data_dir": node.data_dir.display().to_string(),
+                "consortium": Value::Null,
+                "running": node.running,
+                "counts": counts,
+            })
+        }
+        Request::Import { data } => to_value(&lib.import(data, now, progress)?),
+        Request::Export => to_value(&lib.export()?),
+        Request::List { kind, filter } => Value::Array(lib.list(kind, &filter)?),
+        Request::Show { kind, id } => lib.show(kind, &id)?.to_value(),
+        Request::Add { kind, record } => lib.add(kind, record, now)?.to_value(),
+        Request::Edit { kind, id, edits } => lib.edit(kind, &id, &edits, now)?.to_value(),
+        Request::Remove { kind, id } => {
+            lib.remove(kind, &id, now)?;
+            json!({"removed": format!("{kind}/{id}")})
+        }
+        Request::Search { query, limit } => to_value(&lib.search(&query, limit)?),
+        Request::Verify => {
+            let report = lib.verify()?;
+            if report.invalid > 0 {
+                return Err(ApiError::new(
+                    ErrorCode::VerifyFailed,
+                    format!(
+                        "{} of {} changes failed verification: {}",
+                        report.invalid,
+                        report.changes,
+                        report.failures.join("; ")
+                    ),
+                ));
+            }
+            to_value(&report)
+        }
+    })
+}
+
+mod erased {
+    pub trait Ser {
+        fn to_json(&self) -> serde_json::Value;
+    }
+    impl<T: serde::Serialize> Ser for T {
+        fn to_json(&self) -> serde_json::Value {
+            serde_json::to_value(self).expect("responses serialize")
+        }
+    }
+}
+
+/// Bind the control socket (replacing a stale one: the store lock already
+/// proves no other node runs on this directory).
+pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::remove_file(path) {
+        Ok(()) => debug!(path = %path.display(), "removed stale control socket"),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let listener = UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(listener)
+}
+
+/// Serve control connections until the listener fails.
+pub async fn serve(listener: UnixListener, node: Arc<NodeInfo>) {
+    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let mut next_id: u64 = 0;
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                warn!(error = %e, "control socket accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            return;
+        };
+        next_id += 1;
+        let node = node.clone();
+        let span = tracing::info_span!("control", conn = next_id);
+        tokio::spawn(
+            async move {
+                if let Err(e) = handle(stream, node).await {
+                    debug!(error = %e, "control connection ended with an error");
+                }
+                drop(permit);
+            }
+            .instrument(span),
+        );
+    }
+}
+
+async fn handle(mut stream: UnixStream, node: Arc<NodeInfo>) -> std::io::Result<()> {
+    let Some(bytes) = frame::read_async(&mut stream, MAX_REQUEST_LEN).await? else {
+        return Ok(());
+    };
+    let request: Request = match serde_json::from_slice(&bytes) {
+        Ok(r) => r,
+        Err(e) => {
+            let f = Frame::Error(ApiError::new(
+                ErrorCode::Invalid,
+                format!("bad request: {e}"),
+            ));
+            return frame::write_async(&mut stream, &serde_json::to_vec(&f)?).await;
+        }
+    };
+    drop(bytes);
+    let op = op_name(&request);
+    debug!(op, "request");
+    let (tx, mut rx) = mpsc::channel::<(u64, u64)>(PROGRESS_CAPACITY);
+    let work = tokio::task::spawn_blocking(move || {
+        let progress = move |done, total| {
+            let _ = tx.try_send((done, total));
+        };
+        dispatch(&node, request, &progress)
+    });
+    while let Some((done, total)) = rx.recv().await {
+        let f = Frame::Progress { done, total };
+        frame::write_async(&mut stream, &serde_json::to_vec(&f)?).await?;
+    }
+    let result = work.await.unwrap_or_else(|e| {
+        Err(ApiError::new(
+            ErrorCode::Internal,
+            format!("request failed: {e}"),
+        ))
+    });
+    match &result {
+        Ok(_) => info!(op, "done"),
+        Err(e) => info!(op, error = %e, "refused"),
+    }
+    let f = match result {
+        Ok(v) => Frame::Ok(v),
+        Err(e) => Frame::Error(e),
+    };
+    frame::write_async(&mut stream, &serde_json::to_vec(&f)?).await
+}
+
+fn op_name(r: &Request) -> &'static str {
+    match r {
+        Request::Status => "status",
+        Request::Import { .. } => "import",
+        Request::Export => "export",
+        Request::List { .. } => "list",
+        Request::Show { .. } => "show",
+        Request::Add { .. } => "add",
+        Request::Edit { .. } => "edit",
+        Request::Remove { .. } => "remove",
+        Request::Search { .. } => "search",
+        Request::Verify => "verify",
+    }
+}

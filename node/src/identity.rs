@@ -1,0 +1,113 @@
+//! The node's key on disk: `node.key` in the data directory, the raw 32-byte
+//! ed25519 seed, mode 0600. The libp2p PeerId is derived from the same key.
+
+use std::fs::{self, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use r2com_protocol::identity::NodeKey;
+
+pub const KEY_FILE: &str = "node.key";
+
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    #[error("no node key in {0} (run `r2com init` first)")]
+    Missing(PathBuf),
+    #[error("node key {0} is not a 32-byte ed25519 seed")]
+    Corrupt(PathBuf),
+    #[error("node key {0} is readable by other users (mode {1:o}); run chmod 600 on it")]
+    Permissions(PathBuf, u32),
+    #[error("node key {0}: {1}")]
+    Io(PathBuf, std::io::Error),
+    #[error("no system randomness: {0}")]
+    Random(String),
+}
+
+pub fn key_path(dir: &Path) -> PathBuf {
+    dir.join(KEY_FILE)
+}
+
+/// Create the data directory (mode 0700) and a new key, unless one exists.
+/// Returns the key and whether it was created now.
+pub fn init(dir: &Path) -> Result<(NodeKey, bool), IdentityError> {
+    let path = key_path(dir);
+    if path.exists() {
+        return Ok((load(dir)?, false));
+    }
+    fs::create_dir_all(dir).map_err(|e| IdentityError::Io(dir.to_owned(), e))?;
+    let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o700));
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| IdentityError::Random(e.to_string()))?;
+    let tmp = dir.join("node.key.tmp");
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(|e| IdentityError::Io(tmp.clone(), e))?;
+    f.write_all(&seed)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| IdentityError::Io(tmp.clone(), e))?;
+    fs::rename(&tmp, &path).map_err(|e| IdentityError::Io(path.clone(), e))?;
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok((NodeKey::from_seed(seed), true))
+}
+
+/// Load the node key, refusing a key file others can read.
+pub fn load(dir: &Path) -> Result<NodeKey, IdentityError> {
+    let path = key_path(dir);
+    let f = match fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(IdentityError::Missing(dir.to_owned()))
+        }
+        Err(e) => return Err(IdentityError::Io(path, e)),
+    };
+    let mode = f
+        .metadata()
+        .map_err(|e| IdentityError::Io(path.clone(), e))?
+        .permissions()
+        .mode()
+        & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(IdentityError::Permissions(path, mode));
+    }
+    let mut buf = Vec::with_capacity(33);
+    f.take(33)
+        .read_to_end(&mut buf)
+        .map_err(|e| IdentityError::Io(path.clone(), e))?;
+    let seed: [u8; 32] = buf.try_into().map_err(|_| IdentityError::Corrupt(path))?;
+    Ok(NodeKey::from_seed(seed))
+}
+
+/// The libp2p PeerId of a node key (same key, so "the peer on this
+/// connection" and "the author of this change" are one identity).
+pub fn peer_id(key: &NodeKey) -> String {
+    let kp = libp2p_identity::Keypair::ed25519_from_bytes(key.seed()).expect("32-byte seed");
+    kp.public().to_peer_id().to_base58()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn init_creates_a_private_key_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("data");
+        let (k1, created) = init(&d).unwrap();
+        assert!(created);
+        let mode = fs::metadata(key_path(&d)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let (k2, created) = init(&d).unwrap();
+        assert!(!created);
+        assert_eq!(k1.public(), k2.public());
+        assert!(peer_id(&k1).starts_with("12D3KooW"));
+        fs::set_permissions(key_path(&d), fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(matches!(load(&d), Err(IdentityError::Permissions(..))));
+    }
+}

@@ -1,0 +1,143 @@
+//! Storage behind a small trait: ordered keys and values, atomic batches,
+//! and an explicit flush that makes everything written so far durable.
+//!
+//! [`SledStore`] is what a node runs on; [`MemoryStore`] is for tests.
+//! Nothing is acknowledged to anyone before [`Store::flush`] returned.
+
+mod memory;
+mod sled_store;
+
+pub use memory::MemoryStore;
+pub use sled_store::SledStore;
+
+/// A key and its value.
+pub type Entry = (Vec<u8>, Vec<u8>);
+
+/// One write of a batch: `Some(value)` puts, `None` deletes.
+pub type Write = (Vec<u8>, Option<Vec<u8>>);
+
+/// Why the store failed. The caller cannot fix it; it reports it and
+/// acknowledges nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store: {0}")]
+    Sled(#[from] sled::Error),
+    /// The store is held by another process (a running node).
+    #[error("the store is in use by another process (is `r2com run` running?)")]
+    Locked,
+    #[error("store: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub trait Store: Send + Sync + 'static {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Every entry whose key starts with `prefix`, in key order.
+    fn scan_prefix<'a>(
+        &'a self,
+        prefix: &[u8],
+    ) -> Box<dyn Iterator<Item = Result<Entry, StoreError>> + 'a>;
+
+    /// Apply all writes atomically: after a crash either all or none are there.
+    fn write(&self, batch: Vec<Write>) -> Result<(), StoreError>;
+
+    /// Make everything written so far durable.
+    fn flush(&self) -> Result<(), StoreError>;
+}
+
+/// Key layout. Every key is a one-letter table, a NUL, then the rest.
+pub mod keys {
+    /// `c\0{doc}\0{hash}` -> encoded signed change.
+    pub const CHANGE: u8 = b'c';
+    /// `r\0{doc}` -> the record as JSON (absent for deleted records).
+    pub const RECORD: u8 = b'r';
+    /// `x\0{doc}` -> folded search text.
+    pub const SEARCH: u8 = b'x';
+    /// `s\0{doc}` -> automerge snapshot (`save()`), written on edits.
+    pub const SNAPSHOT: u8 = b's';
+    /// `d\0{doc}` -> document state (heads, deleted).
+    pub const DOC: u8 = b'd';
+    /// `m\0{name}` -> node metadata.
+    pub const META: u8 = b'm';
+
+    pub fn key(table: u8, rest: &[u8]) -> Vec<u8> {
+        let mut k = Vec::with_capacity(2 + rest.len());
+        k.push(table);
+        k.push(0);
+        k.extend_from_slice(rest);
+        k
+    }
+
+    pub fn doc(table: u8, doc: &str) -> Vec<u8> {
+        key(table, doc.as_bytes())
+    }
+
+    /// Prefix of all changes of `doc`.
+    pub fn changes_of(doc: &str) -> Vec<u8> {
+        let mut k = key(CHANGE, doc.as_bytes());
+        k.push(0);
+        k
+    }
+
+    pub fn change(doc: &str, hash: &[u8; 32]) -> Vec<u8> {
+        let mut k = changes_of(doc);
+        k.extend_from_slice(hash);
+        k
+    }
+
+    /// The part of a key after its table prefix.
+    pub fn rest(key: &[u8]) -> &[u8] {
+        &key[2.min(key.len())..]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exercise(store: &dyn Store) {
+        store
+            .write(vec![
+                (keys::doc(keys::RECORD, "practice/p-1"), Some(b"1".to_vec())),
+                (keys::doc(keys::RECORD, "practice/p-2"), Some(b"2".to_vec())),
+                (keys::doc(keys::RECORD, "event/e-1"), Some(b"3".to_vec())),
+            ])
+            .unwrap();
+        store.flush().unwrap();
+        let got: Vec<_> = store
+            .scan_prefix(&keys::doc(keys::RECORD, "practice/"))
+            .map(|e| e.unwrap().1)
+            .collect();
+        assert_eq!(got, vec![b"1".to_vec(), b"2".to_vec()]);
+        store
+            .write(vec![(keys::doc(keys::RECORD, "practice/p-1"), None)])
+            .unwrap();
+        assert_eq!(
+            store.get(&keys::doc(keys::RECORD, "practice/p-1")).unwrap(),
+            None
+        );
+        assert_eq!(
+            store.get(&keys::doc(keys::RECORD, "event/e-1")).unwrap(),
+            Some(b"3".to_vec())
+        );
+    }
+
+    #[test]
+    fn memory_store_behaves() {
+        exercise(&MemoryStore::default());
+    }
+
+    #[test]
+    fn sled_store_behaves_and_persists() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let s = SledStore::open(dir.path()).unwrap();
+            exercise(&s);
+        }
+        let s = SledStore::open(dir.path()).unwrap();
+        assert_eq!(
+            s.get(&keys::doc(keys::RECORD, "practice/p-2")).unwrap(),
+            Some(b"2".to_vec())
+        );
+    }
+}

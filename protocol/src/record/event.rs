@@ -1,0 +1,99 @@
+use serde::{Deserialize, Serialize};
+
+use super::validate::{self as v, ValidationError};
+use crate::ids::{DocId, RecordKind};
+
+/// What kind of training an event is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EventFormat {
+    #[serde(rename = "workshop")]
+    Workshop,
+    #[serde(rename = "webinar")]
+    Webinar,
+    #[serde(rename = "course")]
+    Course,
+    #[serde(rename = "study visit")]
+    StudyVisit,
+    #[serde(rename = "conference")]
+    Conference,
+    #[serde(rename = "peer exchange")]
+    PeerExchange,
+}
+
+/// Whether an event takes place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventStatus {
+    Scheduled,
+    Cancelled,
+    Postponed,
+}
+
+/// An event of the training calendar (DATA-MODEL.md, "Event"). Times are the
+/// organiser's wall clock in `timezone`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    pub id: String,
+    pub title: String,
+    /// Collaborative text.
+    pub description: String,
+    /// Local wall-clock time `YYYY-MM-DDTHH:MM:SS` in `timezone`.
+    pub starts_at: String,
+    pub ends_at: String,
+    /// IANA zone name.
+    pub timezone: String,
+    pub format: EventFormat,
+    pub organiser: String,
+    pub language: String,
+    /// `None` means unlimited.
+    pub capacity: Option<u32>,
+    /// `None` for online events.
+    pub location: Option<String>,
+    /// `None` for in-person events.
+    pub online_url: Option<String>,
+    pub status: EventStatus,
+    /// An RFC 5545 RRULE.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recurrence: Option<String>,
+}
+
+impl Event {
+    pub fn doc_id(&self) -> DocId {
+        DocId::new(RecordKind::Event, &self.id)
+            .unwrap_or_else(|_| panic!("validated event id {:?}", self.id))
+    }
+
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        let e = |field, reason: String| {
+            ValidationError::new(RecordKind::Event, &self.id, field, reason)
+        };
+        v::record_id(&self.id).map_err(|r| e("id", r))?;
+        v::title(&self.title).map_err(|r| e("title", r))?;
+        v::text(&self.description, v::MAX_LONG_TEXT).map_err(|r| e("description", r))?;
+        let tz = v::timezone(&self.timezone).map_err(|r| e("timezone", r))?;
+        let starts = v::local_time(&self.starts_at, tz).map_err(|r| e("starts_at", r))?;
+        let ends = v::local_time(&self.ends_at, tz).map_err(|r| e("ends_at", r))?;
+        if ends <= starts {
+            return Err(e("ends_at", "must be after starts_at".into()));
+        }
+        v::member_key(&self.organiser).map_err(|r| e("organiser", r))?;
+        v::language(&self.language).map_err(|r| e("language", r))?;
+        if self.capacity == Some(0) {
+            return Err(e(
+                "capacity",
+                "must be at least 1 (null means unlimited)".into(),
+            ));
+        }
+        if let Some(loc) = &self.location {
+            v::title(loc).map_err(|r| e("location", r))?;
+        }
+        if let Some(url) = &self.online_url {
+            v::https_url(url).map_err(|r| e("online_url", r))?;
+        }
+        if let Some(rule) = &self.recurrence {
+            v::rrule(rule, &self.starts_at, &self.timezone).map_err(|r| e("recurrence", r))?;
+        }
+        Ok(())
+    }
+}

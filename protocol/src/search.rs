@@ -1,0 +1,142 @@
+//! Full-text search: case- and diacritic-insensitive, ranked.
+//!
+//! Text is folded (Unicode NFD, combining marks dropped, lower-cased) once
+//! when a record is written, and the query is folded the same way, so
+//! "reinsercao" finds "reinserção" and "ЗДРАВЕЙТЕ" finds "здравейте".
+//! A record matches when every query word occurs in it; its score weighs a
+//! hit in the title 10, in the summary 3 and in the body 1, plus a bonus
+//! when the whole query occurs as a phrase.
+
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::UnicodeNormalization;
+
+/// Separates title, summary and body in an indexed text.
+pub const FIELD_SEP: char = '\u{1f}';
+/// Most words a query may have.
+pub const MAX_QUERY_TERMS: usize = 16;
+
+const WEIGHTS: [u32; 3] = [10, 3, 1];
+
+/// Lower-case, strip diacritics.
+pub fn fold(s: &str) -> String {
+    s.nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .map(|c| if c == FIELD_SEP { ' ' } else { c })
+        .collect()
+}
+
+/// What the store keeps for a record: its folded title, summary and body.
+pub fn index_text(title: &str, summary: &str, body: &str) -> String {
+    let mut s = fold(title);
+    s.push(FIELD_SEP);
+    s.push_str(&fold(summary));
+    s.push(FIELD_SEP);
+    s.push_str(&fold(body));
+    s
+}
+
+/// A folded query.
+#[derive(Clone, Debug)]
+pub struct Query {
+    terms: Vec<String>,
+    phrase: String,
+}
+
+impl Query {
+    /// `None` if the query has no words.
+    pub fn parse(q: &str) -> Option<Query> {
+        let folded = fold(q);
+        let terms: Vec<String> = folded
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|t| !t.is_empty())
+            .take(MAX_QUERY_TERMS)
+            .map(str::to_owned)
+            .collect();
+        if terms.is_empty() {
+            return None;
+        }
+        let phrase = terms.join(" ");
+        Some(Query { terms, phrase })
+    }
+
+    pub fn terms(&self) -> &[String] {
+        &self.terms
+    }
+
+    /// The score of an indexed text, `None` if some word is missing.
+    pub fn score(&self, indexed: &str) -> Option<u32> {
+        let mut fields = indexed.splitn(3, FIELD_SEP);
+        let parts = [
+            fields.next().unwrap_or(""),
+            fields.next().unwrap_or(""),
+            fields.next().unwrap_or(""),
+        ];
+        let mut total = 0u32;
+        for term in &self.terms {
+            let mut hits = 0u32;
+            for (part, weight) in parts.iter().zip(WEIGHTS) {
+                hits += part.matches(term.as_str()).count() as u32 * weight;
+            }
+            if hits == 0 {
+                return None;
+            }
+            total += hits;
+        }
+        if self.terms.len() > 1 {
+            for (part, weight) in parts.iter().zip(WEIGHTS) {
+                total += part.matches(self.phrase.as_str()).count() as u32 * weight * 5;
+            }
+        }
+        Some(total)
+    }
+
+    /// The first sentence of `text` that contains a query word, cut to about
+    /// `max_chars` characters.
+    pub fn snippet(&self, text: &str, max_chars: usize) -> String {
+        let sentence = text
+            .split_inclusive(['.', '\n', '!', '?'])
+            .find(|s| {
+                let f = fold(s);
+                self.terms.iter().any(|t| f.contains(t.as_str()))
+            })
+            .unwrap_or("")
+            .trim();
+        let mut out: String = sentence.chars().take(max_chars).collect();
+        if sentence.chars().count() > max_chars {
+            out.push('…');
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folding_ignores_case_and_diacritics() {
+        assert_eq!(fold("Reinserção"), "reinsercao");
+        assert_eq!(fold("ÉDUCATEUR Qëndrueshmëri"), "educateur qendrueshmeri");
+        assert_eq!(fold("Здравейте"), "здравеите");
+        assert_eq!(fold("Здравейте"), fold("ЗДРАВЕЙТЕ"));
+    }
+
+    #[test]
+    fn all_words_must_match_and_title_weighs_most() {
+        let q = Query::parse("reinsercao  familia").unwrap();
+        let in_title = index_text("Reinserção e família", "", "texto");
+        let in_body = index_text("Outro", "", "reinserção da família");
+        let one_word = index_text("Reinserção", "", "");
+        assert!(q.score(&in_title).unwrap() > q.score(&in_body).unwrap());
+        assert_eq!(q.score(&one_word), None);
+        assert!(Query::parse(" ,; ").is_none());
+    }
+
+    #[test]
+    fn snippet_comes_from_the_original_text() {
+        let q = Query::parse("reinsercao").unwrap();
+        let s = q.snippet("First sentence. Apoio à reinserção social. Last.", 100);
+        assert_eq!(s, "Apoio à reinserção social.");
+    }
+}
