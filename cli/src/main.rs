@@ -114,6 +114,7 @@ fn run(cli: Cli) -> Result<(), CallError> {
                         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
                 )
                 .with_writer(std::io::stderr)
+                .with_ansi(std::io::stderr().is_terminal())
                 .init();
             let rt = tokio::runtime::Runtime::new().context("starting the runtime")?;
             rt.block_on(r2com_node::node::run(&dir))

@@ -440,10 +440,15 @@ impl Library {
         let sets_updated = edits
             .iter()
             .any(|e| matches!(e, Edit::Set { field, .. } if field == "updated_at"));
-        if kind == RecordKind::Practice && !sets_updated {
+        if let (Record::Practice(p), false) = (&current, sets_updated) {
+            // Never before created_at, even when this node's clock is behind
+            // the clock of the node that created the record.
+            let created = chrono::DateTime::parse_from_rfc3339(&p.created_at)
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or(now);
             edits.push(Edit::Set {
                 field: "updated_at".into(),
-                value: timestamp(now),
+                value: timestamp(now.max(created)),
             });
         }
         let new = apply_edits(&current, &edits)?;

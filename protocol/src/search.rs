@@ -65,6 +65,11 @@ impl Query {
     }
 
     /// The score of an indexed text, `None` if some word is missing.
+    ///
+    /// Records with more query words in their title rank first; then each
+    /// word's hits count per field, saturating (the tenth repetition of a
+    /// word adds little), weighted title 10, summary 3, body 1; a phrase
+    /// match of the whole query adds a bonus.
     pub fn score(&self, indexed: &str) -> Option<u32> {
         let mut fields = indexed.splitn(3, FIELD_SEP);
         let parts = [
@@ -72,23 +77,32 @@ impl Query {
             fields.next().unwrap_or(""),
             fields.next().unwrap_or(""),
         ];
-        let mut total = 0u32;
+        let mut in_title = 0u32;
+        let mut total = 0f64;
         for term in &self.terms {
-            let mut hits = 0u32;
-            for (part, weight) in parts.iter().zip(WEIGHTS) {
-                hits += part.matches(term.as_str()).count() as u32 * weight;
+            let mut found = false;
+            for (i, (part, weight)) in parts.iter().zip(WEIGHTS).enumerate() {
+                let tf = part.matches(term.as_str()).count() as f64;
+                if tf > 0.0 {
+                    found = true;
+                    if i == 0 {
+                        in_title += 1;
+                    }
+                    total += f64::from(weight) * 100.0 * tf / (tf + 1.5);
+                }
             }
-            if hits == 0 {
+            if !found {
                 return None;
             }
-            total += hits;
         }
         if self.terms.len() > 1 {
             for (part, weight) in parts.iter().zip(WEIGHTS) {
-                total += part.matches(self.phrase.as_str()).count() as u32 * weight * 5;
+                if part.contains(self.phrase.as_str()) {
+                    total += f64::from(weight) * 50.0;
+                }
             }
         }
-        Some(total)
+        Some(in_title * 10_000 + total.min(9_999.0) as u32)
     }
 
     /// The first sentence of `text` that contains a query word, cut to about

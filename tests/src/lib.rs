@@ -1,1 +1,259 @@
+//! Test harness: real `r2com` processes in temporary data directories.
+//!
+//! ```no_run
+//! use r2com_tests::{gen_dataset, TestNode};
+//! let mut a = TestNode::init();
+//! a.start();
+//! a.ok(&["import", gen_dataset(20, 5, 1).to_str().unwrap()]);
+//! let practices = a.json(&["practice", "list"]);
+//! assert_eq!(practices.as_array().unwrap().len(), 20);
+//! ```
 
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace")
+        .to_owned()
+}
+
+/// The `r2com` binary of the profile these tests were built with, built
+/// now if it is missing or older than the sources.
+pub fn r2com_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test exe");
+        // target/<profile>/deps/<test> -> target/<profile>
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target dir")
+            .to_owned();
+        let release = profile_dir.file_name().is_some_and(|n| n == "release");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "--quiet", "-p", "r2com", "--bin", "r2com"])
+            .current_dir(workspace());
+        if release {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("running cargo build");
+        assert!(status.success(), "cargo build -p r2com failed");
+        let bin = profile_dir.join("r2com");
+        assert!(bin.exists(), "{} missing after build", bin.display());
+        bin
+    })
+}
+
+/// `../shared/tools/gen-dataset` output, cached per arguments.
+pub fn gen_dataset(practices: u32, events: u32, seed: u32) -> PathBuf {
+    let dir = std::env::temp_dir().join("r2com-datasets");
+    std::fs::create_dir_all(&dir).expect("dataset dir");
+    let path = dir.join(format!("p{practices}-e{events}-s{seed}.json"));
+    if path.exists() {
+        return path;
+    }
+    let tool = workspace().join("../shared/tools/gen-dataset");
+    let out = Command::new("python3")
+        .arg(&tool)
+        .args([
+            "--practices",
+            &practices.to_string(),
+            "--events",
+            &events.to_string(),
+            "--seed",
+            &seed.to_string(),
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", tool.display()));
+    assert!(
+        out.status.success(),
+        "gen-dataset failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, &out.stdout).expect("write dataset");
+    std::fs::rename(&tmp, &path).expect("rename dataset");
+    path
+}
+
+/// Poll `pred` until it holds or `timeout` passes.
+pub fn wait_for(timeout: Duration, mut pred: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if pred() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    pred()
+}
+
+/// One node: a data directory and, while started, its `r2com run` process.
+pub struct TestNode {
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl TestNode {
+    /// A new data directory with a key (`r2com init`).
+    pub fn init() -> TestNode {
+        let node = TestNode {
+            dir: tempfile::Builder::new()
+                .prefix("r2com-test")
+                .tempdir()
+                .expect("tempdir"),
+            child: None,
+        };
+        node.ok(&["init"]);
+        node
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn store_dir(&self) -> PathBuf {
+        self.dir.path().join("store")
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("node.log")
+    }
+
+    /// Start `r2com run` and wait until its control socket answers.
+    pub fn start(&mut self) {
+        assert!(self.child.is_none(), "already started");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .expect("log file");
+        let child = Command::new(r2com_bin())
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .arg("run")
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("spawn r2com run");
+        self.child = Some(child);
+        let sock = self.data_dir().join("control.sock");
+        let up = wait_for(Duration::from_secs(30), || {
+            std::os::unix::net::UnixStream::connect(&sock).is_ok()
+        });
+        assert!(up, "node did not start; log:\n{}", self.log());
+        let status = self.json(&["status"]);
+        assert_eq!(
+            status["running"], true,
+            "status comes from the running node"
+        );
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// SIGKILL the node and reap it.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM the node and wait for it to exit.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(c.id().to_string())
+                .status();
+            let exited = wait_for(Duration::from_secs(20), || {
+                matches!(c.try_wait(), Ok(Some(_)))
+            });
+            if !exited {
+                let _ = c.kill();
+            }
+            let _ = c.wait();
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// Run a CLI command against this node.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(r2com_bin())
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run r2com")
+    }
+
+    /// Run a CLI command that must succeed; its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.cli(args);
+        assert!(
+            out.status.success(),
+            "r2com {args:?} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 output")
+    }
+
+    /// Run a CLI command with `--json` that must succeed; its output parsed.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut a = args.to_vec();
+        a.push("--json");
+        let text = self.ok(&a);
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("r2com {args:?}: not JSON ({e}): {text}"))
+    }
+
+    /// Run a CLI command that must fail with `code`; its stderr.
+    pub fn fails(&self, args: &[&str], code: i32) -> String {
+        let out = self.cli(args);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "r2com {args:?}: stderr {stderr}"
+        );
+        stderr
+    }
+}
+
+impl Drop for TestNode {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Records of a dataset file, keyed and sorted for comparison.
+pub fn sorted_dataset(v: &Value) -> Value {
+    let mut out = serde_json::Map::new();
+    for key in ["practices", "events"] {
+        let mut items = v[key].as_array().cloned().unwrap_or_default();
+        items.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+        out.insert(key.to_owned(), Value::Array(items));
+    }
+    Value::Object(out)
+}
