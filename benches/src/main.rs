@@ -1,1 +1,273 @@
-fn main() {}
+//! `r2com-bench`: the figures of issue "Foundation" on real processes.
+//!
+//! For each scale it generates the dataset with ../shared/tools/gen-dataset,
+//! then on a fresh data directory: imports it through a running node, stops
+//! and restarts the node (time until the control socket accepts), times
+//! `practice list --json` and `search`, makes N edits to different practices
+//! and reads the node's RSS before and after, and its peak RSS (VmHWM).
+//! Then, in this process, it edits one large automerge document many times
+//! so that a memory regression in automerge shows up.
+//!
+//! Prints a table of medians and ranges; writes every figure as JSON.
+//!
+//!     cargo run --release -p r2com-bench -- --runs 3
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use r2com_tests::{gen_dataset, sorted_dataset, TestNode};
+
+#[derive(Parser)]
+struct Args {
+    /// Repetitions of every step (medians are reported).
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// full (5000 practices, 2000 events), fifth (1000, 400), or both.
+    #[arg(long, default_value = "both")]
+    scale: String,
+    /// Edits in the memory-flatness step.
+    #[arg(long, default_value_t = 1000)]
+    edits: usize,
+    /// Where to write all figures as JSON.
+    #[arg(long, default_value = "target/bench-foundation.json")]
+    out: String,
+}
+
+type Figures = BTreeMap<String, Vec<f64>>;
+
+fn rss_kib(pid: u32, field: &str) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+fn own_rss_mib() -> f64 {
+    rss_kib(std::process::id(), "VmRSS:") / 1024.0
+}
+
+fn timed<T>(f: impl FnOnce() -> T) -> (T, f64) {
+    let t = Instant::now();
+    let r = f();
+    (r, t.elapsed().as_secs_f64())
+}
+
+fn dir_bytes(p: &Path) -> u64 {
+    let mut total = 0;
+    if let Ok(rd) = std::fs::read_dir(p) {
+        for e in rd.flatten() {
+            let m = e.metadata().unwrap();
+            total += if m.is_dir() {
+                dir_bytes(&e.path())
+            } else {
+                m.len()
+            };
+        }
+    }
+    total
+}
+
+fn run_once(practices: u32, events: u32, edits: usize, figs: &mut Figures) -> anyhow::Result<()> {
+    let data = gen_dataset(practices, events, 1);
+    let mut node = TestNode::init();
+    node.start();
+    let (_, import_s) = timed(|| node.ok(&["import", data.to_str().unwrap()]));
+    let pid = node.pid().unwrap();
+    let import_peak = rss_kib(pid, "VmHWM:") / 1024.0;
+    node.stop();
+
+    // Start: process spawn until the control socket accepts connections.
+    let (_, start_s) = timed(|| node.start());
+    let pid = node.pid().unwrap();
+
+    let (list, list_s) = timed(|| node.ok(&["practice", "list", "--json"]));
+    let listed: serde_json::Value = serde_json::from_str(&list)?;
+    if listed.as_array().map(Vec::len) != Some(practices as usize) {
+        bail!(
+            "practice list returned {} rows",
+            listed.as_array().map_or(0, Vec::len)
+        );
+    }
+    let mut search_times = Vec::new();
+    for q in [
+        "reinsercao",
+        "risk screening",
+        "затвор",
+        "famille communaute confiance",
+    ] {
+        let (_, s) = timed(|| node.ok(&["search", q]));
+        search_times.push(s);
+    }
+    let (_, show_s) = timed(|| node.ok(&["practice", "show", "p-000123", "--json"]));
+
+    // Warm up the edit path (code pages, store pages for changes and
+    // snapshots), then measure growth over `edits` edits to other records.
+    const WARMUP: usize = 50;
+    for i in 0..WARMUP {
+        let id = format!("p-{:06}", practices as usize - 1 - i);
+        node.ok(&[
+            "practice",
+            "edit",
+            &id,
+            "--set",
+            "updated_at=2028-01-01T00:00:00Z",
+        ]);
+    }
+    let rss_before = rss_kib(pid, "VmRSS:") / 1024.0;
+    let t = Instant::now();
+    for i in 0..edits {
+        let id = format!("p-{:06}", i % (practices as usize - WARMUP));
+        let ts = format!("2028-01-01T00:{:02}:{:02}Z", (i / 60) % 60, i % 60);
+        node.ok(&[
+            "practice",
+            "edit",
+            &id,
+            "--set",
+            &format!("updated_at={ts}"),
+        ]);
+    }
+    let edits_s = t.elapsed().as_secs_f64();
+    let rss_after = rss_kib(pid, "VmRSS:") / 1024.0;
+    let peak = rss_kib(pid, "VmHWM:") / 1024.0;
+
+    let (_, verify_s) = timed(|| node.ok(&["verify"]));
+    let out = node.data_dir().join("export.json");
+    let (_, export_s) = timed(|| node.ok(&["export", "--out", out.to_str().unwrap()]));
+    let exported: serde_json::Value = serde_json::from_slice(&std::fs::read(&out)?)?;
+    if exported["events"]
+        != sorted_dataset(&serde_json::from_slice(&std::fs::read(&data)?)?)["events"]
+    {
+        bail!("export differs from the imported events");
+    }
+    let disk = dir_bytes(&node.store_dir()) as f64 / (1024.0 * 1024.0);
+    node.stop();
+
+    for (k, v) in [
+        ("import_s", import_s),
+        ("import_peak_rss_mib", import_peak),
+        ("start_ready_s", start_s),
+        ("practice_list_json_s", list_s),
+        ("search_s", median(&mut search_times)),
+        (
+            "search_max_s",
+            search_times.iter().cloned().fold(0.0, f64::max),
+        ),
+        ("practice_show_s", show_s),
+        ("edits_total_s", edits_s),
+        ("edit_each_ms", edits_s * 1000.0 / edits as f64),
+        ("rss_before_edits_mib", rss_before),
+        ("rss_after_edits_mib", rss_after),
+        ("rss_growth_over_edits_mib", rss_after - rss_before),
+        ("node_peak_rss_mib", peak.max(import_peak)),
+        ("verify_s", verify_s),
+        ("export_s", export_s),
+        ("store_on_disk_mib", disk),
+    ] {
+        figs.entry(k.to_owned()).or_default().push(v);
+    }
+    Ok(())
+}
+
+/// Many edits to one large document in this process: time per edit and
+/// memory growth. automerge 0.11+ grew by megabytes per edit on big docs.
+fn large_document(edits: usize, figs: &mut Figures) -> anyhow::Result<()> {
+    use automerge::transaction::Transactable;
+    use automerge::{AutoCommit, ObjType, ROOT};
+    let mut doc = AutoCommit::new();
+    let body = doc.put_object(ROOT, "body", ObjType::Text)?;
+    let paragraph =
+        "Mentoring after release: weekly meetings, family involvement, housing support. ";
+    doc.splice_text(&body, 0, 0, &paragraph.repeat(1000))?; // ~80 KB
+    doc.commit();
+    let before = own_rss_mib();
+    let t = Instant::now();
+    let start_len = paragraph.len() * 1000;
+    for i in 0..edits {
+        // Each edit replaces one character by two: the text grows by one.
+        let pos = (i * 7919) % (start_len + i);
+        doc.splice_text(&body, pos, 1, "ab")?;
+        doc.put(
+            ROOT,
+            "updated_at",
+            format!("2026-01-01T00:00:{:02}Z", i % 60),
+        )?;
+        doc.commit();
+        let _ = doc.get_last_local_change().context("change")?;
+    }
+    let each_us = t.elapsed().as_secs_f64() * 1e6 / edits as f64;
+    let growth = own_rss_mib() - before;
+    figs.entry("large_doc_edit_us".into())
+        .or_default()
+        .push(each_us);
+    figs.entry("large_doc_rss_growth_mib".into())
+        .or_default()
+        .push(growth);
+    Ok(())
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    if v.is_empty() {
+        f64::NAN
+    } else {
+        v[v.len() / 2]
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let scales: Vec<(&str, u32, u32)> = match args.scale.as_str() {
+        "full" => vec![("full", 5000, 2000)],
+        "fifth" => vec![("1/5", 1000, 400)],
+        "both" => vec![("full", 5000, 2000), ("1/5", 1000, 400)],
+        s => bail!("--scale {s:?}: full, fifth or both"),
+    };
+    let mut all = serde_json::Map::new();
+    println!(
+        "machine: {} cores, {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(
+                |c| c.lines().find(|l| l.starts_with("model name")).map(|l| l
+                    .split(':')
+                    .nth(1)
+                    .unwrap_or("")
+                    .trim()
+                    .to_owned())
+            )
+            .unwrap_or_default()
+    );
+    for (name, p, e) in scales {
+        let mut figs = Figures::new();
+        for run in 0..args.runs {
+            eprintln!("[{name}] run {}/{}", run + 1, args.runs);
+            run_once(p, e, args.edits, &mut figs)?;
+            large_document(args.edits, &mut figs)?;
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        println!(
+            "\n## {name} scale: {p} practices, {e} events, {} edits, {} runs",
+            args.edits, args.runs
+        );
+        println!("| figure | median | min | max |\n|---|---|---|---|");
+        for (k, v) in &figs {
+            let mut s = v.clone();
+            let med = median(&mut s);
+            println!("| {k} | {med:.3} | {:.3} | {:.3} |", s[0], s[s.len() - 1]);
+        }
+        all.insert(name.to_owned(), serde_json::to_value(&figs)?);
+    }
+    if let Some(parent) = Path::new(&args.out).parent() {
+        std::fs::create_dir_all(parent).ok();
+    }
+    std::fs::write(&args.out, serde_json::to_vec_pretty(&all)?)?;
+    println!("\nall figures: {}", args.out);
+    Ok(())
+}

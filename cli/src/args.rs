@@ -69,7 +69,7 @@ pub enum PracticeCmd {
     /// Show one practice.
     Show { id: String },
     /// Add a practice.
-    Add(PracticeAdd),
+    Add(Box<PracticeAdd>),
     /// Change fields of a practice.
     Edit(EditArgs),
     /// Delete a practice.
@@ -83,7 +83,7 @@ pub enum EventCmd {
     /// Show one event.
     Show { id: String },
     /// Add an event.
-    Add(EventAdd),
+    Add(Box<EventAdd>),
     /// Change fields of an event.
     Edit(EditArgs),
     /// Delete an event.

@@ -384,7 +384,7 @@ fn practice(dir: &Path, json: bool, cmd: PracticeCmd) -> Result<(), CallError> {
         }
         PracticeCmd::Show { id } => print_record(json, &call(dir, Request::Show { kind, id })?)?,
         PracticeCmd::Add(a) => {
-            let record = practice_value(a)?;
+            let record = practice_value(*a)?;
             let v = call(dir, Request::Add { kind, record })?;
             report_written(json, "added", &v)?;
         }
@@ -428,7 +428,7 @@ fn event(dir: &Path, json: bool, cmd: EventCmd) -> Result<(), CallError> {
         }
         EventCmd::Show { id } => print_record(json, &call(dir, Request::Show { kind, id })?)?,
         EventCmd::Add(a) => {
-            let record = event_value(a)?;
+            let record = event_value(*a)?;
             let v = call(dir, Request::Add { kind, record })?;
             report_written(json, "added", &v)?;
         }

@@ -14,6 +14,7 @@ use tracing::{debug, info, warn, Instrument};
 
 use r2com_protocol::control::{ApiError, ErrorCode, Frame, Request, MAX_REQUEST_LEN};
 
+use crate::actor::LibraryHandle;
 use crate::frame;
 use crate::node::NodeInfo;
 
@@ -99,7 +100,7 @@ pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
 }
 
 /// Serve control connections until the listener fails.
-pub async fn serve(listener: UnixListener, node: Arc<NodeInfo>) {
+pub async fn serve(listener: UnixListener, library: LibraryHandle) {
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let mut next_id: u64 = 0;
     loop {
@@ -115,11 +116,11 @@ pub async fn serve(listener: UnixListener, node: Arc<NodeInfo>) {
             return;
         };
         next_id += 1;
-        let node = node.clone();
+        let library = library.clone();
         let span = tracing::info_span!("control", conn = next_id);
         tokio::spawn(
             async move {
-                if let Err(e) = handle(stream, node).await {
+                if let Err(e) = handle(stream, library).await {
                     debug!(error = %e, "control connection ended with an error");
                 }
                 drop(permit);
@@ -129,7 +130,7 @@ pub async fn serve(listener: UnixListener, node: Arc<NodeInfo>) {
     }
 }
 
-async fn handle(mut stream: UnixStream, node: Arc<NodeInfo>) -> std::io::Result<()> {
+async fn handle(mut stream: UnixStream, library: LibraryHandle) -> std::io::Result<()> {
     let Some(bytes) = frame::read_async(&mut stream, MAX_REQUEST_LEN).await? else {
         return Ok(());
     };
@@ -147,22 +148,17 @@ async fn handle(mut stream: UnixStream, node: Arc<NodeInfo>) -> std::io::Result<
     let op = op_name(&request);
     debug!(op, "request");
     let (tx, mut rx) = mpsc::channel::<(u64, u64)>(PROGRESS_CAPACITY);
-    let work = tokio::task::spawn_blocking(move || {
-        let progress = move |done, total| {
-            let _ = tx.try_send((done, total));
-        };
-        dispatch(&node, request, &progress)
-    });
-    while let Some((done, total)) = rx.recv().await {
-        let f = Frame::Progress { done, total };
-        frame::write_async(&mut stream, &serde_json::to_vec(&f)?).await?;
-    }
-    let result = work.await.unwrap_or_else(|e| {
-        Err(ApiError::new(
-            ErrorCode::Internal,
-            format!("request failed: {e}"),
-        ))
-    });
+    let work = library.call(request, tx);
+    tokio::pin!(work);
+    let result = loop {
+        tokio::select! {
+            result = &mut work => break result,
+            Some((done, total)) = rx.recv() => {
+                let f = Frame::Progress { done, total };
+                frame::write_async(&mut stream, &serde_json::to_vec(&f)?).await?;
+            }
+        }
+    };
     match &result {
         Ok(_) => info!(op, "done"),
         Err(e) => info!(op, error = %e, "refused"),

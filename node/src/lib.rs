@@ -7,6 +7,7 @@
 //! with the record and its search text in one atomic batch, and flushes the
 //! store before the answer goes back.
 
+pub mod actor;
 pub mod control;
 pub mod frame;
 pub mod identity;

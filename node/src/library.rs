@@ -300,53 +300,55 @@ impl Library {
         let threads = std::thread::available_parallelism()
             .map(|n| n.get().min(4))
             .unwrap_or(1);
-        for batch in records.chunks(IMPORT_BATCH) {
-            let per_thread = batch.len().div_ceil(threads);
-            let results: Vec<Result<Vec<Option<(Vec<Write>, bool)>>, LibraryError>> =
-                std::thread::scope(|s| {
-                    let handles: Vec<_> = batch
-                        .chunks(per_thread)
-                        .map(|part| {
-                            let done = &done;
-                            s.spawn(move || {
-                                part.iter()
-                                    .map(|r| {
-                                        let w = self.upsert_writes(r, now);
-                                        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                                        if n % 100 == 0 {
-                                            progress(n, total);
-                                        }
-                                        w
-                                    })
-                                    .collect()
-                            })
-                        })
-                        .collect();
-                    handles
-                        .into_iter()
-                        .map(|h| h.join().expect("import worker panicked"))
-                        .collect()
-                });
-            let mut writes = Vec::new();
-            for part in results {
-                for item in part? {
-                    match item {
-                        None => report.unchanged += 1,
-                        Some((w, created)) => {
-                            if created {
-                                report.created += 1;
-                            } else {
-                                report.updated += 1;
-                            }
-                            writes.extend(w);
+        let records = &records;
+        // Workers build and sign documents; this thread writes batches. The
+        // channel is bounded, so a slow store slows the workers down.
+        std::thread::scope(|s| -> Result<(), LibraryError> {
+            type Item = Result<Option<(Vec<Write>, bool)>, LibraryError>;
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Item>(IMPORT_BATCH);
+            for t in 0..threads {
+                let tx = tx.clone();
+                let done = &done;
+                s.spawn(move || {
+                    for r in records.iter().skip(t).step_by(threads) {
+                        let item = self.upsert_writes(r, now);
+                        let failed = item.is_err();
+                        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                        if n.is_multiple_of(100) {
+                            progress(n, total);
+                        }
+                        if tx.send(item).is_err() || failed {
+                            return;
                         }
                     }
+                });
+            }
+            drop(tx);
+            let mut writes = Vec::new();
+            let mut in_batch = 0;
+            for item in rx {
+                match item? {
+                    None => report.unchanged += 1,
+                    Some((w, created)) => {
+                        if created {
+                            report.created += 1;
+                        } else {
+                            report.updated += 1;
+                        }
+                        writes.extend(w);
+                        in_batch += 1;
+                    }
+                }
+                if in_batch == IMPORT_BATCH {
+                    self.store.write(std::mem::take(&mut writes))?;
+                    in_batch = 0;
                 }
             }
             if !writes.is_empty() {
                 self.store.write(writes)?;
             }
-        }
+            Ok(())
+        })?;
         self.store.flush()?;
         progress(total, total);
         Ok(report)

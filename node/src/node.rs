@@ -70,7 +70,8 @@ pub async fn run(data_dir: &Path) -> Result<(), NodeError> {
         elapsed_ms = started.elapsed().as_millis() as u64,
         "ready"
     );
-    let server = tokio::spawn(crate::control::serve(listener, node.clone()));
+    let library = crate::actor::LibraryHandle::spawn(node.clone());
+    let server = tokio::spawn(crate::control::serve(listener, library));
     shutdown_signal().await;
     info!("shutting down");
     server.abort();

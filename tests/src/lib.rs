@@ -30,11 +30,14 @@ pub fn r2com_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let exe = std::env::current_exe().expect("test exe");
-        // target/<profile>/deps/<test> -> target/<profile>
+        // target/<profile>/deps/<test> or target/<profile>/<bin> -> target/<profile>
         let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target dir")
+            .ancestors()
+            .find(|d| {
+                d.file_name()
+                    .is_some_and(|n| n == "debug" || n == "release")
+            })
+            .expect("target/<profile> dir")
             .to_owned();
         let release = profile_dir.file_name().is_some_and(|n| n == "release");
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());

@@ -3,7 +3,7 @@ use std::path::Path;
 use super::{Entry, Store, StoreError, Write};
 
 /// Page cache of the store; bounds the node's memory.
-const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+const CACHE_BYTES: u64 = 1024 * 1024;
 
 /// The node's store: one sled tree, so that a batch spanning a change, its
 /// record and its search text is atomic.
