@@ -35,7 +35,7 @@ impl NodeKey {
     }
 
     /// Sign `message` (callers build it with a domain-separation prefix).
-    pub(crate) fn sign(&self, message: &[u8]) -> Signature {
+    pub fn sign(&self, message: &[u8]) -> Signature {
         Signature(self.signing.sign(message).to_bytes())
     }
 }
@@ -51,7 +51,7 @@ impl fmt::Debug for NodeKey {
 pub struct PublicKey(VerifyingKey);
 
 /// Why bytes are not an acceptable public key or signature.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum KeyError {
     /// Not 32 bytes (or not 64 hex digits).
     #[error("a public key is 32 bytes (64 hex digits)")]

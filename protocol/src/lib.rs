@@ -37,4 +37,5 @@ pub mod envelope;
 pub mod identity;
 pub mod ids;
 pub mod record;
+pub mod roster;
 pub mod search;

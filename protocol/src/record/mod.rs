@@ -13,6 +13,19 @@ pub use event::{Event, EventFormat, EventStatus};
 pub use practice::{Evidence, Practice, PracticeStatus};
 pub use validate::{parse_local_time, ValidationError};
 
+/// Field checks shared with the roster.
+pub mod validate_member_fields {
+    pub use super::validate::{country, member_key};
+
+    pub fn display_name(s: &str) -> Result<(), String> {
+        super::validate::title(s)
+    }
+
+    pub fn timestamp(s: &str) -> Result<(), String> {
+        super::validate::utc_timestamp(s).map(|_| ())
+    }
+}
+
 use crate::ids::{DocId, RecordKind};
 
 /// Either kind of record.

@@ -90,7 +90,7 @@ fn has_control(s: &str) -> bool {
         .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
 }
 
-pub(crate) fn title(s: &str) -> Result<(), String> {
+pub fn title(s: &str) -> Result<(), String> {
     let n = s.chars().count();
     if s.trim().is_empty() {
         return Err("must not be empty".into());
@@ -137,7 +137,7 @@ pub(crate) fn labels(set: &[String]) -> Result<(), String> {
 /// ISO 3166-1 alpha-2 codes, plus `XK` (Kosovo, user-assigned but in common use).
 const COUNTRIES: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW XK";
 
-pub(crate) fn country(c: &str) -> Result<(), String> {
+pub fn country(c: &str) -> Result<(), String> {
     if c.len() == 2 && COUNTRIES.split(' ').any(|k| k == c) {
         Ok(())
     } else {
@@ -158,7 +158,7 @@ pub(crate) fn language(l: &str) -> Result<(), String> {
 }
 
 /// A member's short key (`lmds`, `ips`, ...): 1..=32 of `a-z 0-9 - _`.
-pub(crate) fn member_key(k: &str) -> Result<(), String> {
+pub fn member_key(k: &str) -> Result<(), String> {
     if !k.is_empty()
         && k.len() <= 32
         && k.bytes()
@@ -184,7 +184,7 @@ pub(crate) fn email(s: &str) -> Result<(), String> {
 }
 
 /// An RFC 3339 timestamp in UTC (`Z` or `+00:00`).
-pub(crate) fn utc_timestamp(s: &str) -> Result<DateTime<Utc>, String> {
+pub fn utc_timestamp(s: &str) -> Result<DateTime<Utc>, String> {
     let t = DateTime::parse_from_rfc3339(s)
         .map_err(|_| format!("{s:?} is not an RFC 3339 timestamp like 2025-03-01T10:00:00Z"))?;
     if t.offset().local_minus_utc() != 0 {
