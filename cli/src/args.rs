@@ -60,6 +60,90 @@ pub enum Command {
     },
     /// Re-check every stored change and signature; exits 6 if any fails.
     Verify,
+    /// The consortium this node belongs to.
+    #[command(subcommand)]
+    Consortium(ConsortiumCmd),
+    /// Invite a node to the consortium (admins only); prints a token to give it.
+    Invite(InviteArgs),
+    /// Take up an invite token (run on the invited node).
+    Join {
+        /// The token `r2com invite` printed.
+        token: String,
+    },
+    /// The consortium's member organisations, their node keys and roles.
+    Members,
+    /// Revoke an organisation (short key) or one node key (hex or PeerId); admins only.
+    Revoke {
+        /// Organisation short key, node public key (hex) or PeerId.
+        target: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Make an organisation an admin (admins only).
+    Promote { org: String },
+    /// Make an admin organisation a plain member (admins only; never the last admin).
+    Demote { org: String },
+    /// Hand the roster to another node by file (until nodes sync by themselves).
+    #[command(subcommand)]
+    Roster(HandoverCmd),
+    /// Hand signed changes to another node by file; the receiver verifies each
+    /// signature and its author's membership.
+    #[command(subcommand)]
+    Changes(HandoverCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConsortiumCmd {
+    /// Found a consortium; this node's organisation becomes its first admin.
+    Create {
+        /// The consortium's name.
+        #[arg(long)]
+        name: String,
+        /// This node's organisation short key (e.g. lmds).
+        #[arg(long)]
+        org: String,
+        /// The organisation's display name.
+        #[arg(long)]
+        org_name: String,
+        /// ISO 3166 alpha-2 country (XK for Kosovo).
+        #[arg(long)]
+        country: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HandoverCmd {
+    /// Write to a file (or standard output).
+    Export {
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+    /// Read a file written by export on another node.
+    Import { file: PathBuf },
+}
+
+#[derive(Args, Debug)]
+pub struct InviteArgs {
+    /// The invited organisation's short key (new, or existing for another node).
+    #[arg(long)]
+    pub org: String,
+    #[arg(long)]
+    pub org_name: String,
+    /// ISO 3166 alpha-2 country (XK for Kosovo).
+    #[arg(long)]
+    pub country: String,
+    /// The invited node's public key (hex) or PeerId (`r2com id` on that node).
+    #[arg(long)]
+    pub key: String,
+    /// Make the organisation an admin.
+    #[arg(long)]
+    pub admin: bool,
+    /// How long the invite stays valid: 7d, 12h, 30m.
+    #[arg(long, default_value = "7d")]
+    pub expires: String,
+    /// A multiaddr where members can be reached (repeatable).
+    #[arg(long = "addr")]
+    pub addrs: Vec<String>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -18,10 +18,14 @@ use anyhow::{anyhow, bail, Context};
 use clap::Parser;
 use serde_json::{json, Map, Value};
 
-use args::{Cli, Command, EditArgs, EventAdd, EventCmd, PracticeAdd, PracticeCmd};
+use args::{
+    Cli, Command, ConsortiumCmd, EditArgs, EventAdd, EventCmd, HandoverCmd, PracticeAdd,
+    PracticeCmd,
+};
 use client::CallError;
 use r2com_protocol::control::{Edit, ErrorCode, ListFilter, Request};
 use r2com_protocol::ids::RecordKind;
+use r2com_protocol::roster::{OrgInfo, Role};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -137,7 +141,18 @@ fn run(cli: Cli) -> Result<(), CallError> {
                         "stopped (store opened directly)"
                     }
                 );
-                println!("consortium  {}", output::cell(&v["consortium"]));
+                let cons = &v["consortium"];
+                if cons.is_null() {
+                    println!("consortium  none (r2com consortium create, or r2com join TOKEN)");
+                } else {
+                    println!(
+                        "consortium  {} ({}), {} members; this node: {}",
+                        output::cell(&cons["name"]),
+                        output::cell(&cons["id"]),
+                        cons["members"],
+                        output::cell(&cons["this_node"])
+                    );
+                }
                 println!(
                     "records     {} practices, {} events ({} documents, {} signed changes)",
                     c["practices"], c["events"], c["documents"], c["changes"]
@@ -217,6 +232,123 @@ fn run(cli: Cli) -> Result<(), CallError> {
                 }
             }
         }
+        Command::Consortium(ConsortiumCmd::Create {
+            name,
+            org,
+            org_name,
+            country,
+        }) => {
+            let org = OrgInfo {
+                key: org,
+                name: org_name,
+                country,
+            };
+            let v = call(&dir, Request::ConsortiumCreate { name, org })?;
+            if json {
+                print_json(&v)?;
+            } else {
+                println!(
+                    "founded consortium {} ({})",
+                    output::cell(&v["name"]),
+                    output::cell(&v["consortium"])
+                );
+            }
+        }
+        Command::Invite(a) => {
+            let org = OrgInfo {
+                key: a.org,
+                name: a.org_name,
+                country: a.country,
+            };
+            let expires_secs = duration(&a.expires, "expires")?.num_seconds();
+            let v = call(
+                &dir,
+                Request::Invite {
+                    org,
+                    key: a.key,
+                    admin: a.admin,
+                    expires_secs,
+                    addrs: a.addrs,
+                },
+            )?;
+            if json {
+                print_json(&v)?;
+            } else {
+                eprintln!("invite for {} valid until {}; give this token to that node (r2com join TOKEN):", output::cell(&v["key"]), output::cell(&v["expires_at"]));
+                println!("{}", output::cell(&v["token"]));
+            }
+        }
+        Command::Join { token } => {
+            let v = call(&dir, Request::Join { token })?;
+            if json {
+                print_json(&v)?;
+            } else if v["admitted"] == true {
+                println!(
+                    "joined consortium {} as {}",
+                    output::cell(&v["consortium"]),
+                    output::cell(&v["org"])
+                );
+            } else {
+                println!(
+                    "invite accepted for consortium {} as {}; admission completes when a member receives it (addresses: {})",
+                    output::cell(&v["consortium"]),
+                    output::cell(&v["org"]),
+                    output::cell(&v["addrs"])
+                );
+            }
+        }
+        Command::Members => {
+            let v = call(&dir, Request::Members)?;
+            if json {
+                print_json(&v)?;
+            } else {
+                let mut rows = Vec::new();
+                for o in v["orgs"].as_array().cloned().unwrap_or_default() {
+                    for k in o["keys"].as_array().cloned().unwrap_or_default() {
+                        let revoked = if !o["revoked"].is_null() {
+                            format!("org revoked {}", output::cell(&o["revoked"]["at"]))
+                        } else if !k["revoked"].is_null() {
+                            format!("key revoked {}", output::cell(&k["revoked"]["at"]))
+                        } else {
+                            "-".into()
+                        };
+                        rows.push(vec![
+                            output::cell(&o["key"]),
+                            output::cell(&o["name"]),
+                            output::cell(&o["country"]),
+                            output::cell(&o["role"]),
+                            output::cell(&k["key"])[..16].to_owned(),
+                            output::cell(&k["added_by"]).chars().take(16).collect(),
+                            output::cell(&k["added_at"]),
+                            revoked,
+                        ]);
+                    }
+                }
+                output::table(
+                    &[
+                        "ORG", "NAME", "CC", "ROLE", "NODE KEY", "ADDED BY", "ADDED AT", "REVOKED",
+                    ],
+                    &rows,
+                    40,
+                );
+            }
+        }
+        Command::Revoke { target, reason } => {
+            let v = call(&dir, Request::Revoke { target, reason })?;
+            if json {
+                print_json(&v)?;
+            } else {
+                println!("revoked {}", output::cell(&v["revoked"]));
+            }
+        }
+        Command::Promote { org } => set_role(&dir, json, org, Role::Admin)?,
+        Command::Demote { org } => set_role(&dir, json, org, Role::Member)?,
+        Command::Roster(cmd) => handover(&dir, json, cmd, Request::RosterExport, |data| {
+            Request::RosterImport { data }
+        })?,
+        Command::Changes(cmd) => handover(&dir, json, cmd, Request::ChangesExport, |data| {
+            Request::ChangesImport { data }
+        })?,
         Command::Verify => {
             let v = call(&dir, Request::Verify)?;
             if json {
@@ -227,6 +359,50 @@ fn run(cli: Cli) -> Result<(), CallError> {
                     v["changes"], v["documents"], v["valid"], v["invalid"]
                 );
             }
+        }
+    }
+    Ok(())
+}
+
+fn set_role(dir: &Path, json: bool, org: String, role: Role) -> Result<(), CallError> {
+    let v = call(dir, Request::SetRole { org, role })?;
+    if json {
+        print_json(&v)?;
+    } else {
+        println!(
+            "{} is now {}",
+            output::cell(&v["org"]),
+            output::cell(&v["role"])
+        );
+    }
+    Ok(())
+}
+
+fn handover(
+    dir: &Path,
+    json: bool,
+    cmd: HandoverCmd,
+    export: Request,
+    import: impl Fn(Value) -> Request,
+) -> Result<(), CallError> {
+    match cmd {
+        HandoverCmd::Export { out } => {
+            let v = call(dir, export)?;
+            let mut text = serde_json::to_string(&v).context("encoding")?;
+            text.push('\n');
+            match out {
+                None => std::io::stdout()
+                    .lock()
+                    .write_all(text.as_bytes())
+                    .context("writing")?,
+                Some(path) => write_atomically(&path, text.as_bytes())?,
+            }
+        }
+        HandoverCmd::Import { file } => {
+            let data = read_json_file(&file)?;
+            let v = call(dir, import(data))?;
+            let _ = json;
+            print_json(&v)?;
         }
     }
     Ok(())
@@ -506,8 +682,8 @@ fn local_time(s: &str, what: &str) -> anyhow::Result<chrono::NaiveDateTime> {
     bail!("--{what} {s:?}: write a local time like \"2026-03-10 10:00\"")
 }
 
-/// "90m", "2h", "1h30m", "2d" -> a duration.
-fn duration(s: &str) -> anyhow::Result<chrono::Duration> {
+/// "90m", "2h", "1h30m", "2d", "30s" -> a duration.
+fn duration(s: &str, flag: &str) -> anyhow::Result<chrono::Duration> {
     let mut total = chrono::Duration::zero();
     let mut num = String::new();
     for c in s.trim().chars() {
@@ -517,17 +693,18 @@ fn duration(s: &str) -> anyhow::Result<chrono::Duration> {
         }
         let n: i64 = num
             .parse()
-            .map_err(|_| anyhow!("--duration {s:?}: write 90m, 2h, 1h30m or 2d"))?;
+            .map_err(|_| anyhow!("--{flag} {s:?}: write 90m, 2h, 1h30m, 2d or 30s"))?;
         num.clear();
         total += match c {
             'd' => chrono::Duration::days(n),
             'h' => chrono::Duration::hours(n),
             'm' => chrono::Duration::minutes(n),
-            _ => bail!("--duration {s:?}: write 90m, 2h, 1h30m or 2d"),
+            's' => chrono::Duration::seconds(n),
+            _ => bail!("--{flag} {s:?}: write 90m, 2h, 1h30m, 2d or 30s"),
         };
     }
     if !num.is_empty() || total <= chrono::Duration::zero() {
-        bail!("--duration {s:?}: write 90m, 2h, 1h30m or 2d");
+        bail!("--{flag} {s:?}: write 90m, 2h, 1h30m, 2d or 30s");
     }
     Ok(total)
 }
@@ -540,7 +717,7 @@ fn event_value(a: EventAdd) -> anyhow::Result<Value> {
     let starts = local_time(a.starts.as_deref().unwrap_or_default(), "starts")?;
     let ends = match (&a.ends, &a.duration) {
         (Some(e), _) => local_time(e, "ends")?,
-        (None, Some(d)) => starts + duration(d)?,
+        (None, Some(d)) => starts + duration(d, "duration")?,
         (None, None) => bail!("give --ends or --duration"),
     };
     let mut m = Map::new();

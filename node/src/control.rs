@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, Semaphore};
 use tracing::{debug, info, warn, Instrument};
 
 use r2com_protocol::control::{ApiError, ErrorCode, Frame, Request, MAX_REQUEST_LEN};
+use r2com_protocol::roster::Role;
 
 use crate::actor::LibraryHandle;
 use crate::frame;
@@ -36,11 +37,26 @@ pub fn dispatch(
     Ok(match request {
         Request::Status => {
             let counts = lib.counts()?;
+            let me = lib.key().public().to_hex();
+            let consortium = match lib.roster() {
+                None => Value::Null,
+                Some(r) => json!({
+                    "id": r.consortium,
+                    "name": r.name,
+                    "members": r.orgs.iter().filter(|o| o.revoked.is_none()).count(),
+                    "this_node": match r.find_key(&me) {
+                        None => "not admitted yet",
+                        Some(_) if !r.is_live_member(&me) => "revoked",
+                        Some(_) if r.is_admin(&me) => "admin",
+                        Some(_) => "member",
+                    },
+                }),
+            };
             json!({
-                "public_key": lib.key().public().to_hex(),
+                "public_key": me,
                 "peer_id": crate::identity::peer_id(lib.key()),
                 "data_dir": node.data_dir.display().to_string(),
-                "consortium": Value::Null,
+                "consortium": consortium,
                 "running": node.running,
                 "counts": counts,
             })
@@ -66,6 +82,53 @@ pub fn dispatch(
                         report.invalid,
                         report.changes,
                         report.failures.join("; ")
+                    ),
+                ));
+            }
+            to_value(&report)
+        }
+        Request::ConsortiumCreate { name, org } => lib.consortium_create(&name, org, now)?,
+        Request::Invite {
+            org,
+            key,
+            admin,
+            expires_secs,
+            addrs,
+        } => {
+            if expires_secs <= 0 {
+                return Err(ApiError::new(
+                    ErrorCode::Invalid,
+                    "an invite must expire in the future",
+                ));
+            }
+            let role = if admin { Role::Admin } else { Role::Member };
+            lib.invite(
+                org,
+                &key,
+                role,
+                chrono::Duration::seconds(expires_secs),
+                addrs,
+                now,
+            )?
+        }
+        Request::Join { token } => lib.join(&token, now)?,
+        Request::Members => lib.members()?,
+        Request::Revoke { target, reason } => lib.revoke(&target, &reason, now)?,
+        Request::SetRole { org, role } => lib.set_role(&org, role, now)?,
+        Request::RosterExport => lib.roster_export()?,
+        Request::RosterImport { data } => lib.roster_import(data)?,
+        Request::ChangesExport => lib.changes_export()?,
+        Request::ChangesImport { data } => {
+            let report = lib.changes_import(data)?;
+            if report.refused > 0 {
+                return Err(ApiError::new(
+                    ErrorCode::Invalid,
+                    format!(
+                        "{} of {} changes refused ({} applied): {}",
+                        report.refused,
+                        report.received,
+                        report.applied,
+                        report.refusals.join("; ")
                     ),
                 ));
             }
@@ -182,5 +245,15 @@ fn op_name(r: &Request) -> &'static str {
         Request::Remove { .. } => "remove",
         Request::Search { .. } => "search",
         Request::Verify => "verify",
+        Request::ConsortiumCreate { .. } => "consortium_create",
+        Request::Invite { .. } => "invite",
+        Request::Join { .. } => "join",
+        Request::Members => "members",
+        Request::Revoke { .. } => "revoke",
+        Request::SetRole { .. } => "set_role",
+        Request::RosterExport => "roster_export",
+        Request::RosterImport { .. } => "roster_import",
+        Request::ChangesExport => "changes_export",
+        Request::ChangesImport { .. } => "changes_import",
     }
 }

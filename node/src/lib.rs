@@ -12,5 +12,6 @@ pub mod control;
 pub mod frame;
 pub mod identity;
 pub mod library;
+pub mod membership;
 pub mod node;
 pub mod store;

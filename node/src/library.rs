@@ -22,6 +22,7 @@ use r2com_protocol::envelope::{Scope, SignedChange};
 use r2com_protocol::identity::NodeKey;
 use r2com_protocol::ids::{DocId, RecordKind};
 use r2com_protocol::record::{Dataset, DatasetError, Record, ValidationError};
+use r2com_protocol::roster::Roster;
 use r2com_protocol::search::Query;
 
 use crate::store::{keys, Store, StoreError, Write};
@@ -114,12 +115,15 @@ pub struct Counts {
 
 /// The records of this node and the key that signs its changes.
 pub struct Library {
-    store: Arc<dyn Store>,
-    key: NodeKey,
-    scope: Scope,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) key: NodeKey,
+    /// The consortium (or none yet) every change is signed for.
+    pub(crate) scope: std::sync::RwLock<Scope>,
+    /// The roster as the stored entries evaluate, if in a consortium.
+    pub(crate) roster: std::sync::RwLock<Option<Arc<Roster>>>,
     /// Serializes writers: an edit reads a document, changes it and writes
     /// it back.
-    write_lock: std::sync::Mutex<()>,
+    pub(crate) write_lock: std::sync::Mutex<()>,
 }
 
 fn time_ms(now: DateTime<Utc>) -> i64 {
@@ -131,13 +135,42 @@ fn timestamp(now: DateTime<Utc>) -> String {
 }
 
 impl Library {
-    pub fn new(store: Arc<dyn Store>, key: NodeKey) -> Library {
-        Library {
+    /// Open the library on a store: loads the consortium and its roster.
+    pub fn new(store: Arc<dyn Store>, key: NodeKey) -> Result<Library, LibraryError> {
+        let lib = Library {
             store,
             key,
-            scope: Scope::UNAFFILIATED,
+            scope: std::sync::RwLock::new(Scope::UNAFFILIATED),
+            roster: std::sync::RwLock::new(None),
             write_lock: std::sync::Mutex::new(()),
+        };
+        lib.reload_roster()?;
+        Ok(lib)
+    }
+
+    pub fn scope(&self) -> Scope {
+        *self.scope.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The current roster (`None` outside a consortium).
+    pub fn roster(&self) -> Option<Arc<Roster>> {
+        self.roster
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Refuse local writes by a node whose key was revoked.
+    fn check_may_write(&self) -> Result<(), LibraryError> {
+        if let Some(r) = self.roster() {
+            let me = self.key.public().to_hex();
+            if r.find_key(&me).is_some() && !r.is_live_member(&me) {
+                return Err(LibraryError::BadRequest(
+                    "this node's key was revoked from the consortium; it can no longer make changes".into(),
+                ));
+            }
         }
+        Ok(())
     }
 
     pub fn key(&self) -> &NodeKey {
@@ -201,13 +234,15 @@ impl Library {
     ) -> Vec<Write> {
         let key = doc_id.to_key();
         let hash = change.hash();
-        let signed = SignedChange::sign(&self.key, &self.scope, doc_id, change);
+        let seq = change.seq();
+        let signed = SignedChange::sign(&self.key, &self.scope(), doc_id, change);
         let state = DocState {
             heads: heads_hex(d),
             deleted: record.is_none(),
         };
         let mut w: Vec<Write> = vec![
             (keys::change(&key, &hash.0), Some(signed.encode())),
+            author_index(&self.key.public().to_hex(), &key, seq, &hash.0),
             (
                 keys::doc(keys::DOC, &key),
                 Some(serde_json::to_vec(&state).expect("state serializes")),
@@ -289,6 +324,7 @@ impl Library {
         progress: &(dyn Fn(u64, u64) + Sync),
     ) -> Result<ImportReport, LibraryError> {
         let records = Dataset::from_value(data)?;
+        self.check_may_write()?;
         let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         let total = records.len() as u64;
         let mut report = ImportReport {
@@ -403,6 +439,7 @@ impl Library {
             }
         }
         let record = Record::from_value(kind, value)?;
+        self.check_may_write()?;
         let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         if self.record(&record.doc_id())?.is_some() {
             return Err(LibraryError::Exists {
@@ -431,6 +468,7 @@ impl Library {
             ));
         }
         let doc_id = doc_id(kind, id)?;
+        self.check_may_write()?;
         let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         let current = self
             .record(&doc_id)?
@@ -473,6 +511,7 @@ impl Library {
         now: DateTime<Utc>,
     ) -> Result<(), LibraryError> {
         let doc_id = doc_id(kind, id)?;
+        self.check_may_write()?;
         let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         let not_found = || LibraryError::NotFound {
             kind,
@@ -576,7 +615,7 @@ impl Library {
             let doc_name = String::from_utf8_lossy(doc_part).into_owned();
             let outcome = SignedChange::decode(&v)
                 .map_err(|e| e.to_string())
-                .and_then(|sc| sc.verify(&self.scope).map_err(|e| e.to_string()))
+                .and_then(|sc| sc.verify(&self.scope()).map_err(|e| e.to_string()))
                 .and_then(|vc| {
                     if vc.doc.to_key().as_bytes() != doc_part {
                         Err(format!("stored under {doc_name} but signed for {}", vc.doc))
@@ -618,7 +657,16 @@ impl Library {
     }
 }
 
-fn heads_hex(d: &mut AutoCommit) -> Vec<String> {
+/// `a\0{author}\0{doc}` -> `{seq} {hash}`: an author's last change per
+/// document, the frontier a revocation records.
+pub(crate) fn author_index(author: &str, doc: &str, seq: u64, hash: &[u8; 32]) -> Write {
+    let mut k = keys::key(keys::AUTHOR, author.as_bytes());
+    k.push(0);
+    k.extend_from_slice(doc.as_bytes());
+    (k, Some(format!("{seq} {}", hex::encode(hash)).into_bytes()))
+}
+
+pub(crate) fn heads_hex(d: &mut AutoCommit) -> Vec<String> {
     let mut h: Vec<String> = d.get_heads().iter().map(|h| hex::encode(h.0)).collect();
     h.sort();
     h

@@ -20,6 +20,8 @@ pub enum NodeError {
     Identity(#[from] IdentityError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Library(#[from] crate::library::LibraryError),
     #[error("control socket {0}: {1}")]
     Socket(PathBuf, std::io::Error),
 }
@@ -39,7 +41,7 @@ impl NodeInfo {
         let key = identity::load(data_dir)?;
         let store: Arc<dyn Store> = Arc::new(SledStore::open(&data_dir.join(STORE_DIR))?);
         Ok(NodeInfo {
-            library: Library::new(store, key),
+            library: Library::new(store, key)?,
             data_dir: data_dir.to_owned(),
             running,
         })

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::ids::RecordKind;
 use crate::record::{Record, ValidationError};
+use crate::roster::{OrgInfo, Role};
 
 /// Largest request frame (an import of the full dataset is about 15 MB).
 pub const MAX_REQUEST_LEN: usize = 256 * 1024 * 1024;
@@ -45,6 +46,33 @@ pub enum Request {
     Search { query: String, limit: usize },
     /// Re-check every stored signature.
     Verify,
+    /// Found a consortium; this node's organisation is its first admin.
+    ConsortiumCreate { name: String, org: OrgInfo },
+    /// Issue an invite token (admins only).
+    Invite {
+        org: OrgInfo,
+        /// Invitee node key: 64 hex digits or a PeerId.
+        key: String,
+        admin: bool,
+        expires_secs: i64,
+        addrs: Vec<String>,
+    },
+    /// Take up an invite.
+    Join { token: String },
+    /// The roster.
+    Members,
+    /// Revoke an organisation (short key) or a node key (admins only).
+    Revoke { target: String, reason: String },
+    /// Promote or demote an organisation (admins only).
+    SetRole { org: String, role: Role },
+    /// Every roster entry, for hand-over.
+    RosterExport,
+    /// Store the valid entries of a roster file.
+    RosterImport { data: Value },
+    /// Every signed change, for hand-over.
+    ChangesExport,
+    /// Accept signed changes from another member.
+    ChangesImport { data: Value },
 }
 
 /// Filters of `practice list` / `event list`. Absent fields do not filter.

@@ -59,6 +59,10 @@ pub mod keys {
     pub const DOC: u8 = b'd';
     /// `m\0{name}` -> node metadata.
     pub const META: u8 = b'm';
+    /// `a\0{author}\0{doc}` -> `{seq} {hash}` of the author's last change.
+    pub const AUTHOR: u8 = b'a';
+    /// `e\0{entry id}` -> signed roster entry (JSON).
+    pub const ROSTER: u8 = b'e';
 
     pub fn key(table: u8, rest: &[u8]) -> Vec<u8> {
         let mut k = Vec::with_capacity(2 + rest.len());

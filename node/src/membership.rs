@@ -1,0 +1,655 @@
+//! Consortium membership on a node: founding, invites, joining, roles,
+//! revocation, roster hand-over, and accepting library changes from other
+//! members (only when their author may write, per the roster).
+
+use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use automerge::AutoCommit;
+use base64::Engine;
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use r2com_protocol::doc;
+use r2com_protocol::envelope::{Scope, SignedChange};
+use r2com_protocol::identity::PublicKey;
+use r2com_protocol::ids::DocId;
+use r2com_protocol::roster::{
+    Action, ConsortiumId, Entry, EntryId, FrontierItem, Invite, OrgInfo, Role, Roster, SignedEntry,
+    Target, VerifiedEntry,
+};
+
+use crate::library::{author_index, heads_hex, DocState, Library, LibraryError};
+use crate::store::{keys, Write};
+
+/// Prefix of invite tokens.
+pub const TOKEN_PREFIX: &str = "r2com-invite:";
+/// Most changes one `changes import` may carry.
+pub const MAX_IMPORT_CHANGES: usize = 200_000;
+
+const META_CONSORTIUM: &str = "consortium";
+
+fn ts(now: DateTime<Utc>) -> String {
+    now.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn bad(msg: impl Into<String>) -> LibraryError {
+    LibraryError::BadRequest(msg.into())
+}
+
+/// A public key given as 64 hex digits or as a libp2p PeerId.
+pub fn parse_node_key(s: &str) -> Result<PublicKey, LibraryError> {
+    if let Ok(k) = PublicKey::from_hex(s) {
+        return Ok(k);
+    }
+    let peer: libp2p_identity::PeerId = s.parse().map_err(|_| {
+        bad(format!(
+            "{s:?} is neither a 64-hex-digit public key nor a PeerId"
+        ))
+    })?;
+    let mh = peer.as_ref();
+    let pk = libp2p_identity::PublicKey::try_decode_protobuf(mh.digest())
+        .map_err(|_| bad(format!("PeerId {s} does not embed its public key")))?;
+    let ed = pk
+        .try_into_ed25519()
+        .map_err(|_| bad(format!("PeerId {s} is not an ed25519 key")))?;
+    PublicKey::from_bytes(&ed.to_bytes()).map_err(|e| bad(format!("PeerId {s}: {e}")))
+}
+
+/// What `changes import` did.
+#[derive(Debug, Default, Serialize)]
+pub struct ApplyReport {
+    pub received: u64,
+    pub applied: u64,
+    pub duplicates: u64,
+    pub refused: u64,
+    /// Why changes were refused (first ones).
+    pub refusals: Vec<String>,
+}
+
+impl Library {
+    pub(crate) fn consortium_id(&self) -> Result<Option<ConsortiumId>, LibraryError> {
+        match self
+            .store
+            .get(&keys::key(keys::META, META_CONSORTIUM.as_bytes()))?
+        {
+            None => Ok(None),
+            Some(b) => {
+                let s = String::from_utf8(b)
+                    .map_err(|_| LibraryError::Corrupt("consortium id".into()))?;
+                EntryId::from_hex(&s)
+                    .map(Some)
+                    .map_err(|e| LibraryError::Corrupt(e.to_string()))
+            }
+        }
+    }
+
+    fn stored_entries(&self, cid: &ConsortiumId) -> Result<Vec<VerifiedEntry>, LibraryError> {
+        let mut out = Vec::new();
+        for e in self.store.scan_prefix(&[keys::ROSTER, 0]) {
+            let (_, v) = e?;
+            let se = SignedEntry::decode(&v).map_err(|e| LibraryError::Corrupt(e.to_string()))?;
+            out.push(
+                se.verify(Some(cid))
+                    .map_err(|e| LibraryError::Corrupt(format!("stored roster entry: {e}")))?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Re-read the consortium and re-evaluate the roster from the store.
+    pub fn reload_roster(&self) -> Result<Option<Arc<Roster>>, LibraryError> {
+        let Some(cid) = self.consortium_id()? else {
+            return Ok(None);
+        };
+        let roster = Arc::new(Roster::evaluate(&cid, &self.stored_entries(&cid)?));
+        *self.scope.write().unwrap_or_else(|e| e.into_inner()) = Scope(cid.0);
+        *self.roster.write().unwrap_or_else(|e| e.into_inner()) = Some(roster.clone());
+        Ok(Some(roster))
+    }
+
+    fn entry_write(e: &SignedEntry) -> Write {
+        (
+            keys::key(keys::ROSTER, e.id().to_hex().as_bytes()),
+            Some(e.encode()),
+        )
+    }
+
+    /// Sign an entry depending on the current roster heads; evaluate the
+    /// roster with it; store it only if the roster accepts it.
+    fn add_entry(
+        &self,
+        cid: &ConsortiumId,
+        action: Action,
+        now: DateTime<Utc>,
+    ) -> Result<(SignedEntry, Arc<Roster>), LibraryError> {
+        let roster = self
+            .roster()
+            .ok_or_else(|| bad("this node is not in a consortium"))?;
+        let mut deps: Vec<String> = roster.heads.iter().map(EntryId::to_hex).collect();
+        if deps.is_empty() {
+            deps.push(cid.to_hex());
+        }
+        deps.sort();
+        let signed = Entry {
+            consortium: cid.to_hex(),
+            author: self.key.public().to_hex(),
+            deps,
+            issued_at: ts(now),
+            action,
+        }
+        .sign(&self.key);
+        let mut all = self.stored_entries(cid)?;
+        all.push(signed.verify(Some(cid)).map_err(|e| bad(e.to_string()))?);
+        let next = Roster::evaluate(cid, &all);
+        if let Some(r) = next.rejected.iter().find(|r| r.id == signed.id().to_hex()) {
+            return Err(bad(format!("refused by the roster rules: {}", r.reason)));
+        }
+        self.store.write(vec![Self::entry_write(&signed)])?;
+        self.store.flush()?;
+        let roster = self.reload_roster()?.expect("consortium known");
+        Ok((signed, roster))
+    }
+
+    fn require_admin(&self) -> Result<ConsortiumId, LibraryError> {
+        let cid = self.consortium_id()?.ok_or_else(|| {
+            bad("this node is not in a consortium (r2com consortium create, or r2com join)")
+        })?;
+        let roster = self.roster().ok_or_else(|| bad("no roster"))?;
+        if !roster.is_admin(&self.key.public().to_hex()) {
+            return Err(bad("only an admin of the consortium can do this"));
+        }
+        Ok(cid)
+    }
+
+    /// Found a consortium with this node's organisation as its first admin.
+    pub fn consortium_create(
+        &self,
+        name: &str,
+        org: OrgInfo,
+        now: DateTime<Utc>,
+    ) -> Result<Value, LibraryError> {
+        let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = self.consortium_id()? {
+            return Err(bad(format!("this node is already in consortium {c}")));
+        }
+        let genesis = Entry {
+            consortium: String::new(),
+            author: self.key.public().to_hex(),
+            deps: vec![],
+            issued_at: ts(now),
+            action: Action::Genesis {
+                name: name.to_owned(),
+                org,
+            },
+        }
+        .sign(&self.key);
+        let cid = genesis.verify(None).map_err(|e| bad(e.to_string()))?.id;
+        let mut writes = vec![
+            Self::entry_write(&genesis),
+            (
+                keys::key(keys::META, META_CONSORTIUM.as_bytes()),
+                Some(cid.to_hex().into_bytes()),
+            ),
+        ];
+        writes.extend(self.rescope_writes(&Scope(cid.0))?);
+        self.store.write(writes)?;
+        self.store.flush()?;
+        self.reload_roster()?;
+        Ok(json!({"consortium": cid.to_hex(), "name": name}))
+    }
+
+    /// Re-sign this node's own changes for a new consortium scope (changes
+    /// made before founding or joining).
+    fn rescope_writes(&self, new: &Scope) -> Result<Vec<Write>, LibraryError> {
+        let old = self.scope();
+        let me = self.key.public();
+        let mut writes = Vec::new();
+        for e in self.store.scan_prefix(&[keys::CHANGE, 0]) {
+            let (k, v) = e?;
+            let sc = SignedChange::decode(&v).map_err(|e| LibraryError::Corrupt(e.to_string()))?;
+            let verified = sc
+                .verify(&old)
+                .map_err(|e| LibraryError::Corrupt(format!("{}: {e}", sc.doc)))?;
+            if verified.author == me {
+                let resigned = SignedChange::sign(&self.key, new, &verified.doc, verified.change);
+                writes.push((k, Some(resigned.encode())));
+            }
+        }
+        Ok(writes)
+    }
+
+    /// Issue an invite token for a node key.
+    pub fn invite(
+        &self,
+        org: OrgInfo,
+        key: &str,
+        role: Role,
+        expires_in: Duration,
+        addrs: Vec<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Value, LibraryError> {
+        let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let cid = self.require_admin()?;
+        let invitee = parse_node_key(key)?;
+        let invite = Invite {
+            org,
+            key: invitee.to_hex(),
+            role,
+            expires_at: ts(now + expires_in),
+            addrs,
+        };
+        let (signed, _) = self.add_entry(&cid, Action::Invite(invite.clone()), now)?;
+        let token = format!(
+            "{TOKEN_PREFIX}{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(signed.encode())
+        );
+        Ok(
+            json!({"token": token, "invite": signed.id().to_hex(), "expires_at": invite.expires_at, "key": invite.key}),
+        )
+    }
+
+    /// Take up an invite: store it and this node's admission.
+    pub fn join(&self, token: &str, now: DateTime<Utc>) -> Result<Value, LibraryError> {
+        let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let raw = token
+            .trim()
+            .strip_prefix(TOKEN_PREFIX)
+            .ok_or_else(|| bad(format!("an invite token starts with {TOKEN_PREFIX}")))?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(raw)
+            .map_err(|_| bad("the invite token is damaged (not base64)"))?;
+        let invite = SignedEntry::decode(&bytes)
+            .map_err(|e| bad(format!("the invite token is damaged: {e}")))?;
+        let cid = EntryId::from_hex(&invite.entry.consortium)
+            .map_err(|_| bad("the invite names no consortium"))?;
+        let verified = invite
+            .verify(Some(&cid))
+            .map_err(|e| bad(format!("the invite does not verify: {e}")))?;
+        let Action::Invite(inv) = &verified.entry().action else {
+            return Err(bad("the token is not an invite"));
+        };
+        let me = self.key.public().to_hex();
+        if inv.key != me {
+            return Err(bad(format!(
+                "this invite is for node key {}, not this node ({me})",
+                inv.key
+            )));
+        }
+        let expires =
+            DateTime::parse_from_rfc3339(&inv.expires_at).map_err(|e| bad(e.to_string()))?;
+        if now > expires {
+            return Err(bad(format!("this invite expired at {}", inv.expires_at)));
+        }
+        match self.consortium_id()? {
+            Some(c) if c != cid => {
+                return Err(bad(format!("this node is already in consortium {c}")))
+            }
+            _ => {}
+        }
+        let admit = Entry {
+            consortium: cid.to_hex(),
+            author: me,
+            deps: vec![verified.id.to_hex()],
+            issued_at: ts(now),
+            action: Action::Admit {
+                invite: verified.id.to_hex(),
+            },
+        }
+        .sign(&self.key);
+        let mut writes = vec![
+            Self::entry_write(&invite),
+            Self::entry_write(&admit),
+            (
+                keys::key(keys::META, META_CONSORTIUM.as_bytes()),
+                Some(cid.to_hex().into_bytes()),
+            ),
+        ];
+        writes.extend(self.rescope_writes(&Scope(cid.0))?);
+        self.store.write(writes)?;
+        self.store.flush()?;
+        let roster = self.reload_roster()?.expect("consortium known");
+        Ok(json!({
+            "consortium": cid.to_hex(),
+            "org": inv.org.key,
+            "role": inv.role,
+            "addrs": inv.addrs,
+            "admitted": roster.is_live_member(&self.key.public().to_hex()),
+        }))
+    }
+
+    /// The roster as a member list.
+    pub fn members(&self) -> Result<Value, LibraryError> {
+        let roster = self
+            .roster()
+            .ok_or_else(|| bad("this node is not in a consortium"))?;
+        Ok(serde_json::to_value(&*roster).expect("roster serializes"))
+    }
+
+    /// An author's frontier: its last change per document.
+    fn frontier_of(&self, key: &str) -> Result<Vec<FrontierItem>, LibraryError> {
+        let mut prefix = keys::key(keys::AUTHOR, key.as_bytes());
+        prefix.push(0);
+        let mut out = Vec::new();
+        for e in self.store.scan_prefix(&prefix) {
+            let (k, v) = e?;
+            let doc = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
+            let v = String::from_utf8_lossy(&v).into_owned();
+            let (seq, hash) = v
+                .split_once(' ')
+                .ok_or_else(|| LibraryError::Corrupt("author index".into()))?;
+            out.push(FrontierItem {
+                key: key.to_owned(),
+                doc,
+                seq: seq
+                    .parse()
+                    .map_err(|_| LibraryError::Corrupt("author index".into()))?,
+                hash: hash.to_owned(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Revoke an organisation (by short key) or one node key (hex or PeerId).
+    pub fn revoke(
+        &self,
+        target: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Value, LibraryError> {
+        let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let cid = self.require_admin()?;
+        let roster = self.roster().expect("admin has a roster");
+        let (target, struck): (Target, Vec<String>) =
+            match roster.orgs.iter().find(|o| o.info.key == target) {
+                Some(o) => (
+                    Target::Org {
+                        org: o.info.key.clone(),
+                    },
+                    o.keys.iter().map(|k| k.key.clone()).collect(),
+                ),
+                None => {
+                    let key = parse_node_key(target)?.to_hex();
+                    if roster.find_key(&key).is_none() {
+                        return Err(bad(format!(
+                            "no member organisation or node key {target:?}"
+                        )));
+                    }
+                    (Target::Node { key: key.clone() }, vec![key])
+                }
+            };
+        let mut frontier = Vec::new();
+        for k in &struck {
+            frontier.extend(self.frontier_of(k)?);
+        }
+        let (signed, _) = self.add_entry(
+            &cid,
+            Action::Revoke {
+                target,
+                reason: reason.to_owned(),
+                frontier,
+            },
+            now,
+        )?;
+        Ok(json!({"revoked": struck, "entry": signed.id().to_hex()}))
+    }
+
+    /// Promote or demote an organisation.
+    pub fn set_role(
+        &self,
+        org: &str,
+        role: Role,
+        now: DateTime<Utc>,
+    ) -> Result<Value, LibraryError> {
+        let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let cid = self.require_admin()?;
+        let (signed, _) = self.add_entry(
+            &cid,
+            Action::SetRole {
+                org: org.to_owned(),
+                role,
+            },
+            now,
+        )?;
+        Ok(json!({"org": org, "role": role, "entry": signed.id().to_hex()}))
+    }
+
+    /// Every stored roster entry, for hand-over to another node.
+    pub fn roster_export(&self) -> Result<Value, LibraryError> {
+        let cid = self
+            .consortium_id()?
+            .ok_or_else(|| bad("this node is not in a consortium"))?;
+        let entries: Vec<SignedEntry> = self
+            .stored_entries(&cid)?
+            .into_iter()
+            .map(|v| v.signed)
+            .collect();
+        Ok(json!({"consortium": cid.to_hex(), "entries": entries}))
+    }
+
+    /// Store the valid entries of a roster file. A node outside any
+    /// consortium adopts the file's consortium only if the file holds its
+    /// genesis and this node's own admission is possible later (join).
+    pub fn roster_import(&self, data: Value) -> Result<Value, LibraryError> {
+        let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let cid = self
+            .consortium_id()?
+            .ok_or_else(|| bad("this node is not in a consortium: join with an invite first"))?;
+        let file_cid = data
+            .get("consortium")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if file_cid != cid.to_hex() {
+            return Err(bad(format!(
+                "the roster file is for consortium {file_cid:?}, this node is in {cid}"
+            )));
+        }
+        let entries: Vec<SignedEntry> =
+            serde_json::from_value(data.get("entries").cloned().unwrap_or(Value::Null))
+                .map_err(|e| bad(format!("not a roster file: {e}")))?;
+        let mut writes = Vec::new();
+        let mut refused = Vec::new();
+        let mut added = 0;
+        for e in entries {
+            match e.verify(Some(&cid)) {
+                Ok(v) => {
+                    let k = keys::key(keys::ROSTER, v.id.to_hex().as_bytes());
+                    if self.store.get(&k)?.is_none() {
+                        added += 1;
+                        writes.push(Self::entry_write(&e));
+                    }
+                }
+                Err(err) => refused.push(format!("{}: {err}", e.id().to_hex())),
+            }
+        }
+        self.store.write(writes)?;
+        self.store.flush()?;
+        let roster = self.reload_roster()?.expect("consortium known");
+        Ok(json!({
+            "added": added,
+            "refused": refused,
+            "rejected_by_rules": roster.rejected,
+            "pending": roster.pending,
+            "admitted": roster.is_live_member(&self.key.public().to_hex()),
+        }))
+    }
+
+    /// Every stored signed change (hex envelopes), for hand-over.
+    pub fn changes_export(&self) -> Result<Value, LibraryError> {
+        let mut out = Vec::new();
+        for e in self.store.scan_prefix(&[keys::CHANGE, 0]) {
+            let (_, v) = e?;
+            out.push(Value::String(hex::encode(v)));
+        }
+        let cid = self.consortium_id()?.map(|c| c.to_hex());
+        Ok(json!({"consortium": cid, "changes": out}))
+    }
+
+    /// Accept changes from another member: each must decode, verify for
+    /// this consortium, and be by an author the roster lets write. Accepted
+    /// changes are applied and stored with their signatures; refused ones
+    /// change nothing and are reported.
+    pub fn changes_import(&self, data: Value) -> Result<ApplyReport, LibraryError> {
+        let items = data
+            .get("changes")
+            .and_then(Value::as_array)
+            .ok_or_else(|| bad("not a changes file: expected {\"changes\": [hex, ...]}"))?;
+        if items.len() > MAX_IMPORT_CHANGES {
+            return Err(bad(format!(
+                "more than {MAX_IMPORT_CHANGES} changes in one file"
+            )));
+        }
+        let mut report = ApplyReport::default();
+        let mut changes = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            report.received += 1;
+            let decoded = item
+                .as_str()
+                .and_then(|s| hex::decode(s).ok())
+                .ok_or_else(|| "not hex".to_owned())
+                .and_then(|b| SignedChange::decode(&b).map_err(|e| e.to_string()));
+            match decoded {
+                Ok(sc) => changes.push(sc),
+                Err(e) => report.refuse(format!("change #{i}: {e}")),
+            }
+        }
+        let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.apply_remote(changes, &mut report)?;
+        Ok(report)
+    }
+
+    /// Verify, check membership, apply and store remote changes, grouped by
+    /// document.
+    pub fn apply_remote(
+        &self,
+        changes: Vec<SignedChange>,
+        report: &mut ApplyReport,
+    ) -> Result<(), LibraryError> {
+        let scope = self.scope();
+        let roster = self.roster();
+        let mut by_doc: BTreeMap<
+            DocId,
+            Vec<(SignedChange, r2com_protocol::envelope::VerifiedChange)>,
+        > = BTreeMap::new();
+        for sc in changes {
+            let key = sc.doc.to_key();
+            let verified = match sc.verify(&scope) {
+                Ok(v) => v,
+                Err(e) => {
+                    report.refuse(format!("{key}: {e}"));
+                    continue;
+                }
+            };
+            if self
+                .store
+                .get(&keys::change(&key, &verified.hash.0))?
+                .is_some()
+            {
+                report.duplicates += 1;
+                continue;
+            }
+            let allowed = match &roster {
+                None => Err("this node is not in a consortium".to_owned()),
+                Some(r) => r
+                    .check_change_author(
+                        &verified.author,
+                        &key,
+                        verified.change.seq(),
+                        &verified.hash.0,
+                    )
+                    .map_err(|e| e.to_string()),
+            };
+            if let Err(e) = allowed {
+                report.refuse(format!("{key} {}: {e}", hex::encode(verified.hash.0)));
+                continue;
+            }
+            by_doc
+                .entry(sc.doc.clone())
+                .or_default()
+                .push((sc, verified));
+        }
+        let mut writes: Vec<Write> = Vec::new();
+        for (doc_id, items) in by_doc {
+            let key = doc_id.to_key();
+            let mut d = self.load_doc(&doc_id)?.unwrap_or_else(AutoCommit::new);
+            let before = d.get_heads();
+            let changes: Vec<automerge::Change> =
+                items.iter().map(|(_, v)| v.change.clone()).collect();
+            let applied = catch_unwind(AssertUnwindSafe(|| d.apply_changes(changes)));
+            match applied {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    report.refuse(format!("{key}: automerge refused the changes: {e}"));
+                    continue;
+                }
+                Err(_) => {
+                    report.refuse(format!("{key}: automerge panicked on the changes"));
+                    continue;
+                }
+            }
+            // The document must still hold a record of its own kind and id.
+            let record = match doc::read(&mut d) {
+                Ok(r) if r.doc_id() == doc_id => Some(r),
+                Ok(r) => {
+                    report.refuse(format!("{key}: changes turn it into {}", r.doc_id()));
+                    continue;
+                }
+                Err(_) if d.get_heads() == before => None,
+                Err(_) => None,
+            };
+            let deleted = doc::is_deleted(&d) || record.is_none();
+            for (sc, v) in &items {
+                writes.push((keys::change(&key, &v.hash.0), Some(sc.encode())));
+                writes.push(author_index(
+                    &v.author.to_hex(),
+                    &key,
+                    v.change.seq(),
+                    &v.hash.0,
+                ));
+                report.applied += 1;
+            }
+            let state = DocState {
+                heads: heads_hex(&mut d),
+                deleted,
+            };
+            writes.push((
+                keys::doc(keys::DOC, &key),
+                Some(serde_json::to_vec(&state).expect("state")),
+            ));
+            match record.filter(|_| !deleted) {
+                Some(r) => {
+                    writes.push((
+                        keys::doc(keys::RECORD, &key),
+                        Some(serde_json::to_vec(&r).expect("record")),
+                    ));
+                    writes.push((
+                        keys::doc(keys::SEARCH, &key),
+                        Some(r.search_text().into_bytes()),
+                    ));
+                }
+                None => {
+                    writes.push((keys::doc(keys::RECORD, &key), None));
+                    writes.push((keys::doc(keys::SEARCH, &key), None));
+                }
+            }
+            writes.push((keys::doc(keys::SNAPSHOT, &key), Some(d.save())));
+            if writes.len() > 4000 {
+                self.store.write(std::mem::take(&mut writes))?;
+            }
+        }
+        self.store.write(writes)?;
+        self.store.flush()?;
+        Ok(())
+    }
+}
+
+impl ApplyReport {
+    fn refuse(&mut self, why: String) {
+        self.refused += 1;
+        if self.refusals.len() < 50 {
+            self.refusals.push(why);
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! Consortium membership with the real binary over several data
+//! directories: found, invite, join, hand the roster over by file, revoke;
+//! changes by a revoked key are refused, also when relayed.
+
+use r2com_tests::{gen_dataset, TestNode};
+use serde_json::Value;
+
+fn peer_id(n: &TestNode) -> String {
+    n.json(&["id"])["peer_id"].as_str().unwrap().to_owned()
+}
+
+fn public_key(n: &TestNode) -> String {
+    n.json(&["id"])["public_key"].as_str().unwrap().to_owned()
+}
+
+/// Copy `from`'s roster (or changes) into `to` through an export file.
+fn hand_over(what: &str, from: &TestNode, to: &TestNode) -> Value {
+    let file = from.data_dir().join(format!("{what}-out.json"));
+    from.ok(&[what, "export", "--out", file.to_str().unwrap()]);
+    to.json(&[what, "import", file.to_str().unwrap()])
+}
+
+fn try_hand_over(what: &str, from: &TestNode, to: &TestNode, code: i32) -> String {
+    let file = from.data_dir().join(format!("{what}-out.json"));
+    from.ok(&[what, "export", "--out", file.to_str().unwrap()]);
+    to.fails(&[what, "import", file.to_str().unwrap()], code)
+}
+
+fn invite(admin: &TestNode, org: &str, who: &TestNode, extra: &[&str]) -> String {
+    let key = peer_id(who);
+    let mut args = vec![
+        "invite",
+        "--org",
+        org,
+        "--org-name",
+        "Partner",
+        "--country",
+        "PT",
+        "--key",
+        &key,
+    ];
+    args.extend_from_slice(extra);
+    admin.ok(&args).trim().to_owned()
+}
+
+/// A (admin, lmds) founds; B (ips) and C (act) join; rosters handed around.
+fn consortium() -> (TestNode, TestNode, TestNode) {
+    let a = TestNode::init();
+    let b = TestNode::init();
+    let c = TestNode::init();
+    a.ok(&[
+        "consortium",
+        "create",
+        "--name",
+        "RAN practitioners",
+        "--org",
+        "lmds",
+        "--org-name",
+        "Les Militants des Savoirs",
+        "--country",
+        "FR",
+    ]);
+    let tb = invite(&a, "ips", &b, &["--addr", "/ip4/127.0.0.1/tcp/4001"]);
+    let tc = invite(&a, "act", &c, &[]);
+    let joined = b.json(&["join", &tb]);
+    assert_eq!(
+        joined["admitted"], false,
+        "not admitted before reaching a member"
+    );
+    c.ok(&["join", &tc]);
+    hand_over("roster", &a, &b);
+    hand_over("roster", &a, &c);
+    hand_over("roster", &b, &a);
+    hand_over("roster", &c, &a);
+    hand_over("roster", &a, &b);
+    hand_over("roster", &a, &c);
+    (a, b, c)
+}
+
+#[test]
+fn create_invite_join_and_every_node_agrees_on_the_members() {
+    let (a, b, c) = consortium();
+    let ma = a.json(&["members"]);
+    assert_eq!(ma, b.json(&["members"]));
+    assert_eq!(ma, c.json(&["members"]));
+    let orgs = ma["orgs"].as_array().unwrap();
+    assert_eq!(orgs.len(), 3);
+    let ips = orgs.iter().find(|o| o["key"] == "ips").unwrap();
+    assert_eq!(ips["role"], "member");
+    assert_eq!(ips["keys"][0]["key"], public_key(&b).as_str());
+    assert_eq!(ips["keys"][0]["added_by"], public_key(&a).as_str());
+    assert_eq!(b.json(&["status"])["consortium"]["this_node"], "member");
+    assert_eq!(a.json(&["status"])["consortium"]["this_node"], "admin");
+
+    // Only admins invite, promote, revoke.
+    let d = TestNode::init();
+    let e = b.fails(
+        &[
+            "invite",
+            "--org",
+            "x",
+            "--org-name",
+            "X",
+            "--country",
+            "AL",
+            "--key",
+            &peer_id(&d),
+        ],
+        3,
+    );
+    assert!(e.contains("only an admin"), "{e}");
+    a.ok(&["promote", "ips"]);
+    hand_over("roster", &a, &b);
+    assert_eq!(b.json(&["status"])["consortium"]["this_node"], "admin");
+    b.ok(&["demote", "ips"]);
+    hand_over("roster", &b, &a);
+    // The last admin cannot go.
+    let e = a.fails(&["revoke", "lmds"], 3);
+    assert!(e.contains("cannot remove the last admin"), "{e}");
+}
+
+#[test]
+fn invites_are_checked_on_join() {
+    let a = TestNode::init();
+    let b = TestNode::init();
+    let c = TestNode::init();
+    a.ok(&[
+        "consortium",
+        "create",
+        "--name",
+        "RAN",
+        "--org",
+        "lmds",
+        "--org-name",
+        "LMDS",
+        "--country",
+        "FR",
+    ]);
+    let for_b = invite(&a, "ips", &b, &[]);
+    let e = c.fails(&["join", &for_b], 3);
+    assert!(e.contains("this invite is for node key"), "{e}");
+    let mut damaged = for_b.clone();
+    damaged.replace_range(40..44, "AAAA");
+    c.fails(&["join", &damaged], 3);
+    let short = invite(&a, "ips", &b, &["--expires", "1s"]);
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let e = b.fails(&["join", &short], 3);
+    assert!(e.contains("expired"), "{e}");
+    b.fails(
+        &[
+            "invite",
+            "--org",
+            "x",
+            "--org-name",
+            "X",
+            "--country",
+            "AL",
+            "--key",
+            "nonsense",
+        ],
+        3,
+    );
+}
+
+#[test]
+fn a_revoked_member_keeps_its_past_changes_and_its_later_ones_reach_no_one() {
+    let (a, b, c) = consortium();
+    let data = gen_dataset(20, 5, 3);
+    a.ok(&["import", data.to_str().unwrap()]);
+    hand_over("changes", &a, &b);
+    hand_over("changes", &a, &c);
+    // B edits before its revocation; A and C get it.
+    b.ok(&[
+        "practice",
+        "edit",
+        "p-000001",
+        "--set",
+        "title=Before the revocation",
+    ]);
+    hand_over("changes", &b, &a);
+    hand_over("changes", &b, &c);
+    assert_eq!(
+        a.json(&["practice", "show", "p-000001"])["title"],
+        "Before the revocation"
+    );
+
+    a.ok(&["revoke", "ips", "--reason", "left the consortium"]);
+    hand_over("roster", &a, &c);
+    // B has not heard yet, edits again, and hands its changes to A directly:
+    b.ok(&[
+        "practice",
+        "edit",
+        "p-000002",
+        "--set",
+        "title=After the revocation",
+    ]);
+    let e = try_hand_over("changes", &b, &a, 3);
+    assert!(e.contains("was revoked"), "{e}");
+    assert_ne!(
+        a.json(&["practice", "show", "p-000002"])["title"],
+        "After the revocation"
+    );
+    // Nor through C, a member that relays what it holds.
+    let e = try_hand_over("changes", &b, &c, 3);
+    assert!(e.contains("was revoked"), "{e}");
+    assert_ne!(
+        c.json(&["practice", "show", "p-000002"])["title"],
+        "After the revocation"
+    );
+    // The earlier change stays, and stays verifiable.
+    assert_eq!(
+        c.json(&["practice", "show", "p-000001"])["title"],
+        "Before the revocation"
+    );
+    assert_eq!(a.json(&["verify"])["invalid"], 0);
+    // Once B has the roster, it knows, and refuses to make changes.
+    hand_over("roster", &a, &b);
+    assert_eq!(b.json(&["status"])["consortium"]["this_node"], "revoked");
+    let e = b.fails(&["practice", "edit", "p-000003", "--set", "title=x"], 3);
+    assert!(e.contains("revoked"), "{e}");
+    let members = a.json(&["members"]);
+    let ips = members["orgs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["key"] == "ips")
+        .unwrap()
+        .clone();
+    assert_eq!(ips["revoked"]["reason"], "left the consortium");
+    assert_eq!(members, c.json(&["members"]));
+}
+
+#[test]
+fn a_non_member_cannot_push_changes() {
+    let (a, _b, _c) = consortium();
+    let outsider = TestNode::init();
+    outsider.ok(&[
+        "consortium",
+        "create",
+        "--name",
+        "Other",
+        "--org",
+        "evil",
+        "--org-name",
+        "Evil",
+        "--country",
+        "HU",
+    ]);
+    outsider.ok(&[
+        "practice",
+        "add",
+        "--title",
+        "Injected",
+        "--organisation",
+        "evil",
+        "--contact",
+        "e@example.org",
+    ]);
+    let e = try_hand_over("changes", &outsider, &a, 3);
+    assert!(e.contains("refused"), "{e}");
+    assert_eq!(a.json(&["practice", "list"]).as_array().unwrap().len(), 0);
+    // Another consortium's roster is refused as a whole.
+    let e = try_hand_over("roster", &outsider, &a, 3);
+    assert!(e.contains("consortium"), "{e}");
+}
