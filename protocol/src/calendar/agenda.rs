@@ -101,7 +101,11 @@ pub fn agenda<'a>(
             break;
         }
     }
-    rows.sort_by(|a, b| a.starts_utc.cmp(&b.starts_utc).then_with(|| a.id.cmp(&b.id)));
+    rows.sort_by(|a, b| {
+        a.starts_utc
+            .cmp(&b.starts_utc)
+            .then_with(|| a.id.cmp(&b.id))
+    });
     rows.truncate(MAX_ROWS);
     Ok(rows)
 }
@@ -126,6 +130,8 @@ mod tests {
             starts,
             vec!["2026-03-24T11:00:00+01:00", "2026-03-31T11:00:00+02:00"]
         );
-        assert!(rows.iter().all(|r| r.organiser_starts.ends_with("T10:00:00")));
+        assert!(rows
+            .iter()
+            .all(|r| r.organiser_starts.ends_with("T10:00:00")));
     }
 }

@@ -240,10 +240,7 @@ mod tests {
     fn escaping_round_trips() {
         let s = "a, b; c\\d\nЗдравейте, ação; ü\r\nend";
         let e = escape_text(s);
-        assert_eq!(
-            e,
-            "a\\, b\\; c\\\\d\\nЗдравейте\\, ação\\; ü\\nend"
-        );
+        assert_eq!(e, "a\\, b\\; c\\\\d\\nЗдравейте\\, ação\\; ü\\nend");
         assert_eq!(unescape_text(&e), s.replace("\r\n", "\n"));
     }
 
@@ -256,7 +253,11 @@ mod tests {
         let lines: Vec<&str> = out.trim_end_matches("\r\n").split("\r\n").collect();
         assert!(lines.len() > 5);
         for (i, l) in lines.iter().enumerate() {
-            assert!(l.len() <= MAX_LINE_OCTETS, "line {i} has {} octets", l.len());
+            assert!(
+                l.len() <= MAX_LINE_OCTETS,
+                "line {i} has {} octets",
+                l.len()
+            );
             assert_eq!(i > 0, l.starts_with(' '));
             assert!(!l.ends_with(' '));
         }

@@ -140,7 +140,10 @@ mod tests {
         assert_eq!(t.len(), 2);
         assert_eq!(t[0].at, Utc.with_ymd_and_hms(2026, 3, 29, 1, 0, 0).unwrap());
         assert_eq!((t[0].from, t[0].to, t[0].daylight), (3600, 7200, true));
-        assert_eq!(t[1].at, Utc.with_ymd_and_hms(2026, 10, 25, 1, 0, 0).unwrap());
+        assert_eq!(
+            t[1].at,
+            Utc.with_ymd_and_hms(2026, 10, 25, 1, 0, 0).unwrap()
+        );
         assert_eq!(t[1].name.as_deref(), Some("CET"));
         let lines = vtimezone_lines(paris, 2026, 2026);
         assert!(lines.contains(&"DTSTART:20260329T020000".to_owned()));

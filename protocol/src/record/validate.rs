@@ -223,7 +223,9 @@ pub(crate) fn local_time(s: &str, tz: Tz) -> Result<DateTime<Utc>, String> {
 pub fn ambiguous_offsets(s: &str, tz: Tz) -> Option<(String, String)> {
     let naive = parse_local_time(s).ok()?;
     match tz.from_local_datetime(&naive) {
-        LocalResult::Ambiguous(a, b) => Some((a.offset().fix().to_string(), b.offset().fix().to_string())),
+        LocalResult::Ambiguous(a, b) => {
+            Some((a.offset().fix().to_string(), b.offset().fix().to_string()))
+        }
         _ => None,
     }
 }
