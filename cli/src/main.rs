@@ -576,11 +576,16 @@ fn calendar(dir: &Path, json: bool, cmd: CalendarCmd) -> Result<(), CallError> {
                                     Some("postponed") => "POSTPONED ",
                                     _ => "",
                                 };
+                                let starts = when("starts");
+                                // Same day: only the time; else the whole end.
+                                let ends = if starts.get(..14) == ends.get(..14) {
+                                    ends.get(15..).unwrap_or_default().to_owned()
+                                } else {
+                                    ends
+                                };
                                 vec![
-                                    when("starts"),
-                                    ends.get(ends.len().saturating_sub(5)..)
-                                        .unwrap_or_default()
-                                        .to_owned(),
+                                    starts,
+                                    ends,
                                     output::cell(&r["id"]),
                                     output::cell(&r["organiser"]),
                                     format!("{mark}{}", output::cell(&r["title"])),
