@@ -29,7 +29,14 @@ pub enum Command {
     /// Print this node's public key and PeerId.
     Id,
     /// Run the node in the foreground (logs to stderr; RUST_LOG sets the level).
-    Run,
+    /// Also serves the calendar read-only at http://ADDR/calendar.ics.
+    Run {
+        /// Where the calendar feed listens (e.g. 127.0.0.1:8733, port 0 for
+        /// any, or off); overrides [feed] listen in DATA_DIR/config.toml.
+        /// The bound address is written to DATA_DIR/feed.addr.
+        #[arg(long, value_name = "ADDR")]
+        feed_listen: Option<String>,
+    },
     /// This node's identity and record counts.
     Status,
     /// Import a dataset file ({"practices": [...], "events": [...]}); all or nothing.
@@ -49,6 +56,9 @@ pub enum Command {
     /// The training calendar.
     #[command(subcommand)]
     Event(EventCmd),
+    /// The calendar: agenda of upcoming sessions, iCalendar export.
+    #[command(subcommand)]
+    Calendar(CalendarCmd),
     /// Full-text search over titles, summaries and bodies (case and accents ignored).
     Search {
         /// Words to look for; all must occur.
@@ -172,6 +182,67 @@ pub enum EventCmd {
     Edit(EditArgs),
     /// Delete an event.
     Rm { id: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CalendarCmd {
+    /// Upcoming sessions, recurrences expanded, in your time zone;
+    /// cancelled and postponed ones are marked.
+    Agenda(AgendaArgs),
+    /// Write the calendar as an iCalendar (.ics, RFC 5545) file.
+    Export(CalendarExportArgs),
+}
+
+/// Which events the calendar shows (filters combine).
+#[derive(Args, Debug)]
+pub struct CalendarFilter {
+    /// Organiser (short key).
+    #[arg(long, alias = "organiser")]
+    pub org: Option<String>,
+    /// workshop, webinar, course, study visit, conference, peer exchange.
+    #[arg(long)]
+    pub format: Option<String>,
+    /// scheduled, cancelled or postponed.
+    #[arg(long)]
+    pub status: Option<String>,
+    /// ISO 639-1 code.
+    #[arg(long)]
+    pub language: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct AgendaArgs {
+    /// First day (YYYY-MM-DD, in --tz); default today.
+    #[arg(long, value_parser = parse_date)]
+    pub from: Option<String>,
+    /// Last day (inclusive); default 90 days after --from.
+    #[arg(long, value_parser = parse_date)]
+    pub to: Option<String>,
+    /// Show times in this IANA zone; default the system zone (TZ, then
+    /// /etc/localtime), else UTC.
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
+    #[command(flatten)]
+    pub filter: CalendarFilter,
+}
+
+#[derive(Args, Debug)]
+pub struct CalendarExportArgs {
+    /// Write to this file instead of standard output.
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub filter: CalendarFilter,
+}
+
+/// Which of the two moments a repeated local time (the autumn hour when
+/// clocks go back) means.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fold {
+    /// The first time the clock shows it (summer time): how r2com stores it.
+    Earlier,
+    /// The second time (winter time): cannot be stored; refused.
+    Later,
 }
 
 #[derive(Args, Debug)]
@@ -311,6 +382,9 @@ pub struct EventAdd {
     /// RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=TU;COUNT=10.
     #[arg(long)]
     pub rrule: Option<String>,
+    /// For a start or end in the repeated autumn hour: which one you mean.
+    #[arg(long, value_enum)]
+    pub fold: Option<Fold>,
 }
 
 #[derive(Args, Debug)]
@@ -330,4 +404,8 @@ pub struct EditArgs {
     /// practices, description for events).
     #[arg(long)]
     pub field: Option<String>,
+    /// For an event start or end set in the repeated autumn hour: which one
+    /// you mean.
+    #[arg(long, value_enum)]
+    pub fold: Option<Fold>,
 }

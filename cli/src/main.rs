@@ -19,8 +19,8 @@ use clap::Parser;
 use serde_json::{json, Map, Value};
 
 use args::{
-    Cli, Command, ConsortiumCmd, EditArgs, EventAdd, EventCmd, HandoverCmd, PracticeAdd,
-    PracticeCmd,
+    CalendarCmd, CalendarFilter, Cli, Command, ConsortiumCmd, EditArgs, EventAdd, EventCmd, Fold,
+    HandoverCmd, PracticeAdd, PracticeCmd,
 };
 use client::CallError;
 use r2com_protocol::control::{Edit, ErrorCode, ListFilter, Request};
@@ -111,7 +111,7 @@ fn run(cli: Cli) -> Result<(), CallError> {
                 println!("peer id     {}", v["peer_id"].as_str().unwrap_or_default());
             }
         }
-        Command::Run => {
+        Command::Run { feed_listen } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
                     tracing_subscriber::EnvFilter::try_from_default_env()
@@ -121,7 +121,7 @@ fn run(cli: Cli) -> Result<(), CallError> {
                 .with_ansi(std::io::stderr().is_terminal())
                 .init();
             let rt = tokio::runtime::Runtime::new().context("starting the runtime")?;
-            rt.block_on(r2com_node::node::run(&dir))
+            rt.block_on(r2com_node::node::run(&dir, feed_listen.as_deref()))
                 .map_err(anyhow::Error::new)?;
         }
         Command::Status => {
@@ -198,6 +198,7 @@ fn run(cli: Cli) -> Result<(), CallError> {
         }
         Command::Practice(cmd) => practice(&dir, json, cmd)?,
         Command::Event(cmd) => event(&dir, json, cmd)?,
+        Command::Calendar(cmd) => calendar(&dir, json, cmd)?,
         Command::Search { text, limit } => {
             let v = call(
                 &dir,
@@ -561,7 +562,14 @@ fn practice(dir: &Path, json: bool, cmd: PracticeCmd) -> Result<(), CallError> {
         PracticeCmd::Show { id } => print_record(json, &call(dir, Request::Show { kind, id })?)?,
         PracticeCmd::Add(a) => {
             let record = practice_value(*a)?;
-            let v = call(dir, Request::Add { kind, record })?;
+            let v = call(
+                dir,
+                Request::Add {
+                    kind,
+                    record,
+                    accept_ambiguous: false,
+                },
+            )?;
             report_written(json, "added", &v)?;
         }
         PracticeCmd::Edit(a) => {
@@ -572,6 +580,7 @@ fn practice(dir: &Path, json: bool, cmd: PracticeCmd) -> Result<(), CallError> {
                     kind,
                     id: a.id,
                     edits,
+                    accept_ambiguous: false,
                 },
             )?;
             report_written(json, "updated", &v)?;
@@ -604,18 +613,28 @@ fn event(dir: &Path, json: bool, cmd: EventCmd) -> Result<(), CallError> {
         }
         EventCmd::Show { id } => print_record(json, &call(dir, Request::Show { kind, id })?)?,
         EventCmd::Add(a) => {
+            let accept_ambiguous = accept_fold(a.fold)?;
             let record = event_value(*a)?;
-            let v = call(dir, Request::Add { kind, record })?;
+            let v = call(
+                dir,
+                Request::Add {
+                    kind,
+                    record,
+                    accept_ambiguous,
+                },
+            )?;
             report_written(json, "added", &v)?;
         }
         EventCmd::Edit(a) => {
             let edits = edits(&a, "description")?;
+            let accept_ambiguous = accept_fold(a.fold)?;
             let v = call(
                 dir,
                 Request::Edit {
                     kind,
                     id: a.id,
                     edits,
+                    accept_ambiguous,
                 },
             )?;
             report_written(json, "updated", &v)?;
@@ -623,6 +642,155 @@ fn event(dir: &Path, json: bool, cmd: EventCmd) -> Result<(), CallError> {
         EventCmd::Rm { id } => {
             let v = call(dir, Request::Remove { kind, id })?;
             report_written(json, "removed", &v)?;
+        }
+    }
+    Ok(())
+}
+
+/// `--fold earlier` accepts a repeated autumn time as stored (its first
+/// occurrence); `--fold later` cannot be stored as a wall-clock time.
+fn accept_fold(fold: Option<Fold>) -> anyhow::Result<bool> {
+    match fold {
+        None => Ok(false),
+        Some(Fold::Earlier) => Ok(true),
+        Some(Fold::Later) => bail!(
+            "--fold later: events keep the organiser's wall-clock time, and a time in the \
+             repeated autumn hour always means its first (summer-time) occurrence; \
+             choose a time outside that hour"
+        ),
+    }
+}
+
+/// The reader's zone: `TZ`, else the target of /etc/localtime, else
+/// /etc/timezone, else UTC.
+fn system_zone() -> String {
+    let valid = |s: &str| s.parse::<chrono_tz::Tz>().is_ok();
+    if let Ok(tz) = std::env::var("TZ") {
+        let tz = tz.trim_start_matches(':').trim();
+        let tz = tz.rsplit_once("zoneinfo/").map_or(tz, |(_, name)| name);
+        if valid(tz) {
+            return tz.to_owned();
+        }
+    }
+    if let Ok(target) = std::fs::read_link("/etc/localtime") {
+        let t = target.to_string_lossy();
+        if let Some((_, name)) = t.rsplit_once("zoneinfo/") {
+            if valid(name) {
+                return name.to_owned();
+            }
+        }
+    }
+    if let Ok(text) = std::fs::read_to_string("/etc/timezone") {
+        if valid(text.trim()) {
+            return text.trim().to_owned();
+        }
+    }
+    "UTC".to_owned()
+}
+
+fn calendar_filter(f: CalendarFilter) -> ListFilter {
+    ListFilter {
+        organisation: f.org,
+        format: f.format,
+        status: f.status,
+        language: f.language,
+        ..Default::default()
+    }
+}
+
+fn calendar(dir: &Path, json: bool, cmd: CalendarCmd) -> Result<(), CallError> {
+    match cmd {
+        CalendarCmd::Agenda(a) => {
+            let zone = match a.tz {
+                Some(z) => {
+                    z.parse::<chrono_tz::Tz>().map_err(|_| {
+                        anyhow!("--tz {z:?}: not an IANA time zone (Europe/Paris, ...)")
+                    })?;
+                    z
+                }
+                None => system_zone(),
+            };
+            let tz: chrono_tz::Tz = zone.parse().expect("checked zone");
+            let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+            let from = match a.from {
+                Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").context("--from")?,
+                None => today,
+            };
+            let to = match a.to {
+                Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").context("--to")?,
+                None => from + chrono::Duration::days(90),
+            };
+            let v = call(
+                dir,
+                Request::CalendarAgenda {
+                    from: from.to_string(),
+                    to: to.to_string(),
+                    zone: zone.clone(),
+                    filter: calendar_filter(a.filter),
+                },
+            )?;
+            if json {
+                print_json(&v)?;
+            } else {
+                let rows: Vec<Vec<String>> = v
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .map(|r| {
+                                let when = |k: &str| {
+                                    r[k].as_str()
+                                        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+                                        .map(|t| t.format("%a %Y-%m-%d %H:%M").to_string())
+                                        .unwrap_or_default()
+                                };
+                                let ends = when("ends");
+                                let mark = match r["status"].as_str() {
+                                    Some("cancelled") => "CANCELLED ",
+                                    Some("postponed") => "POSTPONED ",
+                                    _ => "",
+                                };
+                                let starts = when("starts");
+                                // Same day: only the time; else the whole end.
+                                let ends = if starts.get(..14) == ends.get(..14) {
+                                    ends.get(15..).unwrap_or_default().to_owned()
+                                } else {
+                                    ends
+                                };
+                                vec![
+                                    starts,
+                                    ends,
+                                    output::cell(&r["id"]),
+                                    output::cell(&r["organiser"]),
+                                    format!("{mark}{}", output::cell(&r["title"])),
+                                ]
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                output::table(&["STARTS", "ENDS", "ID", "ORG", "TITLE"], &rows, 70);
+                eprintln!(
+                    "{} sessions from {from} to {to}, times in {zone}",
+                    rows.len()
+                );
+            }
+        }
+        CalendarCmd::Export(a) => {
+            let v = call(
+                dir,
+                Request::CalendarIcs {
+                    filter: calendar_filter(a.filter),
+                },
+            )?;
+            let text = v
+                .as_str()
+                .ok_or_else(|| anyhow!("the node did not answer with a calendar"))?;
+            match a.out {
+                None => std::io::stdout()
+                    .lock()
+                    .write_all(text.as_bytes())
+                    .context("writing")?,
+                Some(path) => write_atomically(&path, text.as_bytes())?,
+            }
         }
     }
     Ok(())

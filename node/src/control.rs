@@ -65,8 +65,26 @@ pub fn dispatch(
         Request::Export => to_value(&lib.export()?),
         Request::List { kind, filter } => Value::Array(lib.list(kind, &filter)?),
         Request::Show { kind, id } => lib.show(kind, &id)?.to_value(),
-        Request::Add { kind, record } => lib.add(kind, record, now)?.to_value(),
-        Request::Edit { kind, id, edits } => lib.edit(kind, &id, &edits, now)?.to_value(),
+        Request::Add {
+            kind,
+            record,
+            accept_ambiguous,
+        } => lib.add(kind, record, accept_ambiguous, now)?.to_value(),
+        Request::Edit {
+            kind,
+            id,
+            edits,
+            accept_ambiguous,
+        } => lib
+            .edit(kind, &id, &edits, accept_ambiguous, now)?
+            .to_value(),
+        Request::CalendarAgenda {
+            from,
+            to,
+            zone,
+            filter,
+        } => to_value(&lib.agenda(&from, &to, &zone, &filter)?),
+        Request::CalendarIcs { filter } => Value::String(lib.calendar_ics(&filter, now)?),
         Request::Remove { kind, id } => {
             lib.remove(kind, &id, now)?;
             json!({"removed": format!("{kind}/{id}")})
@@ -255,5 +273,7 @@ fn op_name(r: &Request) -> &'static str {
         Request::RosterImport { .. } => "roster_import",
         Request::ChangesExport => "changes_export",
         Request::ChangesImport { .. } => "changes_import",
+        Request::CalendarAgenda { .. } => "calendar_agenda",
+        Request::CalendarIcs { .. } => "calendar_ics",
     }
 }

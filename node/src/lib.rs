@@ -8,7 +8,9 @@
 //! store before the answer goes back.
 
 pub mod actor;
+pub mod config;
 pub mod control;
+pub mod feed;
 pub mod frame;
 pub mod identity;
 pub mod library;

@@ -16,6 +16,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use r2com_protocol::calendar::{self, agenda::AgendaRow, ics::Revision, CalendarError};
 use r2com_protocol::control::{apply_edits, ApiError, Edit, ErrorCode, ListFilter};
 use r2com_protocol::doc::{self, DocError};
 use r2com_protocol::envelope::{Scope, SignedChange};
@@ -53,14 +54,18 @@ pub enum LibraryError {
     Corrupt(String),
     #[error(transparent)]
     Doc(#[from] DocError),
+    /// The calendar could not be computed (a bad zone or date in the request).
+    #[error(transparent)]
+    Calendar(#[from] CalendarError),
 }
 
 impl From<LibraryError> for ApiError {
     fn from(e: LibraryError) -> Self {
         let code = match &e {
-            LibraryError::Invalid(_) | LibraryError::Dataset(_) | LibraryError::BadRequest(_) => {
-                ErrorCode::Invalid
-            }
+            LibraryError::Invalid(_)
+            | LibraryError::Dataset(_)
+            | LibraryError::BadRequest(_)
+            | LibraryError::Calendar(_) => ErrorCode::Invalid,
             LibraryError::NotFound { .. } => ErrorCode::NotFound,
             LibraryError::Exists { .. } => ErrorCode::Exists,
             _ => ErrorCode::Internal,
@@ -198,6 +203,43 @@ impl Library {
         }
     }
 
+    /// The revision of an event (how often it changed, and when last).
+    pub fn revision(&self, doc: &DocId) -> Result<Option<Revision>, LibraryError> {
+        match self.store.get(&keys::doc(keys::REVISION, &doc.to_key()))? {
+            None => Ok(None),
+            Some(b) => serde_json::from_slice(&b)
+                .map(Some)
+                .map_err(|e| LibraryError::Corrupt(format!("revision of {doc}: {e}"))),
+        }
+    }
+
+    /// The write that bumps an event's revision (its content changed at
+    /// `now`): sequence 0 when new, then +1. Nothing for practices. Part of
+    /// the same atomic batch as the record.
+    pub(crate) fn revision_write(
+        &self,
+        doc: &DocId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Write>, LibraryError> {
+        if doc.kind() != RecordKind::Event {
+            return Ok(None);
+        }
+        let rev = match self.revision(doc)? {
+            None => Revision {
+                sequence: 0,
+                last_modified: now,
+            },
+            Some(r) => Revision {
+                sequence: r.sequence.saturating_add(1),
+                last_modified: now.max(r.last_modified),
+            },
+        };
+        Ok(Some((
+            keys::doc(keys::REVISION, &doc.to_key()),
+            Some(serde_json::to_vec(&rev).expect("revisions serialize")),
+        )))
+    }
+
     /// Load a record's document: from its snapshot, or from its changes.
     pub fn load_doc(&self, doc: &DocId) -> Result<Option<AutoCommit>, LibraryError> {
         let Some(state) = self.doc_state(doc)? else {
@@ -285,10 +327,9 @@ impl Library {
         match self.load_doc(&doc_id)? {
             None => {
                 let (mut d, change) = doc::create(&self.key, record, time_ms(now))?;
-                Ok(Some((
-                    self.change_writes(&doc_id, &mut d, change, Some(record), false),
-                    true,
-                )))
+                let mut writes = self.change_writes(&doc_id, &mut d, change, Some(record), false);
+                writes.extend(self.revision_write(&doc_id, now)?);
+                Ok(Some((writes, true)))
             }
             Some(mut d) => {
                 // Diff against what the document holds (also when deleted).
@@ -299,10 +340,11 @@ impl Library {
                 }
                 match change {
                     None => Ok(None),
-                    Some(c) => Ok(Some((
-                        self.change_writes(&doc_id, &mut d, c, Some(record), true),
-                        existing.is_none(),
-                    ))),
+                    Some(c) => {
+                        let mut writes = self.change_writes(&doc_id, &mut d, c, Some(record), true);
+                        writes.extend(self.revision_write(&doc_id, now)?);
+                        Ok(Some((writes, existing.is_none())))
+                    }
                 }
             }
         }
@@ -414,11 +456,13 @@ impl Library {
     }
 
     /// Add a new record. Missing `created_at`/`updated_at` of a practice are
-    /// set to now.
+    /// set to now. An event time that happens twice (the repeated autumn
+    /// hour) is refused unless `accept_ambiguous`.
     pub fn add(
         &self,
         kind: RecordKind,
         mut value: Value,
+        accept_ambiguous: bool,
         now: DateTime<Utc>,
     ) -> Result<Record, LibraryError> {
         if let Some(obj) = value.as_object_mut() {
@@ -440,6 +484,9 @@ impl Library {
         }
         let record = Record::from_value(kind, value)?;
         self.check_may_write()?;
+        if let (Record::Event(e), false) = (&record, accept_ambiguous) {
+            e.check_unambiguous(&["starts_at", "ends_at"])?;
+        }
         let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         if self.record(&record.doc_id())?.is_some() {
             return Err(LibraryError::Exists {
@@ -454,12 +501,14 @@ impl Library {
     }
 
     /// Change fields of a record. A practice's `updated_at` is set to now
-    /// unless the edits set it.
+    /// unless the edits set it. An edit that makes an event's start or end
+    /// happen twice is refused unless `accept_ambiguous`.
     pub fn edit(
         &self,
         kind: RecordKind,
         id: &str,
         edits: &[Edit],
+        accept_ambiguous: bool,
         now: DateTime<Utc>,
     ) -> Result<Record, LibraryError> {
         if edits.is_empty() {
@@ -492,12 +541,27 @@ impl Library {
             });
         }
         let new = apply_edits(&current, &edits)?;
+        if let (Record::Event(e), false) = (&new, accept_ambiguous) {
+            let touched = |f: &str| {
+                edits.iter().any(|e| match e {
+                    Edit::Set { field, .. } | Edit::Splice { field, .. } => {
+                        field == f || field == "timezone"
+                    }
+                })
+            };
+            let fields: Vec<&str> = ["starts_at", "ends_at"]
+                .into_iter()
+                .filter(|f| touched(f))
+                .collect();
+            e.check_unambiguous(&fields)?;
+        }
         let mut d = self.load_doc(&doc_id)?.ok_or_else(|| {
             LibraryError::Corrupt(format!("{doc_id} has a record but no document"))
         })?;
         let in_doc = doc::read(&mut d)?;
         if let Some(change) = doc::update(&mut d, &self.key, &in_doc, &new, time_ms(now))? {
-            let writes = self.change_writes(&doc_id, &mut d, change, Some(&new), true);
+            let mut writes = self.change_writes(&doc_id, &mut d, change, Some(&new), true);
+            writes.extend(self.revision_write(&doc_id, now)?);
             self.commit(writes)?;
         }
         Ok(new)
@@ -547,6 +611,76 @@ impl Library {
             });
         }
         Ok(out)
+    }
+
+    /// Events passing the filter, sorted by id, with their revisions.
+    pub fn calendar_events(
+        &self,
+        f: &ListFilter,
+    ) -> Result<Vec<(r2com_protocol::record::Event, Option<Revision>)>, LibraryError> {
+        let mut out = Vec::new();
+        let kind = RecordKind::Event;
+        for entry in self
+            .store
+            .scan_prefix(&keys::doc(keys::RECORD, &format!("{kind}/")))
+        {
+            let (_, v) = entry?;
+            let record = decode_record(kind, &v)?;
+            if !matches_filter(&record, f) {
+                continue;
+            }
+            if let Record::Event(e) = record {
+                let rev = self.revision(&e.doc_id())?;
+                out.push((e, rev));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The sessions of the filtered events between the dates `from` and
+    /// `to` (inclusive, in `zone`), shown in `zone`. The filter's own
+    /// `from`/`to` are ignored: the window replaces them.
+    pub fn agenda(
+        &self,
+        from: &str,
+        to: &str,
+        zone: &str,
+        filter: &ListFilter,
+    ) -> Result<Vec<AgendaRow>, LibraryError> {
+        let date = |s: &str| {
+            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+                LibraryError::BadRequest(format!("{s:?} is not a date like 2026-03-10"))
+            })
+        };
+        let (from, to) = (date(from)?, date(to)?);
+        if to < from {
+            return Err(LibraryError::BadRequest(format!(
+                "the agenda ends ({to}) before it starts ({from})"
+            )));
+        }
+        let tz = calendar::parse_zone(zone)?;
+        let window = calendar::agenda::day_window(from, to, tz);
+        let filter = ListFilter {
+            from: None,
+            to: None,
+            ..filter.clone()
+        };
+        let events = self.calendar_events(&filter)?;
+        Ok(calendar::agenda::agenda(
+            events.iter().map(|(e, _)| e),
+            &window,
+            zone,
+        )?)
+    }
+
+    /// The filtered events as an iCalendar (RFC 5545) text.
+    pub fn calendar_ics(
+        &self,
+        filter: &ListFilter,
+        now: DateTime<Utc>,
+    ) -> Result<String, LibraryError> {
+        let events = self.calendar_events(filter)?;
+        Ok(calendar::ics::render(&events, now)?)
     }
 
     /// Ranked full-text search over titles, summaries and bodies.

@@ -600,6 +600,10 @@ impl Library {
                 Err(_) => None,
             };
             let deleted = doc::is_deleted(&d) || record.is_none();
+            let visible = record.as_ref().filter(|_| !deleted);
+            if self.record(&doc_id)?.as_ref() != visible {
+                writes.extend(self.revision_write(&doc_id, Utc::now())?);
+            }
             for (sc, v) in &items {
                 writes.push((keys::change(&key, &v.hash.0), Some(sc.encode())));
                 writes.push(author_index(

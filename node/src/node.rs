@@ -24,6 +24,12 @@ pub enum NodeError {
     Library(#[from] crate::library::LibraryError),
     #[error("control socket {0}: {1}")]
     Socket(PathBuf, std::io::Error),
+    /// `config.toml` or a `run` option is invalid.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The calendar feed's configured address cannot be bound.
+    #[error("calendar feed on {0}: {1}")]
+    Feed(std::net::SocketAddr, std::io::Error),
 }
 
 /// An opened node: its library and where it lives.
@@ -53,9 +59,12 @@ pub fn socket_path(data_dir: &Path) -> PathBuf {
 }
 
 /// Run the node until SIGINT or SIGTERM: open the store, serve the control
-/// API. Creates the key on first run.
-pub async fn run(data_dir: &Path) -> Result<(), NodeError> {
+/// API and the calendar feed. Creates the key on first run. `feed_listen`
+/// (an address or `off`) overrides `config.toml`.
+pub async fn run(data_dir: &Path, feed_listen: Option<&str>) -> Result<(), NodeError> {
     let started = std::time::Instant::now();
+    let config = crate::config::Config::load(data_dir)?;
+    let feed_listen = config.feed_listen(data_dir, feed_listen)?;
     let (key, created) = identity::init(data_dir)?;
     if created {
         info!(public_key = %key.public(), "created a new node key");
@@ -73,13 +82,53 @@ pub async fn run(data_dir: &Path) -> Result<(), NodeError> {
         "ready"
     );
     let library = crate::actor::LibraryHandle::spawn(node.clone());
+    let feed_file = data_dir.join(crate::feed::FEED_ADDR_FILE);
+    let _ = std::fs::remove_file(&feed_file);
+    let feed = match bind_feed(feed_listen).await? {
+        Some(l) => {
+            let addr = l
+                .local_addr()
+                .map_err(|e| NodeError::Socket(feed_file.clone(), e))?;
+            std::fs::write(&feed_file, format!("{addr}\n"))
+                .map_err(|e| NodeError::Socket(feed_file.clone(), e))?;
+            info!(url = %format!("http://{addr}{}", crate::feed::FEED_PATH), "calendar feed");
+            Some(tokio::spawn(crate::feed::serve(l, library.clone())))
+        }
+        None => None,
+    };
     let server = tokio::spawn(crate::control::serve(listener, library));
     shutdown_signal().await;
     info!("shutting down");
     server.abort();
+    if let Some(f) = feed {
+        f.abort();
+    }
+    let _ = std::fs::remove_file(&feed_file);
     let _ = std::fs::remove_file(&sock);
     node.library.store().flush()?;
     Ok(())
+}
+
+/// Bind the feed's listener: `None` when it is off, or when the default
+/// address is taken (another node on this machine has it; logged).
+async fn bind_feed(
+    listen: crate::config::FeedListen,
+) -> Result<Option<tokio::net::TcpListener>, NodeError> {
+    use crate::config::FeedListen;
+    match listen {
+        FeedListen::Off => Ok(None),
+        FeedListen::Explicit(addr) => tokio::net::TcpListener::bind(addr)
+            .await
+            .map(Some)
+            .map_err(|e| NodeError::Feed(addr, e)),
+        FeedListen::Default(addr) => match tokio::net::TcpListener::bind(addr).await {
+            Ok(l) => Ok(Some(l)),
+            Err(e) => {
+                tracing::warn!(%addr, error = %e, "calendar feed not started (set [feed] listen in config.toml)");
+                Ok(None)
+            }
+        },
+    }
 }
 
 async fn shutdown_signal() {

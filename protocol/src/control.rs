@@ -33,12 +33,22 @@ pub enum Request {
     /// One record.
     Show { kind: RecordKind, id: String },
     /// Add a new record (an error if the id exists).
-    Add { kind: RecordKind, record: Value },
+    Add {
+        kind: RecordKind,
+        record: Value,
+        /// Accept an event time that happens twice (the repeated autumn
+        /// hour) as its earlier occurrence instead of refusing it.
+        #[serde(default)]
+        accept_ambiguous: bool,
+    },
     /// Change fields of a record.
     Edit {
         kind: RecordKind,
         id: String,
         edits: Vec<Edit>,
+        /// As for `Add`.
+        #[serde(default)]
+        accept_ambiguous: bool,
     },
     /// Delete a record.
     Remove { kind: RecordKind, id: String },
@@ -73,6 +83,21 @@ pub enum Request {
     ChangesExport,
     /// Accept signed changes from another member.
     ChangesImport { data: Value },
+    /// Every session of the filtered events between two dates (inclusive,
+    /// `YYYY-MM-DD` in `zone`), recurrences expanded, shown in `zone`.
+    CalendarAgenda {
+        from: String,
+        to: String,
+        /// The reader's IANA zone.
+        zone: String,
+        #[serde(default)]
+        filter: ListFilter,
+    },
+    /// The filtered events as an RFC 5545 iCalendar text (a JSON string).
+    CalendarIcs {
+        #[serde(default)]
+        filter: ListFilter,
+    },
 }
 
 /// Filters of `practice list` / `event list`. Absent fields do not filter.

@@ -31,6 +31,7 @@
 //! assert_eq!(doc::read(&mut d).unwrap(), practice.into());
 //! ```
 
+pub mod calendar;
 pub mod control;
 pub mod doc;
 pub mod envelope;

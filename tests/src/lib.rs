@@ -133,6 +133,11 @@ impl TestNode {
 
     /// Start `r2com run` and wait until its control socket answers.
     pub fn start(&mut self) {
+        self.start_with(&[]);
+    }
+
+    /// Start `r2com run` with extra options (e.g. `--feed-listen`).
+    pub fn start_with(&mut self, run_args: &[&str]) {
         assert!(self.child.is_none(), "already started");
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -143,6 +148,7 @@ impl TestNode {
             .arg("--data-dir")
             .arg(self.data_dir())
             .arg("run")
+            .args(run_args)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))

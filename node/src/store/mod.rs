@@ -57,6 +57,8 @@ pub mod keys {
     pub const SNAPSHOT: u8 = b's';
     /// `d\0{doc}` -> document state (heads, deleted).
     pub const DOC: u8 = b'd';
+    /// `v\0{doc}` -> revision of an event (sequence, last modified), JSON.
+    pub const REVISION: u8 = b'v';
     /// `m\0{name}` -> node metadata.
     pub const META: u8 = b'm';
     /// `a\0{author}\0{doc}` -> `{seq} {hash}` of the author's last change.

@@ -64,6 +64,35 @@ impl Event {
             .unwrap_or_else(|_| panic!("validated event id {:?}", self.id))
     }
 
+    /// Refuse a `starts_at` or `ends_at` that happens twice in `timezone`
+    /// (the repeated hour in autumn): the stored wall clock cannot say which
+    /// one is meant, and the calendar would take the earlier. People adding
+    /// or editing an event are asked to choose; imports keep working.
+    /// `fields` limits the check to the fields named (for edits).
+    pub fn check_unambiguous(&self, fields: &[&str]) -> Result<(), ValidationError> {
+        let Ok(tz) = v::timezone(&self.timezone) else {
+            return Ok(());
+        };
+        for (field, value) in [("starts_at", &self.starts_at), ("ends_at", &self.ends_at)] {
+            if !fields.contains(&field) {
+                continue;
+            }
+            if let Some((earlier, later)) = v::ambiguous_offsets(value, tz) {
+                return Err(ValidationError::new(
+                    RecordKind::Event,
+                    &self.id,
+                    field,
+                    format!(
+                        "{value} happens twice in {tz} (clocks go back): at UTC{earlier} and \
+                         again at UTC{later}; r2com reads it as the earlier one (UTC{earlier}): \
+                         pass --fold earlier to accept that, or choose another time"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     pub fn validate(&self) -> Result<(), ValidationError> {
         let e = |field, reason: String| {
             ValidationError::new(RecordKind::Event, &self.id, field, reason)

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 pub use event::{Event, EventFormat, EventStatus};
 pub use practice::{Evidence, Practice, PracticeStatus};
-pub use validate::{parse_local_time, ValidationError};
+pub use validate::{ambiguous_offsets, parse_local_time, ValidationError};
 
 /// Field checks shared with the roster.
 pub mod validate_member_fields {

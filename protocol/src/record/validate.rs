@@ -5,7 +5,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, LocalResult, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use crate::ids::{is_valid_record_id, RecordKind};
@@ -214,6 +214,19 @@ pub(crate) fn local_time(s: &str, tz: Tz) -> Result<DateTime<Utc>, String> {
         LocalResult::None => Err(format!(
             "{s} does not exist in {tz} (clocks skip that hour for daylight saving)"
         )),
+    }
+}
+
+/// The two UTC offsets of a wall-clock time in `tz` that happens twice
+/// (the repeated hour when clocks go back), or `None` if it happens once
+/// or not at all.
+pub fn ambiguous_offsets(s: &str, tz: Tz) -> Option<(String, String)> {
+    let naive = parse_local_time(s).ok()?;
+    match tz.from_local_datetime(&naive) {
+        LocalResult::Ambiguous(a, b) => {
+            Some((a.offset().fix().to_string(), b.offset().fix().to_string()))
+        }
+        _ => None,
     }
 }
 

@@ -1,0 +1,139 @@
+//! `config.toml` in the data directory. Every setting is optional:
+//!
+//! ```toml
+//! [feed]
+//! # Where the read-only iCalendar feed listens ("off" to disable).
+//! listen = "127.0.0.1:8733"
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The configuration file inside the data directory.
+pub const CONFIG_FILE: &str = "config.toml";
+/// Where the feed listens unless configured: loopback only.
+pub const DEFAULT_FEED_LISTEN: &str = "127.0.0.1:8733";
+/// Largest configuration file read.
+const MAX_CONFIG_LEN: u64 = 64 * 1024;
+
+/// Why the configuration could not be read. The node does not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file exists but cannot be read.
+    #[error("reading {0}: {1}")]
+    Read(PathBuf, std::io::Error),
+    /// The file is not valid TOML or has unknown settings.
+    #[error("{0}: {1}")]
+    Parse(PathBuf, String),
+    /// A setting has a bad value.
+    #[error("{path}: {setting}: {reason}")]
+    Value {
+        path: PathBuf,
+        setting: &'static str,
+        reason: String,
+    },
+}
+
+/// The node's settings.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The calendar feed.
+    #[serde(default)]
+    pub feed: FeedConfig,
+}
+
+/// `[feed]`: the read-only `/calendar.ics` HTTP feed.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedConfig {
+    /// Socket address to listen on, or `off`. Default
+    /// [`DEFAULT_FEED_LISTEN`].
+    pub listen: Option<String>,
+}
+
+/// Where the feed should listen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedListen {
+    /// No feed.
+    Off,
+    /// Listen here; failing to bind stops the node (the user asked for it).
+    Explicit(SocketAddr),
+    /// The default address; failing to bind only logs a warning.
+    Default(SocketAddr),
+}
+
+impl Config {
+    /// Read `config.toml` from `data_dir`; a missing file is the default.
+    pub fn load(data_dir: &Path) -> Result<Config, ConfigError> {
+        use std::io::Read;
+        let path = data_dir.join(CONFIG_FILE);
+        let file = match std::fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(e) => return Err(ConfigError::Read(path, e)),
+        };
+        let mut text = String::new();
+        file.take(MAX_CONFIG_LEN)
+            .read_to_string(&mut text)
+            .map_err(|e| ConfigError::Read(path.clone(), e))?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse(path, e.to_string()))
+    }
+
+    /// The feed address: `flag` (from `run --feed-listen`) first, then the
+    /// file, then the default.
+    pub fn feed_listen(
+        &self,
+        data_dir: &Path,
+        flag: Option<&str>,
+    ) -> Result<FeedListen, ConfigError> {
+        let Some(text) = flag.or(self.feed.listen.as_deref()) else {
+            let addr = DEFAULT_FEED_LISTEN.parse().expect("default address");
+            return Ok(FeedListen::Default(addr));
+        };
+        if text.eq_ignore_ascii_case("off") {
+            return Ok(FeedListen::Off);
+        }
+        text.parse()
+            .map(FeedListen::Explicit)
+            .map_err(|_| ConfigError::Value {
+                path: data_dir.join(CONFIG_FILE),
+                setting: "feed.listen",
+                reason: format!("{text:?} is not an address like 127.0.0.1:8733 (or off)"),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_feed_address() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Config::load(dir.path()).unwrap();
+        assert!(matches!(
+            c.feed_listen(dir.path(), None).unwrap(),
+            FeedListen::Default(_)
+        ));
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "[feed]\nlisten = \"127.0.0.1:9999\"\n",
+        )
+        .unwrap();
+        let c = Config::load(dir.path()).unwrap();
+        assert_eq!(
+            c.feed_listen(dir.path(), None).unwrap(),
+            FeedListen::Explicit("127.0.0.1:9999".parse().unwrap())
+        );
+        assert_eq!(
+            c.feed_listen(dir.path(), Some("off")).unwrap(),
+            FeedListen::Off
+        );
+        assert!(c.feed_listen(dir.path(), Some("nowhere")).is_err());
+        std::fs::write(dir.path().join(CONFIG_FILE), "[feed]\nport = 1\n").unwrap();
+        assert!(Config::load(dir.path()).is_err());
+    }
+}
