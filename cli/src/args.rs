@@ -36,7 +36,22 @@ pub enum Command {
         /// The bound address is written to DATA_DIR/feed.addr.
         #[arg(long, value_name = "ADDR")]
         feed_listen: Option<String>,
+        /// A multiaddr to listen on for peers (repeatable; replaces [net]
+        /// listen of config.toml; default /ip4/0.0.0.0/tcp/7820 and
+        /// /ip4/0.0.0.0/udp/7820/quic-v1).
+        #[arg(long, value_name = "MULTIADDR")]
+        listen: Vec<String>,
+        /// Do not discover members on the local network (mDNS).
+        #[arg(long)]
+        no_mdns: bool,
     },
+    /// Peer addresses.
+    #[command(subcommand)]
+    Peer(PeerCmd),
+    /// Every member node: connected or not, addresses, last sync, what each side lacks, bytes.
+    Peers,
+    /// Sync now with one peer (PeerId or key) or with every connected member, and wait.
+    Sync { peer: Option<String> },
     /// This node's identity and record counts.
     Status,
     /// Import a dataset file ({"practices": [...], "events": [...]}); all or nothing.
@@ -100,6 +115,15 @@ pub enum Command {
     /// signature and its author's membership.
     #[command(subcommand)]
     Changes(HandoverCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PeerCmd {
+    /// Remember a partner's address and dial it (redialed with backoff).
+    Add {
+        /// e.g. /ip4/203.0.113.5/tcp/7820 or /dns4/node.example.org/udp/7820/quic-v1
+        addr: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -39,6 +39,7 @@ fn main() -> ExitCode {
                 ErrorCode::NotFound => 4,
                 ErrorCode::Exists => 5,
                 ErrorCode::VerifyFailed => 6,
+                ErrorCode::Unavailable => 7,
             })
         }
         Err(CallError::Other(e)) => {
@@ -111,7 +112,11 @@ fn run(cli: Cli) -> Result<(), CallError> {
                 println!("peer id     {}", v["peer_id"].as_str().unwrap_or_default());
             }
         }
-        Command::Run { feed_listen } => {
+        Command::Run {
+            feed_listen,
+            listen,
+            no_mdns,
+        } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
                     tracing_subscriber::EnvFilter::try_from_default_env()
@@ -121,8 +126,12 @@ fn run(cli: Cli) -> Result<(), CallError> {
                 .with_ansi(std::io::stderr().is_terminal())
                 .init();
             let rt = tokio::runtime::Runtime::new().context("starting the runtime")?;
-            rt.block_on(r2com_node::node::run(&dir, feed_listen.as_deref()))
-                .map_err(anyhow::Error::new)?;
+            rt.block_on(r2com_node::node::run(
+                &dir,
+                feed_listen.as_deref(),
+                r2com_node::node::NetOptions { listen, no_mdns },
+            ))
+            .map_err(anyhow::Error::new)?;
         }
         Command::Status => {
             let v = call(&dir, Request::Status)?;
@@ -142,6 +151,9 @@ fn run(cli: Cli) -> Result<(), CallError> {
                     }
                 );
                 let cons = &v["consortium"];
+                if let Some(l) = v.get("listen") {
+                    println!("listening   {}", output::cell(l));
+                }
                 if cons.is_null() {
                     println!("consortium  none (r2com consortium create, or r2com join TOKEN)");
                 } else {
@@ -350,6 +362,81 @@ fn run(cli: Cli) -> Result<(), CallError> {
         Command::Changes(cmd) => handover(&dir, json, cmd, Request::ChangesExport, |data| {
             Request::ChangesImport { data }
         })?,
+        Command::Peer(args::PeerCmd::Add { addr }) => {
+            let v = call(&dir, Request::PeerAdd { addr })?;
+            if json {
+                print_json(&v)?;
+            } else {
+                println!("added {}", output::cell(&v["added"]));
+            }
+        }
+        Command::Peers => {
+            let v = call(&dir, Request::Peers)?;
+            if json {
+                print_json(&v)?;
+            } else {
+                let rows: Vec<Vec<String>> = v
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|p| {
+                        vec![
+                            output::cell(&p["org"]),
+                            output::cell(&p["peer_id"]),
+                            if p["revoked"] == true {
+                                "revoked".into()
+                            } else if p["connected"] == true {
+                                "connected".into()
+                            } else {
+                                "-".into()
+                            },
+                            output::cell(&p["last_sync"]),
+                            format!("{}/{}", p["we_lack"], p["they_lack"]),
+                            format!("{}/{}", p["bytes_sent"], p["bytes_received"]),
+                            output::cell(&p["addrs"]),
+                        ]
+                    })
+                    .collect();
+                output::table(
+                    &[
+                        "ORG",
+                        "PEER",
+                        "STATE",
+                        "LAST SYNC",
+                        "LACK US/THEM",
+                        "BYTES OUT/IN",
+                        "ADDRESSES",
+                    ],
+                    &rows,
+                    60,
+                );
+            }
+        }
+        Command::Sync { peer } => {
+            let v = call(&dir, Request::Sync { peer })?;
+            if json {
+                print_json(&v)?;
+            } else {
+                for r in v.as_array().cloned().unwrap_or_default() {
+                    let res = &r["result"];
+                    if res.get("error").is_some() {
+                        println!(
+                            "{}: failed: {}",
+                            output::cell(&r["peer"]),
+                            output::cell(&res["error"])
+                        );
+                    } else {
+                        println!(
+                            "{}: fetched {} changes; it lacks {}",
+                            output::cell(&r["peer"]),
+                            res["fetched"],
+                            res["they_lack"]
+                        );
+                    }
+                }
+            }
+        }
         Command::Verify => {
             let v = call(&dir, Request::Verify)?;
             if json {

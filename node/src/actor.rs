@@ -7,20 +7,26 @@
 use std::sync::Arc;
 
 use serde_json::Value;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 use r2com_protocol::control::{ApiError, ErrorCode, Request};
 
 use crate::control::dispatch;
+use crate::library::Library;
 use crate::node::NodeInfo;
 
 /// Requests waiting for the library thread; senders wait when it is full.
 const QUEUE_CAPACITY: usize = 64;
 
-struct Job {
-    request: Request,
-    progress: mpsc::Sender<(u64, u64)>,
-    reply: oneshot::Sender<Result<Value, ApiError>>,
+type Task = Box<dyn FnOnce(&NodeInfo) + Send>;
+
+enum Job {
+    Api {
+        request: Box<Request>,
+        progress: mpsc::Sender<(u64, u64)>,
+        reply: oneshot::Sender<Result<Value, ApiError>>,
+    },
+    Task(Task),
 }
 
 /// Give freed heap pages back to the OS. glibc's malloc keeps them after
@@ -39,27 +45,46 @@ fn release_free_memory() {
 #[derive(Clone)]
 pub struct LibraryHandle {
     jobs: mpsc::Sender<Job>,
+    /// Signalled when a job left something in the outbox (for the network).
+    pub outbox: Arc<Notify>,
 }
 
 impl LibraryHandle {
     /// Start the library thread. It ends when every handle is dropped.
     pub fn spawn(node: Arc<NodeInfo>) -> LibraryHandle {
         let (jobs, mut rx) = mpsc::channel::<Job>(QUEUE_CAPACITY);
+        let outbox = Arc::new(Notify::new());
+        let notify = outbox.clone();
         std::thread::Builder::new()
             .name("library".into())
             .spawn(move || {
                 while let Some(job) = rx.blocking_recv() {
-                    let progress = job.progress;
-                    let report = move |done, total| {
-                        let _ = progress.try_send((done, total));
-                    };
-                    let result = dispatch(&node, job.request, &report);
-                    let _ = job.reply.send(result);
+                    match job {
+                        Job::Api {
+                            request,
+                            progress,
+                            reply,
+                        } => {
+                            let report = move |done, total| {
+                                let _ = progress.try_send((done, total));
+                            };
+                            let result = dispatch(&node, *request, &report);
+                            let _ = reply.send(result);
+                        }
+                        Job::Task(task) => task(&node),
+                    }
+                    if !node.library.outbox_is_empty() {
+                        notify.notify_one();
+                    }
                     release_free_memory();
                 }
             })
             .expect("spawning the library thread");
-        LibraryHandle { jobs }
+        LibraryHandle { jobs, outbox }
+    }
+
+    fn gone() -> ApiError {
+        ApiError::new(ErrorCode::Internal, "the library thread has stopped")
     }
 
     /// Run a request on the library thread; progress reports go to `progress`.
@@ -69,15 +94,30 @@ impl LibraryHandle {
         progress: mpsc::Sender<(u64, u64)>,
     ) -> Result<Value, ApiError> {
         let (reply, answer) = oneshot::channel();
-        let gone = || ApiError::new(ErrorCode::Internal, "the library thread has stopped");
         self.jobs
-            .send(Job {
-                request,
+            .send(Job::Api {
+                request: Box::new(request),
                 progress,
                 reply,
             })
             .await
-            .map_err(|_| gone())?;
-        answer.await.map_err(|_| gone())?
+            .map_err(|_| Self::gone())?;
+        answer.await.map_err(|_| Self::gone())?
+    }
+
+    /// Run a closure on the library thread and wait for its result.
+    pub async fn with<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Library) -> R + Send + 'static,
+    ) -> Result<R, ApiError> {
+        let (reply, answer) = oneshot::channel();
+        let task: Task = Box::new(move |node: &NodeInfo| {
+            let _ = reply.send(f(&node.library));
+        });
+        self.jobs
+            .send(Job::Task(task))
+            .await
+            .map_err(|_| Self::gone())?;
+        answer.await.map_err(|_| Self::gone())
     }
 }

@@ -43,6 +43,50 @@ pub struct Config {
     /// The calendar feed.
     #[serde(default)]
     pub feed: FeedConfig,
+    /// Peer-to-peer networking.
+    #[serde(default)]
+    pub net: NetSection,
+}
+
+/// Where the node listens for peers unless configured: a fixed TCP and QUIC
+/// port on all interfaces.
+pub const DEFAULT_NET_LISTEN: [&str; 2] =
+    ["/ip4/0.0.0.0/tcp/7820", "/ip4/0.0.0.0/udp/7820/quic-v1"];
+
+/// `[net]`: peer-to-peer networking.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetSection {
+    /// Multiaddrs to listen on (default [`DEFAULT_NET_LISTEN`]).
+    pub listen: Option<Vec<String>>,
+    /// Discover members on the local network with mDNS (default true).
+    pub mdns: Option<bool>,
+}
+
+impl Config {
+    /// The listen addresses: `run --listen` options win over `config.toml`.
+    pub fn net_listen(
+        &self,
+        data_dir: &Path,
+        cli: &[String],
+    ) -> Result<Vec<libp2p::Multiaddr>, ConfigError> {
+        let list: Vec<String> = if !cli.is_empty() {
+            cli.to_vec()
+        } else if let Some(l) = &self.net.listen {
+            l.clone()
+        } else {
+            DEFAULT_NET_LISTEN.iter().map(|s| s.to_string()).collect()
+        };
+        list.iter()
+            .map(|a| {
+                a.parse().map_err(|e| ConfigError::Value {
+                    path: data_dir.join(CONFIG_FILE),
+                    setting: "net.listen",
+                    reason: format!("{a:?} is not a multiaddr: {e}"),
+                })
+            })
+            .collect()
+    }
 }
 
 /// `[feed]`: the read-only `/calendar.ics` HTTP feed.

@@ -17,6 +17,7 @@ use r2com_protocol::roster::Role;
 
 use crate::actor::LibraryHandle;
 use crate::frame;
+use crate::net::NetHandle;
 use crate::node::NodeInfo;
 
 /// Control connections served at once; more wait.
@@ -136,6 +137,16 @@ pub fn dispatch(
         Request::RosterExport => lib.roster_export()?,
         Request::RosterImport { data } => lib.roster_import(data)?,
         Request::ChangesExport => lib.changes_export()?,
+        Request::Peers | Request::Sync { .. } => {
+            return Err(ApiError::new(
+                ErrorCode::Unavailable,
+                "the node is not running: start it with `r2com run`",
+            ))
+        }
+        Request::PeerAdd { addr } => {
+            lib.add_peer_addr(&addr)?;
+            json!({"added": addr, "dialing": false})
+        }
         Request::ChangesImport { data } => {
             let report = lib.changes_import(data)?;
             if report.refused > 0 {
@@ -181,7 +192,7 @@ pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
 }
 
 /// Serve control connections until the listener fails.
-pub async fn serve(listener: UnixListener, library: LibraryHandle) {
+pub async fn serve(listener: UnixListener, library: LibraryHandle, net: Option<NetHandle>) {
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let mut next_id: u64 = 0;
     loop {
@@ -198,10 +209,11 @@ pub async fn serve(listener: UnixListener, library: LibraryHandle) {
         };
         next_id += 1;
         let library = library.clone();
+        let net = net.clone();
         let span = tracing::info_span!("control", conn = next_id);
         tokio::spawn(
             async move {
-                if let Err(e) = handle(stream, library).await {
+                if let Err(e) = handle(stream, library, net).await {
                     debug!(error = %e, "control connection ended with an error");
                 }
                 drop(permit);
@@ -211,7 +223,49 @@ pub async fn serve(listener: UnixListener, library: LibraryHandle) {
     }
 }
 
-async fn handle(mut stream: UnixStream, library: LibraryHandle) -> std::io::Result<()> {
+/// Requests the network answers (when the node runs).
+async fn network_request(
+    net: &NetHandle,
+    library: &LibraryHandle,
+    request: &Request,
+) -> Option<Result<Value, ApiError>> {
+    let unavailable = |e: String| ApiError::new(ErrorCode::Unavailable, e);
+    Some(match request {
+        Request::Peers => net.peers().await.map_err(unavailable),
+        Request::Sync { peer } => net.sync(peer.clone()).await.map_err(unavailable),
+        Request::PeerAdd { addr } => {
+            let parsed: libp2p::Multiaddr = match addr.parse() {
+                Ok(a) => a,
+                Err(e) => {
+                    return Some(Err(ApiError::new(
+                        ErrorCode::Invalid,
+                        format!("{addr:?} is not a multiaddr: {e}"),
+                    )))
+                }
+            };
+            net.add_peer(parsed)
+                .await
+                .map(|_| json!({"added": addr, "dialing": true}))
+                .map_err(unavailable)
+        }
+        Request::Status => {
+            let (tx, _rx) = mpsc::channel(1);
+            let mut v = match library.call(Request::Status, tx).await {
+                Ok(v) => v,
+                Err(e) => return Some(Err(e)),
+            };
+            v["listen"] = json!(net.listen_addrs().await.unwrap_or_default());
+            Ok(v)
+        }
+        _ => return None,
+    })
+}
+
+async fn handle(
+    mut stream: UnixStream,
+    library: LibraryHandle,
+    net: Option<NetHandle>,
+) -> std::io::Result<()> {
     let Some(bytes) = frame::read_async(&mut stream, MAX_REQUEST_LEN).await? else {
         return Ok(());
     };
@@ -229,6 +283,19 @@ async fn handle(mut stream: UnixStream, library: LibraryHandle) -> std::io::Resu
     let op = op_name(&request);
     debug!(op, "request");
     let (tx, mut rx) = mpsc::channel::<(u64, u64)>(PROGRESS_CAPACITY);
+    if let Some(net) = &net {
+        if let Some(result) = network_request(net, &library, &request).await {
+            match &result {
+                Ok(_) => info!(op, "done"),
+                Err(e) => info!(op, error = %e, "refused"),
+            }
+            let f = match result {
+                Ok(v) => Frame::Ok(v),
+                Err(e) => Frame::Error(e),
+            };
+            return frame::write_async(&mut stream, &serde_json::to_vec(&f)?).await;
+        }
+    }
     let work = library.call(request, tx);
     tokio::pin!(work);
     let result = loop {
@@ -272,6 +339,9 @@ fn op_name(r: &Request) -> &'static str {
         Request::RosterExport => "roster_export",
         Request::RosterImport { .. } => "roster_import",
         Request::ChangesExport => "changes_export",
+        Request::Peers => "peers",
+        Request::Sync { .. } => "sync",
+        Request::PeerAdd { .. } => "peer_add",
         Request::ChangesImport { .. } => "changes_import",
         Request::CalendarAgenda { .. } => "calendar_agenda",
         Request::CalendarIcs { .. } => "calendar_ics",

@@ -15,5 +15,7 @@ pub mod frame;
 pub mod identity;
 pub mod library;
 pub mod membership;
+pub mod net;
 pub mod node;
 pub mod store;
+pub mod sync_store;

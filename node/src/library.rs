@@ -129,6 +129,11 @@ pub struct Library {
     /// Serializes writers: an edit reads a document, changes it and writes
     /// it back.
     pub(crate) write_lock: std::sync::Mutex<()>,
+    /// Envelopes written since the network last looked, to push to peers.
+    pub(crate) outbox: std::sync::Mutex<crate::sync_store::Outbox>,
+    /// The peer whose data is being applied (outbox items are not pushed
+    /// back to it).
+    pub(crate) current_origin: std::sync::Mutex<Option<String>>,
 }
 
 fn time_ms(now: DateTime<Utc>) -> i64 {
@@ -148,8 +153,11 @@ impl Library {
             scope: std::sync::RwLock::new(Scope::UNAFFILIATED),
             roster: std::sync::RwLock::new(None),
             write_lock: std::sync::Mutex::new(()),
+            outbox: Default::default(),
+            current_origin: Default::default(),
         };
         lib.reload_roster()?;
+        lib.ensure_hash_index()?;
         Ok(lib)
     }
 
@@ -278,6 +286,7 @@ impl Library {
         let hash = change.hash();
         let seq = change.seq();
         let signed = SignedChange::sign(&self.key, &self.scope(), doc_id, change);
+        self.to_outbox(signed.encode());
         let state = DocState {
             heads: heads_hex(d),
             deleted: record.is_none(),
@@ -285,6 +294,7 @@ impl Library {
         let mut w: Vec<Write> = vec![
             (keys::change(&key, &hash.0), Some(signed.encode())),
             author_index(&self.key.public().to_hex(), &key, seq, &hash.0),
+            hash_index(&key, &hash.0),
             (
                 keys::doc(keys::DOC, &key),
                 Some(serde_json::to_vec(&state).expect("state serializes")),
@@ -798,6 +808,11 @@ pub(crate) fn author_index(author: &str, doc: &str, seq: u64, hash: &[u8; 32]) -
     k.push(0);
     k.extend_from_slice(doc.as_bytes());
     (k, Some(format!("{seq} {}", hex::encode(hash)).into_bytes()))
+}
+
+/// `h\0{hash}` -> document key: find a change by its hash alone.
+pub(crate) fn hash_index(doc: &str, hash: &[u8; 32]) -> Write {
+    (keys::key(keys::HASH, hash), Some(doc.as_bytes().to_vec()))
 }
 
 pub(crate) fn heads_hex(d: &mut AutoCommit) -> Vec<String> {

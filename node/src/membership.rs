@@ -110,7 +110,7 @@ impl Library {
         Ok(Some(roster))
     }
 
-    fn entry_write(e: &SignedEntry) -> Write {
+    pub(crate) fn entry_write(e: &SignedEntry) -> Write {
         (
             keys::key(keys::ROSTER, e.id().to_hex().as_bytes()),
             Some(e.encode()),
@@ -149,6 +149,7 @@ impl Library {
         }
         self.store.write(vec![Self::entry_write(&signed)])?;
         self.store.flush()?;
+        self.to_outbox_entry(signed.encode());
         let roster = self.reload_roster()?.expect("consortium known");
         Ok((signed, roster))
     }
@@ -299,14 +300,25 @@ impl Library {
             },
         }
         .sign(&self.key);
-        let mut writes = vec![
+        let mut writes: Vec<Write> = inv
+            .addrs
+            .iter()
+            .filter(|a| a.parse::<libp2p::Multiaddr>().is_ok())
+            .map(|a| {
+                (
+                    keys::key(keys::PEER_ADDR, a.as_bytes()),
+                    Some(b"{}".to_vec()),
+                )
+            })
+            .collect();
+        writes.extend([
             Self::entry_write(&invite),
             Self::entry_write(&admit),
             (
                 keys::key(keys::META, META_CONSORTIUM.as_bytes()),
                 Some(cid.to_hex().into_bytes()),
             ),
-        ];
+        ]);
         writes.extend(self.rescope_writes(&Scope(cid.0))?);
         self.store.write(writes)?;
         self.store.flush()?;
@@ -318,6 +330,18 @@ impl Library {
             "addrs": inv.addrs,
             "admitted": roster.is_live_member(&self.key.public().to_hex()),
         }))
+    }
+
+    /// Remember a peer address (dialed by the running node, with backoff).
+    pub fn add_peer_addr(&self, addr: &str) -> Result<(), LibraryError> {
+        addr.parse::<libp2p::Multiaddr>()
+            .map_err(|e| bad(format!("{addr:?} is not a multiaddr: {e}")))?;
+        self.store.write(vec![(
+            keys::key(keys::PEER_ADDR, addr.as_bytes()),
+            Some(b"{}".to_vec()),
+        )])?;
+        self.store.flush()?;
+        Ok(())
     }
 
     /// The roster as a member list.
@@ -476,6 +500,37 @@ impl Library {
         }))
     }
 
+    /// Store the entries that verify for `cid` and are new; re-evaluate the
+    /// roster. Returns how many were added and why others were refused.
+    pub(crate) fn store_roster_entries(
+        &self,
+        cid: &ConsortiumId,
+        entries: Vec<SignedEntry>,
+    ) -> Result<(u64, Vec<String>), LibraryError> {
+        let mut writes = Vec::new();
+        let mut refused = Vec::new();
+        let mut added = 0;
+        for e in entries {
+            match e.verify(Some(cid)) {
+                Ok(v) => {
+                    let k = keys::key(keys::ROSTER, v.id.to_hex().as_bytes());
+                    if self.store.get(&k)?.is_none() {
+                        added += 1;
+                        self.to_outbox_entry(e.encode());
+                        writes.push(Self::entry_write(&e));
+                    }
+                }
+                Err(err) => refused.push(format!("{}: {err}", e.id().to_hex())),
+            }
+        }
+        if !writes.is_empty() {
+            self.store.write(writes)?;
+            self.store.flush()?;
+            self.reload_roster()?;
+        }
+        Ok((added, refused))
+    }
+
     /// Every stored signed change (hex envelopes), for hand-over.
     pub fn changes_export(&self) -> Result<Value, LibraryError> {
         let mut out = Vec::new();
@@ -522,11 +577,13 @@ impl Library {
 
     /// Verify, check membership, apply and store remote changes, grouped by
     /// document.
+    /// Returns whether some document now waits for changes it lacks.
     pub fn apply_remote(
         &self,
         changes: Vec<SignedChange>,
         report: &mut ApplyReport,
-    ) -> Result<(), LibraryError> {
+    ) -> Result<bool, LibraryError> {
+        let mut missing_deps = false;
         let scope = self.scope();
         let roster = self.roster();
         let mut by_doc: BTreeMap<
@@ -570,6 +627,11 @@ impl Library {
                 .or_default()
                 .push((sc, verified));
         }
+        // All or nothing: one change that does not verify, or whose author
+        // may not write, and nothing from this batch is applied.
+        if report.refused > 0 {
+            return Ok(false);
+        }
         let mut writes: Vec<Write> = Vec::new();
         for (doc_id, items) in by_doc {
             let key = doc_id.to_key();
@@ -588,6 +650,9 @@ impl Library {
                     report.refuse(format!("{key}: automerge panicked on the changes"));
                     continue;
                 }
+            }
+            if !d.get_missing_deps(&[]).is_empty() {
+                missing_deps = true;
             }
             // The document must still hold a record of its own kind and id.
             let record = match doc::read(&mut d) {
@@ -612,6 +677,8 @@ impl Library {
                     v.change.seq(),
                     &v.hash.0,
                 ));
+                writes.push(crate::library::hash_index(&key, &v.hash.0));
+                self.to_outbox(sc.encode());
                 report.applied += 1;
             }
             let state = DocState {
@@ -645,12 +712,12 @@ impl Library {
         }
         self.store.write(writes)?;
         self.store.flush()?;
-        Ok(())
+        Ok(missing_deps)
     }
 }
 
 impl ApplyReport {
-    fn refuse(&mut self, why: String) {
+    pub(crate) fn refuse(&mut self, why: String) {
         self.refused += 1;
         if self.refusals.len() < 50 {
             self.refusals.push(why);

@@ -22,6 +22,8 @@ pub enum NodeError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Library(#[from] crate::library::LibraryError),
+    #[error("network: {0}")]
+    Net(String),
     #[error("control socket {0}: {1}")]
     Socket(PathBuf, std::io::Error),
     /// `config.toml` or a `run` option is invalid.
@@ -54,6 +56,15 @@ impl NodeInfo {
     }
 }
 
+/// Network options of `r2com run`.
+#[derive(Debug, Default, Clone)]
+pub struct NetOptions {
+    /// `--listen` multiaddrs (replace the configured ones).
+    pub listen: Vec<String>,
+    /// `--no-mdns`.
+    pub no_mdns: bool,
+}
+
 pub fn socket_path(data_dir: &Path) -> PathBuf {
     data_dir.join(CONTROL_SOCKET)
 }
@@ -61,10 +72,16 @@ pub fn socket_path(data_dir: &Path) -> PathBuf {
 /// Run the node until SIGINT or SIGTERM: open the store, serve the control
 /// API and the calendar feed. Creates the key on first run. `feed_listen`
 /// (an address or `off`) overrides `config.toml`.
-pub async fn run(data_dir: &Path, feed_listen: Option<&str>) -> Result<(), NodeError> {
+pub async fn run(
+    data_dir: &Path,
+    feed_listen: Option<&str>,
+    net: NetOptions,
+) -> Result<(), NodeError> {
     let started = std::time::Instant::now();
     let config = crate::config::Config::load(data_dir)?;
     let feed_listen = config.feed_listen(data_dir, feed_listen)?;
+    let listen = config.net_listen(data_dir, &net.listen)?;
+    let mdns = !net.no_mdns && config.net.mdns.unwrap_or(true);
     let (key, created) = identity::init(data_dir)?;
     if created {
         info!(public_key = %key.public(), "created a new node key");
@@ -96,7 +113,17 @@ pub async fn run(data_dir: &Path, feed_listen: Option<&str>) -> Result<(), NodeE
         }
         None => None,
     };
-    let server = tokio::spawn(crate::control::serve(listener, library));
+    let net = crate::net::start(
+        crate::net::NetConfig {
+            listen,
+            mdns,
+            data_dir: data_dir.to_owned(),
+        },
+        library.clone(),
+    )
+    .await
+    .map_err(NodeError::Net)?;
+    let server = tokio::spawn(crate::control::serve(listener, library, Some(net)));
     shutdown_signal().await;
     info!("shutting down");
     server.abort();

@@ -83,6 +83,12 @@ pub enum Request {
     ChangesExport,
     /// Accept signed changes from another member.
     ChangesImport { data: Value },
+    /// Every member node: connected or not, addresses, last sync, lacks, bytes.
+    Peers,
+    /// Run a sync round now with one peer (PeerId or key) or all, and wait.
+    Sync { peer: Option<String> },
+    /// Remember a peer address and dial it.
+    PeerAdd { addr: String },
     /// Every session of the filtered events between two dates (inclusive,
     /// `YYYY-MM-DD` in `zone`), recurrences expanded, shown in `zone`.
     CalendarAgenda {
@@ -168,6 +174,8 @@ pub enum ErrorCode {
     VerifyFailed,
     /// Storage or other internal failure.
     Internal,
+    /// The node is not running, or its network is down.
+    Unavailable,
 }
 
 impl ApiError {

@@ -40,3 +40,4 @@ pub mod ids;
 pub mod record;
 pub mod roster;
 pub mod search;
+pub mod wire;

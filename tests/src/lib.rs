@@ -144,11 +144,20 @@ impl TestNode {
             .append(true)
             .open(self.log_path())
             .expect("log file");
+        // Tests stay on loopback, on ports nobody else holds, and do not
+        // discover each other by mDNS, unless a test says otherwise.
+        let mut args: Vec<&str> = run_args.to_vec();
+        if !args.contains(&"--listen") {
+            args.extend(["--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns"]);
+        }
+        if !args.contains(&"--feed-listen") {
+            args.extend(["--feed-listen", "127.0.0.1:0"]);
+        }
         let child = Command::new(r2com_bin())
             .arg("--data-dir")
             .arg(self.data_dir())
             .arg("run")
-            .args(run_args)
+            .args(&args)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
@@ -166,6 +175,27 @@ impl TestNode {
             status["running"], true,
             "status comes from the running node"
         );
+    }
+
+    /// The first address the running node listens on for peers.
+    pub fn listen_addr(&self) -> String {
+        let mut addr = String::new();
+        let ok = wait_for(Duration::from_secs(20), || {
+            let st = self.json(&["status"]);
+            match st["listen"]
+                .as_array()
+                .and_then(|a| a.first())
+                .and_then(Value::as_str)
+            {
+                Some(a) => {
+                    addr = a.to_owned();
+                    true
+                }
+                None => false,
+            }
+        });
+        assert!(ok, "node has no listen address; log:\n{}", self.log());
+        addr
     }
 
     pub fn pid(&self) -> Option<u32> {

@@ -65,6 +65,12 @@ pub mod keys {
     pub const AUTHOR: u8 = b'a';
     /// `e\0{entry id}` -> signed roster entry (JSON).
     pub const ROSTER: u8 = b'e';
+    /// `h\0{change hash}` -> document key.
+    pub const HASH: u8 = b'h';
+    /// `p\0{multiaddr}` -> where a peer was seen or configured (JSON).
+    pub const PEER_ADDR: u8 = b'p';
+    /// `q\0{peer id}` -> per-peer sync state (JSON).
+    pub const PEER_STATE: u8 = b'q';
 
     pub fn key(table: u8, rest: &[u8]) -> Vec<u8> {
         let mut k = Vec::with_capacity(2 + rest.len());

@@ -1,0 +1,259 @@
+//! Sync wire messages between member nodes (`/r2com/sync/1`, CBOR over a
+//! libp2p request-response stream), and their limits.
+//!
+//! Sync is pull-based set reconciliation over change hashes: a node asks a
+//! peer for its summary (roster entry ids, one digest over every change
+//! hash); if the digests differ it compares 256 bucket digests (changes
+//! bucketed by the first byte of their hash), fetches the hash lists of the
+//! differing buckets, and requests exactly the changes it lacks. New local
+//! changes are pushed to connected peers as they happen, so one edit costs
+//! about its own size. Changes travel as signed envelopes, zstd-compressed
+//! in batches that the receiver inflates with a hard bound.
+//!
+//! Every list has a maximum length checked by [`SyncRequest::check`] /
+//! [`SyncResponse::check`] after decoding (the codec bounds the bytes).
+
+use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+
+/// Protocol name.
+pub const PROTOCOL: &str = "/r2com/sync/1";
+/// Largest request on the wire.
+pub const MAX_REQUEST_BYTES: u64 = 8 * 1024 * 1024;
+/// Largest response on the wire.
+pub const MAX_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
+/// Largest batch of envelopes after decompression.
+pub const MAX_BATCH_INFLATED: u64 = 64 * 1024 * 1024;
+/// Most hashes in one inventory or change request.
+pub const MAX_HASHES: usize = 65_536;
+/// Most changes fetched per request.
+pub const MAX_CHANGES_PER_REQUEST: usize = 2048;
+/// Most roster entries in one message.
+pub const MAX_ENTRIES: usize = 4096;
+/// Buckets of the change-hash reconciliation.
+pub const BUCKETS: usize = 256;
+
+/// What a peer asks.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum SyncRequest {
+    /// Roster entry ids and the digest of all change hashes of the asker.
+    Summary {
+        roster: Vec<ByteBuf>,
+        digest: ByteBuf,
+    },
+    /// The 256 bucket digests.
+    Buckets,
+    /// Every change hash in these buckets.
+    Inventory { buckets: ByteBuf },
+    /// These changes (signed envelopes).
+    GetChanges { hashes: Vec<ByteBuf> },
+    /// These roster entries.
+    GetRoster { ids: Vec<ByteBuf> },
+    /// New changes and roster entries, pushed as they happen. `batch` is a
+    /// compressed batch of envelopes (see [`encode_batch`]).
+    Push {
+        batch: ByteBuf,
+        roster: Vec<ByteBuf>,
+    },
+    /// An invitee hands in its invite and admission (JSON entries).
+    Admit { entries: Vec<ByteBuf> },
+}
+
+/// What a peer answers.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum SyncResponse {
+    Summary {
+        roster: Vec<ByteBuf>,
+        digest: ByteBuf,
+    },
+    Buckets {
+        digests: Vec<ByteBuf>,
+    },
+    Inventory {
+        hashes: Vec<ByteBuf>,
+    },
+    /// A compressed batch of envelopes.
+    Changes {
+        batch: ByteBuf,
+    },
+    /// Roster entries (JSON, as stored).
+    Roster {
+        entries: Vec<ByteBuf>,
+    },
+    /// Push accepted: how many changes were new, and whether some wait for
+    /// missing dependencies (then the pusher's peer should pull).
+    Ack {
+        applied: u64,
+        missing_deps: bool,
+    },
+    /// Not served (not a member, invalid data). Says why.
+    Refused {
+        reason: String,
+    },
+}
+
+/// Why a message breaks the protocol. The peer that sent it is
+/// disconnected.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum WireError {
+    #[error("{0}")]
+    Limit(&'static str),
+    #[error("malformed batch: {0}")]
+    Batch(String),
+}
+
+fn hashes_ok(v: &[ByteBuf], max: usize) -> Result<(), WireError> {
+    if v.len() > max {
+        return Err(WireError::Limit("too many hashes"));
+    }
+    if v.iter().any(|h| h.len() != 32) {
+        return Err(WireError::Limit("a hash is not 32 bytes"));
+    }
+    Ok(())
+}
+
+fn entries_ok(v: &[ByteBuf]) -> Result<(), WireError> {
+    if v.len() > MAX_ENTRIES {
+        return Err(WireError::Limit("too many roster entries"));
+    }
+    Ok(())
+}
+
+impl SyncRequest {
+    /// Check list lengths and field sizes.
+    pub fn check(&self) -> Result<(), WireError> {
+        match self {
+            SyncRequest::Summary { roster, digest } => {
+                hashes_ok(roster, MAX_ENTRIES)?;
+                if digest.len() != 32 {
+                    return Err(WireError::Limit("digest is not 32 bytes"));
+                }
+                Ok(())
+            }
+            SyncRequest::Buckets => Ok(()),
+            SyncRequest::Inventory { buckets } => {
+                if buckets.len() > BUCKETS {
+                    return Err(WireError::Limit("too many buckets"));
+                }
+                Ok(())
+            }
+            SyncRequest::GetChanges { hashes } => hashes_ok(hashes, MAX_CHANGES_PER_REQUEST),
+            SyncRequest::GetRoster { ids } => hashes_ok(ids, MAX_ENTRIES),
+            SyncRequest::Push { roster, .. } => entries_ok(roster),
+            SyncRequest::Admit { entries } => {
+                if entries.len() > 8 {
+                    return Err(WireError::Limit("an admission is a few entries"));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl SyncResponse {
+    /// Check list lengths and field sizes.
+    pub fn check(&self) -> Result<(), WireError> {
+        match self {
+            SyncResponse::Summary { roster, digest } => {
+                hashes_ok(roster, MAX_ENTRIES)?;
+                if digest.len() != 32 {
+                    return Err(WireError::Limit("digest is not 32 bytes"));
+                }
+                Ok(())
+            }
+            SyncResponse::Buckets { digests } => {
+                if digests.len() != BUCKETS || digests.iter().any(|d| d.len() != 32) {
+                    return Err(WireError::Limit("bucket digests"));
+                }
+                Ok(())
+            }
+            SyncResponse::Inventory { hashes } => hashes_ok(hashes, MAX_HASHES),
+            SyncResponse::Roster { entries } => entries_ok(entries),
+            SyncResponse::Changes { .. } | SyncResponse::Ack { .. } => Ok(()),
+            SyncResponse::Refused { reason } => {
+                if reason.len() > 4096 {
+                    return Err(WireError::Limit("reason too long"));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Length-prefix the envelopes and compress them (zstd).
+pub fn encode_batch(envelopes: &[Vec<u8>]) -> Vec<u8> {
+    let mut raw = Vec::with_capacity(envelopes.iter().map(|e| e.len() + 4).sum());
+    for e in envelopes {
+        raw.extend_from_slice(&(e.len() as u32).to_be_bytes());
+        raw.extend_from_slice(e);
+    }
+    zstd::bulk::compress(&raw, 3).expect("zstd compresses in memory")
+}
+
+/// Inflate a batch with a hard bound and split it into envelopes.
+pub fn decode_batch(batch: &[u8]) -> Result<Vec<Vec<u8>>, WireError> {
+    use std::io::Read;
+    if batch.is_empty() {
+        return Ok(Vec::new());
+    }
+    let decoder =
+        zstd::stream::read::Decoder::new(batch).map_err(|e| WireError::Batch(e.to_string()))?;
+    let mut raw = Vec::new();
+    decoder
+        .take(MAX_BATCH_INFLATED + 1)
+        .read_to_end(&mut raw)
+        .map_err(|e| WireError::Batch(e.to_string()))?;
+    if raw.len() as u64 > MAX_BATCH_INFLATED {
+        return Err(WireError::Limit("batch inflates beyond its limit"));
+    }
+    let mut out = Vec::new();
+    let mut rest = &raw[..];
+    while !rest.is_empty() {
+        if rest.len() < 4 {
+            return Err(WireError::Batch("truncated length".into()));
+        }
+        let n = u32::from_be_bytes(rest[..4].try_into().expect("4 bytes")) as usize;
+        rest = &rest[4..];
+        if n > crate::envelope::MAX_ENVELOPE_LEN || n > rest.len() {
+            return Err(WireError::Batch("envelope length out of bounds".into()));
+        }
+        out.push(rest[..n].to_vec());
+        rest = &rest[n..];
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_round_trip_and_bombs_are_bounded() {
+        let envs = vec![vec![1u8; 100], vec![2u8; 5000], vec![]];
+        assert_eq!(decode_batch(&encode_batch(&envs)).unwrap(), envs);
+        // 100 MiB of zeros compress to a few KB; inflating stops at the bound.
+        let bomb = zstd::bulk::compress(&vec![0u8; 100 * 1024 * 1024], 19).unwrap();
+        assert!(bomb.len() < 100_000);
+        assert_eq!(
+            decode_batch(&bomb).unwrap_err(),
+            WireError::Limit("batch inflates beyond its limit")
+        );
+        assert!(decode_batch(b"garbage").is_err());
+        let mut lying = (u32::MAX).to_be_bytes().to_vec();
+        lying.extend_from_slice(b"abc");
+        assert!(decode_batch(&zstd::bulk::compress(&lying, 1).unwrap()).is_err());
+    }
+
+    #[test]
+    fn lists_are_bounded() {
+        let too_many = SyncRequest::GetChanges {
+            hashes: vec![ByteBuf::from(vec![0u8; 32]); MAX_CHANGES_PER_REQUEST + 1],
+        };
+        assert!(too_many.check().is_err());
+        let short = SyncRequest::GetChanges {
+            hashes: vec![ByteBuf::from(vec![0u8; 31])],
+        };
+        assert!(short.check().is_err());
+        assert!(SyncResponse::Buckets { digests: vec![] }.check().is_err());
+    }
+}

@@ -1,0 +1,308 @@
+//! Peer-to-peer sync between real `r2com run` processes on loopback (mDNS
+//! off, addresses given): clone, concurrent edits, relay, gating of
+//! non-members and revoked members, and a restart in the middle of a clone.
+
+use std::time::Duration;
+
+use r2com_tests::{gen_dataset, wait_for, TestNode};
+use serde_json::Value;
+
+const CONVERGE: Duration = Duration::from_secs(90);
+
+fn peer_id(n: &TestNode) -> String {
+    n.json(&["id"])["peer_id"].as_str().unwrap().to_owned()
+}
+
+fn export(n: &TestNode) -> Value {
+    let out = n.cli(&["export"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A running admin node (org lmds) of a new consortium.
+fn founder() -> TestNode {
+    let mut a = TestNode::init();
+    a.ok(&[
+        "consortium",
+        "create",
+        "--name",
+        "RAN",
+        "--org",
+        "lmds",
+        "--org-name",
+        "LMDS",
+        "--country",
+        "FR",
+    ]);
+    a.start();
+    a
+}
+
+/// Invite `who` (as `org`) with `via`'s address, join, start it.
+fn join_via(admin: &TestNode, via: &TestNode, who: &mut TestNode, org: &str) {
+    let token = admin.ok(&[
+        "invite",
+        "--org",
+        org,
+        "--org-name",
+        org,
+        "--country",
+        "PT",
+        "--key",
+        &peer_id(who),
+        "--addr",
+        &via.listen_addr(),
+    ]);
+    who.ok(&["join", token.trim()]);
+    who.start();
+}
+
+fn converged(a: &TestNode, b: &TestNode) -> bool {
+    export(a) == export(b)
+}
+
+fn assert_converges(a: &TestNode, b: &TestNode, what: &str) {
+    assert!(
+        wait_for(CONVERGE, || converged(a, b)),
+        "{what}: did not converge\nA log:\n{}\nB log:\n{}",
+        a.log(),
+        b.log()
+    );
+}
+
+fn peer_entry(n: &TestNode, other: &TestNode) -> Value {
+    let id = peer_id(other);
+    n.json(&["peers"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["peer_id"] == id.as_str())
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+#[test]
+fn a_new_member_clones_the_library_and_lack_counts_reach_zero() {
+    let a = founder();
+    a.ok(&["import", gen_dataset(200, 80, 1).to_str().unwrap()]);
+    let mut b = TestNode::init();
+    join_via(&a, &a, &mut b, "ips");
+    assert_converges(&a, &b, "clone");
+    assert_eq!(b.json(&["status"])["consortium"]["this_node"], "member");
+    assert_eq!(a.json(&["members"]), b.json(&["members"]));
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    for (x, y) in [(&a, &b), (&b, &a)] {
+        let p = peer_entry(x, y);
+        assert_eq!(p["connected"], true, "{p}");
+        assert_eq!(
+            (p["we_lack"].as_u64(), p["they_lack"].as_u64()),
+            (Some(0), Some(0)),
+            "{p}"
+        );
+        assert!(p["last_sync"].is_string(), "{p}");
+    }
+    // Every change arrived with its signature: B verifies A's changes.
+    let v = b.json(&["verify"]);
+    assert_eq!(
+        (v["changes"].as_u64(), v["invalid"].as_u64()),
+        (Some(280), Some(0))
+    );
+    // One edit on either side travels to the other.
+    a.ok(&["practice", "edit", "p-000007", "--set", "status=archived"]);
+    b.ok(&["event", "edit", "e-000003", "--set", "capacity=7"]);
+    assert_converges(&a, &b, "edits");
+}
+
+#[test]
+fn concurrent_body_edits_made_while_apart_both_survive() {
+    let a = founder();
+    a.ok(&["import", gen_dataset(20, 5, 2).to_str().unwrap()]);
+    let mut b = TestNode::init();
+    join_via(&a, &a, &mut b, "ips");
+    assert_converges(&a, &b, "clone");
+    b.stop();
+    let body: String = a.json(&["practice", "show", "p-000004"])["body"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let n = body.chars().count();
+    a.ok(&[
+        "practice",
+        "edit",
+        "p-000004",
+        "--splice",
+        "0:0:Paris adds this first. ",
+    ]);
+    // B edits while stopped (the CLI writes to its store directly).
+    b.ok(&[
+        "practice",
+        "edit",
+        "p-000004",
+        "--splice",
+        &format!("{n}:0: Tirana adds this last."),
+    ]);
+    b.start();
+    b.ok(&["peer", "add", &a.listen_addr()]);
+    assert_converges(&a, &b, "reconnect");
+    let merged = a.json(&["practice", "show", "p-000004"])["body"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(merged.starts_with("Paris adds this first. "), "{merged}");
+    assert!(merged.ends_with(" Tirana adds this last."), "{merged}");
+    assert_eq!(
+        merged.chars().count(),
+        n + "Paris adds this first. ".len() + " Tirana adds this last.".len()
+    );
+}
+
+#[test]
+fn changes_relay_from_a_through_b_to_c() {
+    let a = founder();
+    a.ok(&["import", gen_dataset(30, 10, 3).to_str().unwrap()]);
+    let mut b = TestNode::init();
+    join_via(&a, &a, &mut b, "ips");
+    assert_converges(&a, &b, "A-B");
+    // C only knows B's address; A and C never meet.
+    let mut c = TestNode::init();
+    join_via(&a, &b, &mut c, "act");
+    assert_converges(&b, &c, "B-C");
+    a.ok(&[
+        "practice",
+        "edit",
+        "p-000002",
+        "--set",
+        "title=Written at A",
+    ]);
+    assert!(
+        wait_for(CONVERGE, || c.json(&["practice", "show", "p-000002"])
+            ["title"]
+            == "Written at A"),
+        "relay; B log:\n{}",
+        b.log()
+    );
+    assert_converges(&a, &c, "A-C");
+    let pa = peer_entry(&c, &a);
+    assert_eq!(pa["connected"], false, "A and C never connect: {pa}");
+    let v = c.json(&["verify"]);
+    assert_eq!(v["invalid"], 0);
+}
+
+#[test]
+fn a_non_member_gets_nothing() {
+    let a = founder();
+    a.ok(&["import", gen_dataset(30, 10, 4).to_str().unwrap()]);
+    // A stranger with its own consortium, and one with none.
+    let mut x = TestNode::init();
+    x.ok(&[
+        "consortium",
+        "create",
+        "--name",
+        "X",
+        "--org",
+        "x",
+        "--org-name",
+        "X",
+        "--country",
+        "HU",
+    ]);
+    x.start();
+    x.ok(&["peer", "add", &a.listen_addr()]);
+    let mut y = TestNode::init();
+    y.start();
+    y.ok(&["peer", "add", &a.listen_addr()]);
+    assert!(
+        wait_for(Duration::from_secs(30), || a
+            .log()
+            .matches("not a member of the consortium")
+            .count()
+            >= 2),
+        "{}",
+        a.log()
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    for n in [&x, &y] {
+        let counts = n.json(&["status"])["counts"].clone();
+        assert_eq!(counts["practices"], 0);
+        assert_eq!(counts["changes"], 0);
+    }
+}
+
+#[test]
+fn a_revoked_member_is_disconnected_and_its_later_edits_reach_no_one() {
+    let a = founder();
+    a.ok(&["import", gen_dataset(20, 5, 5).to_str().unwrap()]);
+    let mut b = TestNode::init();
+    join_via(&a, &a, &mut b, "ips");
+    let mut c = TestNode::init();
+    join_via(&a, &a, &mut c, "act");
+    assert_converges(&a, &b, "A-B");
+    assert_converges(&a, &c, "A-C");
+    b.ok(&[
+        "practice",
+        "edit",
+        "p-000001",
+        "--set",
+        "title=B before revocation",
+    ]);
+    assert!(wait_for(CONVERGE, || c
+        .json(&["practice", "show", "p-000001"])["title"]
+        == "B before revocation"));
+
+    a.ok(&["revoke", "ips", "--reason", "compromised"]);
+    assert!(
+        wait_for(CONVERGE, || peer_entry(&a, &b)["connected"] == false),
+        "{}",
+        a.log()
+    );
+    assert!(wait_for(CONVERGE, || c.json(&["members"]) == a.json(&["members"])));
+    // B makes an edit with its still-valid-looking key and tries to reach A.
+    b.stop();
+    b.ok(&[
+        "practice",
+        "edit",
+        "p-000002",
+        "--set",
+        "title=B after revocation",
+    ]);
+    b.start();
+    b.ok(&["peer", "add", &a.listen_addr()]);
+    b.ok(&["peer", "add", &c.listen_addr()]);
+    std::thread::sleep(Duration::from_secs(5));
+    for n in [&a, &c] {
+        assert_ne!(
+            n.json(&["practice", "show", "p-000002"])["title"],
+            "B after revocation"
+        );
+        assert_eq!(
+            n.json(&["practice", "show", "p-000001"])["title"],
+            "B before revocation"
+        );
+        assert_eq!(n.json(&["verify"])["invalid"], 0);
+    }
+    assert_eq!(peer_entry(&a, &b)["revoked"], true);
+}
+
+#[test]
+fn a_node_killed_in_the_middle_of_a_clone_converges_after_restart() {
+    let a = founder();
+    a.ok(&["import", gen_dataset(300, 100, 6).to_str().unwrap()]);
+    let mut b = TestNode::init();
+    join_via(&a, &a, &mut b, "ips");
+    // Kill B as soon as it holds some but not all records.
+    wait_for(Duration::from_secs(30), || {
+        b.json(&["status"])["counts"]["changes"]
+            .as_u64()
+            .unwrap_or(0)
+            > 0
+    });
+    b.kill9();
+    b.start();
+    assert_converges(&a, &b, "after restart");
+    assert_eq!(b.json(&["verify"])["invalid"], 0);
+}
