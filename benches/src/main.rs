@@ -12,6 +12,8 @@
 //!
 //!     cargo run --release -p r2com-bench -- --runs 3
 
+mod sync;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -32,13 +34,20 @@ struct Args {
     #[arg(long, default_value_t = 1000)]
     edits: usize,
     /// Where to write all figures as JSON.
-    #[arg(long, default_value = "target/bench-foundation.json")]
+    #[arg(long, default_value = "target/bench.json")]
     out: String,
+    /// foundation (import, list, search, memory over edits), sync (W1/W2/W3
+    /// against the anchor), or all.
+    #[arg(long, default_value = "all")]
+    suite: String,
+    /// Seconds of W3 idleness.
+    #[arg(long, default_value_t = 30)]
+    idle: u64,
 }
 
-type Figures = BTreeMap<String, Vec<f64>>;
+pub(crate) type Figures = BTreeMap<String, Vec<f64>>;
 
-fn rss_kib(pid: u32, field: &str) -> f64 {
+pub(crate) fn rss_kib(pid: u32, field: &str) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
@@ -58,7 +67,7 @@ fn timed<T>(f: impl FnOnce() -> T) -> (T, f64) {
     (r, t.elapsed().as_secs_f64())
 }
 
-fn dir_bytes(p: &Path) -> u64 {
+pub(crate) fn dir_bytes(p: &Path) -> u64 {
     let mut total = 0;
     if let Ok(rd) = std::fs::read_dir(p) {
         for e in rd.flatten() {
@@ -248,13 +257,18 @@ fn main() -> anyhow::Result<()> {
         let mut figs = Figures::new();
         for run in 0..args.runs {
             eprintln!("[{name}] run {}/{}", run + 1, args.runs);
-            run_once(p, e, args.edits, &mut figs)?;
-            large_document(args.edits, &mut figs)?;
+            if args.suite == "foundation" || args.suite == "all" {
+                run_once(p, e, args.edits, &mut figs)?;
+                large_document(args.edits, &mut figs)?;
+            }
+            if args.suite == "sync" || args.suite == "all" {
+                sync::run_once(p, e, args.edits, args.idle, &mut figs)?;
+            }
             std::thread::sleep(Duration::from_millis(200));
         }
         println!(
-            "\n## {name} scale: {p} practices, {e} events, {} edits, {} runs",
-            args.edits, args.runs
+            "\n## {name} scale: {p} practices, {e} events, {} edits, {} runs, suite {}",
+            args.edits, args.runs, args.suite
         );
         println!("| figure | median | min | max |\n|---|---|---|---|");
         for (k, v) in &figs {

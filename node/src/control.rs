@@ -60,6 +60,8 @@ pub fn dispatch(
                 "consortium": consortium,
                 "running": node.running,
                 "counts": counts,
+                // Equal on two nodes exactly when they hold the same changes.
+                "sync_digest": hex::encode(lib.summary()?.digest),
             })
         }
         Request::Import { data } => to_value(&lib.import(data, now, progress)?),

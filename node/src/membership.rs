@@ -590,22 +590,24 @@ impl Library {
             DocId,
             Vec<(SignedChange, r2com_protocol::envelope::VerifiedChange)>,
         > = BTreeMap::new();
-        for sc in changes {
+        // Signature checks are independent: spread them over the cores.
+        let threads = if changes.len() >= 64 {
+            std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+        } else {
+            1
+        };
+        let check = |sc: SignedChange| -> Result<Checked, LibraryError> {
             let key = sc.doc.to_key();
             let verified = match sc.verify(&scope) {
                 Ok(v) => v,
-                Err(e) => {
-                    report.refuse(format!("{key}: {e}"));
-                    continue;
-                }
+                Err(e) => return Ok(Checked::Refused(format!("{key}: {e}"))),
             };
             if self
                 .store
                 .get(&keys::change(&key, &verified.hash.0))?
                 .is_some()
             {
-                report.duplicates += 1;
-                continue;
+                return Ok(Checked::Duplicate);
             }
             let allowed = match &roster {
                 None => Err("this node is not in a consortium".to_owned()),
@@ -618,94 +620,95 @@ impl Library {
                     )
                     .map_err(|e| e.to_string()),
             };
-            if let Err(e) = allowed {
-                report.refuse(format!("{key} {}: {e}", hex::encode(verified.hash.0)));
-                continue;
+            Ok(match allowed {
+                Ok(()) => Checked::Ok(Box::new((sc, verified))),
+                Err(e) => Checked::Refused(format!("{key} {}: {e}", hex::encode(verified.hash.0))),
+            })
+        };
+        let checked: Vec<Result<Checked, LibraryError>> = if threads == 1 {
+            changes.into_iter().map(check).collect()
+        } else {
+            let per = changes.len().div_ceil(threads);
+            let mut parts: Vec<Vec<SignedChange>> = Vec::new();
+            let mut it = changes.into_iter().peekable();
+            while it.peek().is_some() {
+                parts.push(it.by_ref().take(per).collect());
             }
-            by_doc
-                .entry(sc.doc.clone())
-                .or_default()
-                .push((sc, verified));
+            std::thread::scope(|s| {
+                let handles: Vec<_> = parts
+                    .into_iter()
+                    .map(|part| {
+                        let check = &check;
+                        s.spawn(move || part.into_iter().map(check).collect::<Vec<_>>())
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().expect("verify worker panicked"))
+                    .collect()
+            })
+        };
+        for c in checked {
+            match c? {
+                Checked::Ok(item) => {
+                    let (sc, verified) = *item;
+                    by_doc
+                        .entry(sc.doc.clone())
+                        .or_default()
+                        .push((sc, verified));
+                }
+                Checked::Duplicate => report.duplicates += 1,
+                Checked::Refused(why) => report.refuse(why),
+            }
         }
         // All or nothing: one change that does not verify, or whose author
         // may not write, and nothing from this batch is applied.
         if report.refused > 0 {
             return Ok(false);
         }
+        // Documents are independent: build them on all cores, write here.
+        let docs: Vec<(DocId, Vec<Verified>)> = by_doc.into_iter().collect();
+        let threads = if docs.len() >= 32 {
+            std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+        } else {
+            1
+        };
+        let outcomes: Vec<Result<DocOutcome, LibraryError>> = if threads == 1 {
+            docs.iter()
+                .map(|(d, items)| self.apply_doc(d, items))
+                .collect()
+        } else {
+            let per = docs.len().div_ceil(threads);
+            std::thread::scope(|s| {
+                let handles: Vec<_> = docs
+                    .chunks(per)
+                    .map(|part| {
+                        s.spawn(move || {
+                            part.iter()
+                                .map(|(d, items)| self.apply_doc(d, items))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().expect("apply worker panicked"))
+                    .collect()
+            })
+        };
         let mut writes: Vec<Write> = Vec::new();
-        for (doc_id, items) in by_doc {
-            let key = doc_id.to_key();
-            let mut d = self.load_doc(&doc_id)?.unwrap_or_else(AutoCommit::new);
-            let before = d.get_heads();
-            let changes: Vec<automerge::Change> =
-                items.iter().map(|(_, v)| v.change.clone()).collect();
-            let applied = catch_unwind(AssertUnwindSafe(|| d.apply_changes(changes)));
-            match applied {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => {
-                    report.refuse(format!("{key}: automerge refused the changes: {e}"));
-                    continue;
-                }
-                Err(_) => {
-                    report.refuse(format!("{key}: automerge panicked on the changes"));
-                    continue;
-                }
+        for outcome in outcomes {
+            let o = outcome?;
+            if let Some(why) = o.refused {
+                report.refuse(why);
+                continue;
             }
-            if !d.get_missing_deps(&[]).is_empty() {
-                missing_deps = true;
+            missing_deps |= o.missing_deps;
+            report.applied += o.applied;
+            for env in o.outbox {
+                self.to_outbox(env);
             }
-            // The document must still hold a record of its own kind and id.
-            let record = match doc::read(&mut d) {
-                Ok(r) if r.doc_id() == doc_id => Some(r),
-                Ok(r) => {
-                    report.refuse(format!("{key}: changes turn it into {}", r.doc_id()));
-                    continue;
-                }
-                Err(_) if d.get_heads() == before => None,
-                Err(_) => None,
-            };
-            let deleted = doc::is_deleted(&d) || record.is_none();
-            let visible = record.as_ref().filter(|_| !deleted);
-            if self.record(&doc_id)?.as_ref() != visible {
-                writes.extend(self.revision_write(&doc_id, Utc::now())?);
-            }
-            for (sc, v) in &items {
-                writes.push((keys::change(&key, &v.hash.0), Some(sc.encode())));
-                writes.push(author_index(
-                    &v.author.to_hex(),
-                    &key,
-                    v.change.seq(),
-                    &v.hash.0,
-                ));
-                writes.push(crate::library::hash_index(&key, &v.hash.0));
-                self.to_outbox(sc.encode());
-                report.applied += 1;
-            }
-            let state = DocState {
-                heads: heads_hex(&mut d),
-                deleted,
-            };
-            writes.push((
-                keys::doc(keys::DOC, &key),
-                Some(serde_json::to_vec(&state).expect("state")),
-            ));
-            match record.filter(|_| !deleted) {
-                Some(r) => {
-                    writes.push((
-                        keys::doc(keys::RECORD, &key),
-                        Some(serde_json::to_vec(&r).expect("record")),
-                    ));
-                    writes.push((
-                        keys::doc(keys::SEARCH, &key),
-                        Some(r.search_text().into_bytes()),
-                    ));
-                }
-                None => {
-                    writes.push((keys::doc(keys::RECORD, &key), None));
-                    writes.push((keys::doc(keys::SEARCH, &key), None));
-                }
-            }
-            writes.push((keys::doc(keys::SNAPSHOT, &key), Some(d.save())));
+            writes.extend(o.writes);
             if writes.len() > 4000 {
                 self.store.write(std::mem::take(&mut writes))?;
             }
@@ -713,6 +716,121 @@ impl Library {
         self.store.write(writes)?;
         self.store.flush()?;
         Ok(missing_deps)
+    }
+}
+
+type Verified = (SignedChange, r2com_protocol::envelope::VerifiedChange);
+
+/// A received change after its checks.
+enum Checked {
+    Ok(Box<Verified>),
+    Duplicate,
+    Refused(String),
+}
+
+/// What applying one document's changes produced.
+struct DocOutcome {
+    writes: Vec<Write>,
+    outbox: Vec<Vec<u8>>,
+    applied: u64,
+    missing_deps: bool,
+    /// Set when the changes were refused (nothing of them is written).
+    refused: Option<String>,
+}
+
+impl Library {
+    /// Apply verified changes to one document and compute the writes: the
+    /// changes, their indexes, the record, its search text, the document
+    /// state and (for documents with history) a snapshot.
+    fn apply_doc(&self, doc_id: &DocId, items: &[Verified]) -> Result<DocOutcome, LibraryError> {
+        let key = doc_id.to_key();
+        let refused = |why: String| DocOutcome {
+            writes: Vec::new(),
+            outbox: Vec::new(),
+            applied: 0,
+            missing_deps: false,
+            refused: Some(why),
+        };
+        let existing = self.load_doc(doc_id)?;
+        let existed = existing.is_some();
+        let mut d = existing.unwrap_or_else(AutoCommit::new);
+        let changes: Vec<automerge::Change> = items.iter().map(|(_, v)| v.change.clone()).collect();
+        match catch_unwind(AssertUnwindSafe(|| d.apply_changes(changes))) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                return Ok(refused(format!(
+                    "{key}: automerge refused the changes: {e}"
+                )))
+            }
+            Err(_) => return Ok(refused(format!("{key}: automerge panicked on the changes"))),
+        }
+        let missing_deps = !d.get_missing_deps(&[]).is_empty();
+        // The document must still hold a record of its own kind and id.
+        let record = match doc::read(&mut d) {
+            Ok(r) if r.doc_id() == *doc_id => Some(r),
+            Ok(r) => {
+                return Ok(refused(format!(
+                    "{key}: changes turn it into {}",
+                    r.doc_id()
+                )))
+            }
+            Err(_) => None,
+        };
+        let deleted = doc::is_deleted(&d) || record.is_none();
+        let visible = record.as_ref().filter(|_| !deleted);
+        let mut writes = Vec::new();
+        if self.record(doc_id)?.as_ref() != visible {
+            writes.extend(self.revision_write(doc_id, Utc::now())?);
+        }
+        let mut outbox = Vec::with_capacity(items.len());
+        for (sc, v) in items {
+            let env = sc.encode();
+            writes.push((keys::change(&key, &v.hash.0), Some(env.clone())));
+            writes.push(author_index(
+                &v.author.to_hex(),
+                &key,
+                v.change.seq(),
+                &v.hash.0,
+            ));
+            writes.push(crate::library::hash_index(&key, &v.hash.0));
+            outbox.push(env);
+        }
+        let state = DocState {
+            heads: heads_hex(&mut d),
+            deleted,
+        };
+        writes.push((
+            keys::doc(keys::DOC, &key),
+            Some(serde_json::to_vec(&state).expect("state")),
+        ));
+        match visible {
+            Some(r) => {
+                writes.push((
+                    keys::doc(keys::RECORD, &key),
+                    Some(serde_json::to_vec(r).expect("record")),
+                ));
+                writes.push((
+                    keys::doc(keys::SEARCH, &key),
+                    Some(r.search_text().into_bytes()),
+                ));
+            }
+            None => {
+                writes.push((keys::doc(keys::RECORD, &key), None));
+                writes.push((keys::doc(keys::SEARCH, &key), None));
+            }
+        }
+        // A new document made of one change loads as fast from that change
+        // as from a snapshot: skip the snapshot.
+        if existed || items.len() > 1 {
+            writes.push((keys::doc(keys::SNAPSHOT, &key), Some(d.save())));
+        }
+        Ok(DocOutcome {
+            writes,
+            outbox,
+            applied: items.len() as u64,
+            missing_deps,
+            refused: None,
+        })
     }
 }
 

@@ -47,7 +47,9 @@ const MAX_PER_PEER: u32 = 2;
 /// Concurrent inbound streams per connection.
 const MAX_STREAMS: usize = 32;
 /// Changes per fetch request.
-const FETCH_CHUNK: usize = 1024;
+const FETCH_CHUNK: usize = wire::MAX_CHANGES_PER_REQUEST;
+/// Keepalive pings (each side pings every this often; idle traffic is these).
+const PING_INTERVAL: Duration = Duration::from_secs(30);
 /// Redial backoff bounds.
 const REDIAL_MIN: Duration = Duration::from_secs(1);
 const REDIAL_MAX: Duration = Duration::from_secs(60);
@@ -284,7 +286,7 @@ pub async fn start(cfg: NetConfig, library: LibraryHandle) -> Result<NetHandle, 
                     "/r2com/1.0.0".into(),
                     key.public(),
                 )),
-                ping: ping::Behaviour::new(ping::Config::new()),
+                ping: ping::Behaviour::new(ping::Config::new().with_interval(PING_INTERVAL)),
                 mdns: Toggle::from(mdns),
                 sync: request_response::Behaviour::with_codec(
                     codec,
@@ -566,14 +568,21 @@ impl Loop {
             (_, Standing::Member) | (SyncRequest::Admit { .. }, Standing::Invitee)
         );
         if !allowed {
-            warn!(%peer, ?standing, "request from a non-member refused: disconnecting");
+            let pending_me = self.am_pending().await;
             let _ = self.swarm.behaviour_mut().sync.send_response(
                 channel,
                 SyncResponse::Refused {
                     reason: "not a member".into(),
                 },
             );
-            let _ = self.swarm.disconnect_peer_id(peer);
+            if pending_me {
+                // We wait for our own admission and cannot tell members yet;
+                // keep the connection, our roster is on its way.
+                debug!(%peer, "request refused while our admission is pending");
+            } else {
+                warn!(%peer, ?standing, "request from a non-member refused: disconnecting");
+                let _ = self.swarm.disconnect_peer_id(peer);
+            }
             return;
         }
         {
@@ -937,7 +946,18 @@ impl Loop {
                         Ok(Ok(SyncResponse::Refused { reason })) => {
                             warn!(%peer, %reason, "push refused")
                         }
-                        _ => {}
+                        Ok(Ok(SyncResponse::Ack { .. })) => {}
+                        _ => {
+                            // The push was lost (stream refused, timeout):
+                            // a summary round makes the peer notice and pull.
+                            let _ = net
+                                .tx
+                                .send(Command::RoundDone {
+                                    peer,
+                                    result: Err("pull requested".into()),
+                                })
+                                .await;
+                        }
                     }
                 });
             }
@@ -1208,16 +1228,29 @@ async fn round(net: &NetHandle, lib: &LibraryHandle, peer: PeerId) -> Result<Rou
     let want: Vec<[u8; 32]> = theirs.difference(&ours).copied().collect();
     outcome.we_lack = want.len() as u64;
     outcome.they_lack = ours.difference(&theirs).count() as u64;
-    for chunk in want.chunks(FETCH_CHUNK) {
-        let SyncResponse::Changes { batch } = net
-            .request(
+    // Fetch the next chunk while the current one is applied.
+    let fetch = |chunk: Vec<[u8; 32]>| {
+        let net = net.clone();
+        tokio::spawn(async move {
+            net.request(
                 peer,
                 SyncRequest::GetChanges {
-                    hashes: bufs(chunk.to_vec()),
+                    hashes: bufs(chunk),
                 },
             )
-            .await?
-        else {
+            .await
+        })
+    };
+    let chunks: Vec<Vec<[u8; 32]>> = want.chunks(FETCH_CHUNK).map(|c| c.to_vec()).collect();
+    let mut next = chunks.first().cloned().map(fetch);
+    for i in 0..chunks.len() {
+        let response = next
+            .take()
+            .expect("a fetch in flight")
+            .await
+            .map_err(|e| e.to_string())??;
+        next = chunks.get(i + 1).cloned().map(fetch);
+        let SyncResponse::Changes { batch } = response else {
             return Err("unexpected answer to get changes".into());
         };
         let envs = wire::decode_batch(&batch).map_err(|e| format!("misbehaved: {e}"))?;

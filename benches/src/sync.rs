@@ -1,0 +1,305 @@
+//! The sync benchmark of issue 7, the same work as the automerge-repo
+//! anchor: two `r2com run` processes on loopback (separate data
+//! directories, mDNS off), the fresh node reaching the seed only through a
+//! byte-counting TCP proxy, so bytes are counted at socket level (noise and
+//! yamux framing, pings, everything).
+//!
+//! Steps: import (seed, through its running node), load (seed process start
+//! until its control socket serves), W1 clone (fresh node process start
+//! until its change set equals the seed's; then until its export is
+//! identical), W2 (the seed makes N edits, each its own change setting
+//! `updated_at` of a different practice, sent back to back over the control
+//! socket; time from the first edit until the fresh node has them all),
+//! W3 (bytes over 30 s idle).
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use r2com_protocol::control::{Edit, Frame, Request};
+use r2com_protocol::ids::RecordKind;
+use r2com_tests::{gen_dataset, wait_for, TestNode};
+use serde_json::Value;
+
+use crate::{dir_bytes, rss_kib, Figures};
+
+/// Counts bytes each way through a TCP forwarder.
+pub struct Proxy {
+    pub port: u16,
+    /// Client (fresh) -> server (seed).
+    pub up: Arc<AtomicU64>,
+    /// Server (seed) -> client (fresh).
+    pub down: Arc<AtomicU64>,
+}
+
+fn pump(mut from: TcpStream, mut to: TcpStream, count: Arc<AtomicU64>) {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                count.fetch_add(n as u64, Ordering::Relaxed);
+                if to.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = to.shutdown(std::net::Shutdown::Both);
+    let _ = from.shutdown(std::net::Shutdown::Both);
+}
+
+impl Proxy {
+    pub fn start(target: std::net::SocketAddr) -> anyhow::Result<Proxy> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let port = listener.local_addr()?.port();
+        let up = Arc::new(AtomicU64::new(0));
+        let down = Arc::new(AtomicU64::new(0));
+        let (u, d) = (up.clone(), down.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let Ok(server) = TcpStream::connect(target) else {
+                    continue;
+                };
+                let _ = client.set_nodelay(true);
+                let _ = server.set_nodelay(true);
+                let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let (u, d) = (u.clone(), d.clone());
+                std::thread::spawn(move || pump(client, server, u));
+                std::thread::spawn(move || pump(s2, c2, d));
+            }
+        });
+        Ok(Proxy { port, up, down })
+    }
+
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.down.load(Ordering::Relaxed),
+            self.up.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// One control request, straight on the socket (no CLI process).
+fn control(dir: &Path, request: &Request) -> anyhow::Result<Value> {
+    let mut s = UnixStream::connect(dir.join("control.sock"))?;
+    r2com_node::frame::write_sync(&mut s, &serde_json::to_vec(request)?)?;
+    loop {
+        let f = r2com_node::frame::read_sync(&mut s, 1 << 30)?.context("no answer")?;
+        match serde_json::from_slice::<Frame>(&f)? {
+            Frame::Progress { .. } => continue,
+            Frame::Ok(v) => return Ok(v),
+            Frame::Error(e) => bail!("{}", e.message),
+        }
+    }
+}
+
+fn digest(n: &TestNode) -> String {
+    control(n.data_dir(), &Request::Status)
+        .ok()
+        .and_then(|v| v["sync_digest"].as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn socket_addr(multiaddr: &str) -> anyhow::Result<std::net::SocketAddr> {
+    // /ip4/127.0.0.1/tcp/PORT
+    let parts: Vec<&str> = multiaddr.split('/').collect();
+    if parts.len() < 5 || parts[3] != "tcp" {
+        bail!("not a tcp multiaddr: {multiaddr}");
+    }
+    Ok(format!("{}:{}", parts[2], parts[4]).parse()?)
+}
+
+pub fn run_once(
+    practices: u32,
+    events: u32,
+    edits: usize,
+    idle_s: u64,
+    figs: &mut Figures,
+) -> anyhow::Result<()> {
+    let data = gen_dataset(practices, events, 1);
+    let tcp_only = [
+        "--listen",
+        "/ip4/127.0.0.1/tcp/0",
+        "--no-mdns",
+        "--feed-listen",
+        "off",
+    ];
+    let mut seed = TestNode::init();
+    seed.ok(&[
+        "consortium",
+        "create",
+        "--name",
+        "Bench",
+        "--org",
+        "lmds",
+        "--org-name",
+        "LMDS",
+        "--country",
+        "FR",
+    ]);
+    seed.start_with(&tcp_only);
+    let t = Instant::now();
+    seed.ok(&["import", data.to_str().unwrap()]);
+    figs.entry("import_s".into())
+        .or_default()
+        .push(t.elapsed().as_secs_f64());
+    seed.stop();
+    let t = Instant::now();
+    seed.start_with(&tcp_only);
+    figs.entry("load_s".into())
+        .or_default()
+        .push(t.elapsed().as_secs_f64());
+
+    let proxy = Proxy::start(socket_addr(&seed.listen_addr())?)?;
+    let mut fresh = TestNode::init();
+    let fresh_id = fresh.json(&["id"])["peer_id"].as_str().unwrap().to_owned();
+    let token = seed.ok(&[
+        "invite",
+        "--org",
+        "ips",
+        "--org-name",
+        "IPS",
+        "--country",
+        "PT",
+        "--key",
+        &fresh_id,
+        "--addr",
+        &format!("/ip4/127.0.0.1/tcp/{}", proxy.port),
+    ]);
+    fresh.ok(&["join", token.trim()]);
+    let target = digest(&seed);
+    let seed_export = seed.cli(&["export"]).stdout;
+
+    // W1: from the fresh process start.
+    let t0 = Instant::now();
+    fresh.start_with(&tcp_only);
+    let ok = wait_for(Duration::from_secs(300), || digest(&fresh) == target);
+    if !ok {
+        bail!("W1 did not converge; fresh log:\n{}", fresh.log());
+    }
+    let heads_s = t0.elapsed().as_secs_f64();
+    let (w1_down, w1_up) = proxy.counts();
+    let ok = wait_for(Duration::from_secs(300), || {
+        fresh.cli(&["export"]).stdout == seed_export
+    });
+    if !ok {
+        bail!("W1 exports differ");
+    }
+    let export_s = t0.elapsed().as_secs_f64();
+    std::thread::sleep(Duration::from_secs(2));
+    let (w1_down_tail, w1_up_tail) = proxy.counts();
+    let (seed_pid, fresh_pid) = (seed.pid().unwrap(), fresh.pid().unwrap());
+    let mib = |kib: f64| kib / 1024.0;
+    for (k, v) in [
+        ("w1_heads_equal_s", heads_s),
+        ("w1_export_identical_s", export_s),
+        ("w1_bytes_seed_to_fresh_mib", w1_down as f64 / 1048576.0),
+        ("w1_bytes_fresh_to_seed_kib", w1_up as f64 / 1024.0),
+        (
+            "w1_bytes_seed_to_fresh_incl_tail_mib",
+            w1_down_tail as f64 / 1048576.0,
+        ),
+        (
+            "w1_bytes_fresh_to_seed_incl_tail_kib",
+            w1_up_tail as f64 / 1024.0,
+        ),
+        (
+            "disk_seed_mib",
+            dir_bytes(&seed.store_dir()) as f64 / 1048576.0,
+        ),
+        (
+            "disk_fresh_mib",
+            dir_bytes(&fresh.store_dir()) as f64 / 1048576.0,
+        ),
+        ("w1_peak_rss_seed_mib", mib(rss_kib(seed_pid, "VmHWM:"))),
+        ("w1_peak_rss_fresh_mib", mib(rss_kib(fresh_pid, "VmHWM:"))),
+    ] {
+        figs.entry(k.into()).or_default().push(v);
+    }
+
+    // W2: back-to-back edits on the seed, each its own change.
+    let rss_before = (rss_kib(seed_pid, "VmRSS:"), rss_kib(fresh_pid, "VmRSS:"));
+    let (d0, u0) = proxy.counts();
+    let t_first = Instant::now();
+    for i in 0..edits {
+        let id = format!("p-{:06}", i % practices as usize);
+        let ts = format!(
+            "2030-01-01T{:02}:{:02}:{:02}Z",
+            (i / 3600) % 24,
+            (i / 60) % 60,
+            i % 60
+        );
+        control(
+            seed.data_dir(),
+            &Request::Edit {
+                kind: RecordKind::Practice,
+                id,
+                edits: vec![Edit::Set {
+                    field: "updated_at".into(),
+                    value: ts,
+                }],
+                accept_ambiguous: false,
+            },
+        )?;
+    }
+    let t_last = Instant::now();
+    let target = digest(&seed);
+    let ok = wait_for(Duration::from_secs(300), || digest(&fresh) == target);
+    if !ok {
+        bail!(
+            "W2 did not converge: seed {} fresh {}\nfresh peers: {}\nseed log tail: {}",
+            target,
+            digest(&fresh),
+            fresh.ok(&["peers", "--json"]),
+            seed.log()
+                .lines()
+                .rev()
+                .take(30)
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+    let done = Instant::now();
+    let (d1, u1) = proxy.counts();
+    let rss_after = (rss_kib(seed_pid, "VmRSS:"), rss_kib(fresh_pid, "VmRSS:"));
+    for (k, v) in [
+        ("w2_first_edit_to_all_s", (done - t_first).as_secs_f64()),
+        ("w2_last_edit_to_all_s", (done - t_last).as_secs_f64()),
+        ("w2_seed_edit_loop_s", (t_last - t_first).as_secs_f64()),
+        ("w2_bytes_seed_to_fresh_kib", (d1 - d0) as f64 / 1024.0),
+        ("w2_bytes_fresh_to_seed_kib", (u1 - u0) as f64 / 1024.0),
+        ("w2_rss_growth_seed_mib", mib(rss_after.0 - rss_before.0)),
+        ("w2_rss_growth_fresh_mib", mib(rss_after.1 - rss_before.1)),
+    ] {
+        figs.entry(k.into()).or_default().push(v);
+    }
+
+    // W3: idle.
+    if idle_s > 0 {
+        std::thread::sleep(Duration::from_secs(2));
+        let (d0, u0) = proxy.counts();
+        std::thread::sleep(Duration::from_secs(idle_s));
+        let (d1, u1) = proxy.counts();
+        figs.entry("w3_idle_bytes_seed_to_fresh".into())
+            .or_default()
+            .push((d1 - d0) as f64);
+        figs.entry("w3_idle_bytes_fresh_to_seed".into())
+            .or_default()
+            .push((u1 - u0) as f64);
+    }
+    figs.entry("end_peak_rss_seed_mib".into())
+        .or_default()
+        .push(mib(rss_kib(seed_pid, "VmHWM:")));
+    figs.entry("end_peak_rss_fresh_mib".into())
+        .or_default()
+        .push(mib(rss_kib(fresh_pid, "VmHWM:")));
+    seed.stop();
+    fresh.stop();
+    Ok(())
+}
