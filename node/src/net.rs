@@ -217,6 +217,7 @@ fn req_size(r: &SyncRequest) -> u64 {
         SyncRequest::Buckets => 0,
         SyncRequest::Inventory { buckets } => buckets.len() as u64,
         SyncRequest::GetChanges { hashes } => 33 * hashes.len() as u64,
+        SyncRequest::GetBuckets { buckets } => buckets.len() as u64,
         SyncRequest::GetRoster { ids } => 33 * ids.len() as u64,
         SyncRequest::Push { batch, roster } => {
             batch.len() as u64 + roster.iter().map(|e| e.len() as u64).sum::<u64>()
@@ -1050,6 +1051,24 @@ async fn serve(
             })
             .await
         }
+        SyncRequest::GetBuckets { buckets } => {
+            lib.with(move |l| {
+                let hashes = l.inventory(&buckets)?;
+                let mut envs = Vec::new();
+                let mut size = 0;
+                for env in l.get_changes(&hashes)? {
+                    size += env.len();
+                    if size > wire::MAX_BUCKET_BATCH {
+                        break;
+                    }
+                    envs.push(env);
+                }
+                Ok::<_, crate::library::LibraryError>(SyncResponse::Changes {
+                    batch: ByteBuf::from(wire::encode_batch(&envs)),
+                })
+            })
+            .await
+        }
         SyncRequest::GetRoster { ids } => {
             let ids = arrays(&ids);
             lib.with(move |l| {
@@ -1202,6 +1221,58 @@ async fn round(net: &NetHandle, lib: &LibraryHandle, peer: PeerId) -> Result<Rou
         .filter(|i| digests[*i].as_slice() != our_buckets[*i])
         .map(|i| i as u8)
         .collect();
+    if differing.is_empty() {
+        return Ok(outcome);
+    }
+    // Buckets we have nothing of: fetch them whole, no hash lists.
+    let (empty, differing): (Vec<u8>, Vec<u8>) = differing
+        .into_iter()
+        .partition(|b| our_buckets[*b as usize] == wire::EMPTY_BUCKET);
+    if !empty.is_empty() {
+        let fetch_buckets = |chunk: Vec<u8>| {
+            let net = net.clone();
+            tokio::spawn(async move {
+                net.request(
+                    peer,
+                    SyncRequest::GetBuckets {
+                        buckets: ByteBuf::from(chunk),
+                    },
+                )
+                .await
+            })
+        };
+        let chunks: Vec<Vec<u8>> = empty
+            .chunks(wire::BUCKETS_PER_REQUEST)
+            .map(|c| c.to_vec())
+            .collect();
+        let mut next = chunks.first().cloned().map(fetch_buckets);
+        for i in 0..chunks.len() {
+            let response = next
+                .take()
+                .expect("a fetch in flight")
+                .await
+                .map_err(|e| e.to_string())??;
+            next = chunks.get(i + 1).cloned().map(fetch_buckets);
+            let SyncResponse::Changes { batch } = response else {
+                return Err("unexpected answer to get buckets".into());
+            };
+            let envs = wire::decode_batch(&batch).map_err(|e| format!("misbehaved: {e}"))?;
+            let o = origin.clone();
+            let (report, _) = lib
+                .with(move |l| l.apply_from_peer(&o, Vec::new(), envs))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
+            if report.refused > 0 {
+                return Err(format!(
+                    "misbehaved: {} invalid changes: {}",
+                    report.refused,
+                    report.refusals.join("; ")
+                ));
+            }
+            outcome.fetched += report.applied;
+        }
+    }
     if differing.is_empty() {
         return Ok(outcome);
     }

@@ -32,6 +32,16 @@ pub const MAX_CHANGES_PER_REQUEST: usize = 2048;
 pub const MAX_ENTRIES: usize = 4096;
 /// Buckets of the change-hash reconciliation.
 pub const BUCKETS: usize = 256;
+/// Buckets asked for in one `GetBuckets` request.
+pub const BUCKETS_PER_REQUEST: usize = 32;
+/// Raw bytes of envelopes a `GetBuckets` answer carries at most; a bucket
+/// that does not fit is left for the next round's hash-by-hash path.
+pub const MAX_BUCKET_BATCH: usize = 48 * 1024 * 1024;
+/// The digest of an empty bucket (SHA-256 of nothing).
+pub const EMPTY_BUCKET: [u8; 32] = [
+    0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
+    0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55,
+];
 
 /// What a peer asks.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -47,6 +57,9 @@ pub enum SyncRequest {
     Inventory { buckets: ByteBuf },
     /// These changes (signed envelopes).
     GetChanges { hashes: Vec<ByteBuf> },
+    /// Every change in these buckets (for buckets the asker has none of,
+    /// e.g. in a clone: no hash lists travel either way).
+    GetBuckets { buckets: ByteBuf },
     /// These roster entries.
     GetRoster { ids: Vec<ByteBuf> },
     /// New changes and roster entries, pushed as they happen. `batch` is a
@@ -138,6 +151,12 @@ impl SyncRequest {
                 Ok(())
             }
             SyncRequest::GetChanges { hashes } => hashes_ok(hashes, MAX_CHANGES_PER_REQUEST),
+            SyncRequest::GetBuckets { buckets } => {
+                if buckets.len() > BUCKETS {
+                    return Err(WireError::Limit("too many buckets"));
+                }
+                Ok(())
+            }
             SyncRequest::GetRoster { ids } => hashes_ok(ids, MAX_ENTRIES),
             SyncRequest::Push { roster, .. } => entries_ok(roster),
             SyncRequest::Admit { entries } => {
@@ -245,6 +264,12 @@ mod tests {
         let mut lying = (u32::MAX).to_be_bytes().to_vec();
         lying.extend_from_slice(b"abc");
         assert!(decode_batch(&zstd::bulk::compress(&lying, 1).unwrap()).is_err());
+    }
+
+    #[test]
+    fn the_empty_bucket_digest_is_sha256_of_nothing() {
+        use sha2::Digest;
+        assert_eq!(EMPTY_BUCKET, <[u8; 32]>::from(sha2::Sha256::digest(b"")));
     }
 
     #[test]
