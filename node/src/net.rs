@@ -46,6 +46,11 @@ const MAX_ESTABLISHED: u32 = 256;
 const MAX_PER_PEER: u32 = 2;
 /// Concurrent inbound streams per connection.
 const MAX_STREAMS: usize = 32;
+/// Inbound requests a peer may send per window; more is a flood and the
+/// peer is disconnected. An honest round is a handful of requests, and
+/// pushes are batched.
+const MAX_REQUESTS_PER_WINDOW: u32 = 600;
+const REQUEST_WINDOW: Duration = Duration::from_secs(10);
 /// Changes per fetch request.
 const FETCH_CHUNK: usize = wire::MAX_CHANGES_PER_REQUEST;
 /// Keepalive pings (each side pings every this often; idle traffic is these).
@@ -186,6 +191,9 @@ struct Peer {
     syncing: bool,
     again: bool,
     waiters: Vec<oneshot::Sender<Result<RoundOutcome, String>>>,
+    /// Start of the current request-counting window and the requests the
+    /// peer sent in it (flood guard).
+    requests: Option<(Instant, u32)>,
 }
 
 /// The PeerId of a node public key (hex).
@@ -541,10 +549,30 @@ impl Loop {
                     let _ = reply.send(Err(error.to_string()));
                 }
             }
+            // Bytes that do not decode as a request never get here:
+            // libp2p-request-response 0.30 drops the stream and only logs
+            // at debug (see tests/tests/hostile.rs).
             request_response::Event::InboundFailure { peer, error, .. } => {
                 debug!(%peer, %error, "inbound request failed");
             }
             request_response::Event::ResponseSent { .. } => {}
+        }
+    }
+
+    /// Count an inbound request of `peer`; whether it is over its budget
+    /// ([`MAX_REQUESTS_PER_WINDOW`] per [`REQUEST_WINDOW`]).
+    fn flooding(&mut self, peer: PeerId) -> bool {
+        let now = Instant::now();
+        let p = self.peers.entry(peer).or_default();
+        match &mut p.requests {
+            Some((start, n)) if now.duration_since(*start) < REQUEST_WINDOW => {
+                *n += 1;
+                *n > MAX_REQUESTS_PER_WINDOW
+            }
+            slot => {
+                *slot = Some((now, 1));
+                false
+            }
         }
     }
 
@@ -561,6 +589,10 @@ impl Loop {
     ) {
         if let Err(e) = request.check() {
             self.misbehaved(peer, e.to_string());
+            return;
+        }
+        if self.flooding(peer) {
+            self.misbehaved(peer, "request flood".into());
             return;
         }
         let standing = self.standing(&peer).await;

@@ -35,6 +35,8 @@ pub mod calendar;
 pub mod control;
 pub mod doc;
 pub mod envelope;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod identity;
 pub mod ids;
 pub mod record;

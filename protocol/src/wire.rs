@@ -220,15 +220,28 @@ pub fn decode_batch(batch: &[u8]) -> Result<Vec<Vec<u8>>, WireError> {
     if batch.is_empty() {
         return Ok(Vec::new());
     }
-    let decoder =
+    let mut decoder =
         zstd::stream::read::Decoder::new(batch).map_err(|e| WireError::Batch(e.to_string()))?;
-    let mut raw = Vec::new();
+    // The frame's window (allocated up front, up to the declared content
+    // size) may not exceed the inflated bound either.
     decoder
-        .take(MAX_BATCH_INFLATED + 1)
-        .read_to_end(&mut raw)
+        .window_log_max(MAX_BATCH_INFLATED.ilog2())
         .map_err(|e| WireError::Batch(e.to_string()))?;
-    if raw.len() as u64 > MAX_BATCH_INFLATED {
-        return Err(WireError::Limit("batch inflates beyond its limit"));
+    // Inflate chunk by chunk and refuse before the buffer would pass the
+    // bound (`read_to_end` would double its capacity to twice the bound).
+    let mut raw = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = decoder
+            .read(&mut chunk)
+            .map_err(|e| WireError::Batch(e.to_string()))?;
+        if n == 0 {
+            break;
+        }
+        if (raw.len() + n) as u64 > MAX_BATCH_INFLATED {
+            return Err(WireError::Limit("batch inflates beyond its limit"));
+        }
+        raw.extend_from_slice(&chunk[..n]);
     }
     let mut out = Vec::new();
     let mut rest = &raw[..];

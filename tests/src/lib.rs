@@ -138,6 +138,12 @@ impl TestNode {
 
     /// Start `r2com run` with extra options (e.g. `--feed-listen`).
     pub fn start_with(&mut self, run_args: &[&str]) {
+        self.start_env(run_args, &[]);
+    }
+
+    /// Start `r2com run` with extra options and environment variables
+    /// (e.g. `R2COM_FAILPOINT`).
+    pub fn start_env(&mut self, run_args: &[&str], env: &[(&str, &str)]) {
         assert!(self.child.is_none(), "already started");
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -159,6 +165,7 @@ impl TestNode {
             .arg("run")
             .args(&args)
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
@@ -200,6 +207,19 @@ impl TestNode {
 
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
+    }
+
+    /// Wait up to `timeout` for the node to exit by itself (e.g. at a
+    /// failpoint); whether it did. The process is reaped.
+    pub fn wait_exit(&mut self, timeout: Duration) -> bool {
+        let Some(c) = self.child.as_mut() else {
+            return true;
+        };
+        let exited = wait_for(timeout, || matches!(c.try_wait(), Ok(Some(_))));
+        if exited {
+            self.child = None;
+        }
+        exited
     }
 
     pub fn is_running(&self) -> bool {

@@ -4,6 +4,7 @@
 //! [`SledStore`] is what a node runs on; [`MemoryStore`] is for tests.
 //! Nothing is acknowledged to anyone before [`Store::flush`] returned.
 
+pub mod failpoint;
 mod memory;
 mod sled_store;
 

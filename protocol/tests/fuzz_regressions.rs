@@ -1,0 +1,293 @@
+//! Fuzz regressions and the known dangers of issue 8, in the normal
+//! `cargo test`: every file under `tests/fuzz-corpus/<target>/` (seeds and
+//! any crasher a fuzz run found) goes through the same body the fuzz target
+//! runs (`r2com_protocol::fuzzing`), and the hostile inputs below are
+//! refused without a panic and without a big allocation (a counting global
+//! allocator measures the peak).
+//!
+//! `R2COM_WRITE_CORPUS=1 cargo test -p r2com-protocol --test fuzz_regressions`
+//! rewrites the generated seeds into the corpus directories.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ROOT};
+use r2com_protocol::doc::actor_for;
+use r2com_protocol::envelope::{EnvelopeError, Scope, SignedChange};
+use r2com_protocol::fuzzing;
+use r2com_protocol::identity::NodeKey;
+use r2com_protocol::ids::DocId;
+use r2com_protocol::wire::{self, SyncRequest, SyncResponse, WireError};
+use serde_bytes::ByteBuf;
+
+/// Counts live heap bytes and their peak.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+/// Tests measuring the peak run one at a time (held for a whole test).
+static MEASURE: Mutex<()> = Mutex::new(());
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let now = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+/// Run `f` and return the peak of heap bytes above the level at its start
+/// (the caller holds `MEASURE`, so no other test allocates meanwhile).
+fn peak_during(f: impl FnOnce()) -> usize {
+    let base = LIVE.load(Ordering::Relaxed);
+    PEAK.store(base, Ordering::Relaxed);
+    f();
+    PEAK.load(Ordering::Relaxed).saturating_sub(base)
+}
+
+const MIB: usize = 1024 * 1024;
+
+fn corpus_dir(target: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fuzz-corpus")
+        .join(target)
+}
+
+/// A valid signed change of a small document.
+fn valid_change() -> SignedChange {
+    let key = NodeKey::from_seed([3; 32]);
+    let mut d = AutoCommit::new().with_actor(actor_for(&key));
+    d.put(ROOT, "type", "practice").unwrap();
+    d.put(ROOT, "title", "Mentoring after release").unwrap();
+    d.commit();
+    let change = d.get_last_local_change().unwrap();
+    SignedChange::sign(
+        &key,
+        &Scope::UNAFFILIATED,
+        &DocId::parse("practice/p-000001").unwrap(),
+        change,
+    )
+}
+
+/// An automerge chunk header with `chunk_type`, then `body`.
+fn chunk(chunk_type: u8, body: &[u8]) -> Vec<u8> {
+    let mut c = vec![0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, chunk_type];
+    let mut n = body.len() as u64;
+    loop {
+        let b = (n & 0x7f) as u8;
+        n >>= 7;
+        c.push(if n == 0 { b } else { b | 0x80 });
+        if n == 0 {
+            break;
+        }
+    }
+    c.extend_from_slice(body);
+    c
+}
+
+/// Raw deflate of `n` zero bytes (a deflate bomb when `n` is large).
+fn deflate_zeros(n: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    let block = vec![0u8; MIB];
+    for _ in 0..n / MIB {
+        e.write_all(&block).unwrap();
+    }
+    e.finish().unwrap()
+}
+
+fn envelope_with_chunk(change: Vec<u8>) -> Vec<u8> {
+    let mut s = valid_change();
+    s.change = change;
+    s.encode()
+}
+
+/// Generated seeds and danger inputs, per target.
+fn generated() -> Vec<(&'static str, &'static str, Vec<u8>)> {
+    let valid = valid_change();
+    let compressed = {
+        // A real change chunk with its type byte turned into "compressed".
+        let mut c = valid.change.clone();
+        c[8] = 2;
+        c
+    };
+    let bomb = chunk(2, &deflate_zeros(64 * MIB));
+    let mut four_gb = vec![1u8, 17];
+    four_gb.extend_from_slice(b"practice/p-000001");
+    four_gb.extend_from_slice(&[0; 64]);
+    four_gb.extend_from_slice(&u32::MAX.to_be_bytes());
+    let hashes_1e6 = cbor(&SyncResponse::Inventory {
+        hashes: vec![ByteBuf::from(vec![7u8; 32]); 1_000_000],
+    });
+    let mut lying_batch = u32::MAX.to_be_bytes().to_vec();
+    lying_batch.extend_from_slice(b"abc");
+    vec![
+        ("signed_change", "valid", valid.encode()),
+        (
+            "signed_change",
+            "compressed-chunk",
+            envelope_with_chunk(compressed),
+        ),
+        (
+            "signed_change",
+            "deflate-bomb-chunk",
+            envelope_with_chunk(bomb.clone()),
+        ),
+        ("signed_change", "length-4gb", four_gb.clone()),
+        (
+            "batch",
+            "valid",
+            wire::encode_batch(&[valid.encode(), valid.encode()]),
+        ),
+        (
+            "batch",
+            "bomb-chunk",
+            wire::encode_batch(&[envelope_with_chunk(bomb)]),
+        ),
+        (
+            "batch",
+            "zstd-bomb",
+            zstd::bulk::compress(&vec![0u8; 100 * MIB], 19).unwrap(),
+        ),
+        (
+            "batch",
+            "length-4gb",
+            zstd::bulk::compress(&lying_batch, 1).unwrap(),
+        ),
+        (
+            "sync_request",
+            "get-changes",
+            cbor(&SyncRequest::GetChanges {
+                hashes: vec![ByteBuf::from(vec![1u8; 32]); 3],
+            }),
+        ),
+        (
+            "sync_request",
+            "push",
+            cbor(&SyncRequest::Push {
+                batch: ByteBuf::from(wire::encode_batch(&[valid.encode()])),
+                roster: vec![],
+            }),
+        ),
+        ("sync_request", "huge-array-header", huge_cbor_array()),
+        ("sync_response", "hashes-1e6", hashes_1e6),
+        ("sync_response", "huge-array-header", huge_cbor_array()),
+        (
+            "sync_response",
+            "refused",
+            cbor(&SyncResponse::Refused {
+                reason: "not a member".into(),
+            }),
+        ),
+        ("control_request", "status", br#""Status""#.to_vec()),
+        ("control_request", "deep", vec![b'['; 100_000]),
+        ("roster_entry", "empty-object", b"{}".to_vec()),
+    ]
+}
+
+fn cbor<T: serde::Serialize>(v: &T) -> Vec<u8> {
+    cbor4ii::serde::to_vec(Vec::new(), v).unwrap()
+}
+
+/// `{"Inventory": {"hashes": [<array of 2^32-1 items, none present>]}}`:
+/// a length header that must not be trusted for an allocation.
+fn huge_cbor_array() -> Vec<u8> {
+    let mut v = vec![0xa1, 0x69];
+    v.extend_from_slice(b"Inventory");
+    v.extend_from_slice(&[0xa1, 0x66]);
+    v.extend_from_slice(b"hashes");
+    v.push(0x9a);
+    v.extend_from_slice(&u32::MAX.to_be_bytes());
+    v
+}
+
+#[test]
+fn every_saved_input_runs_through_its_target() {
+    let _g = MEASURE.lock().unwrap_or_else(|e| e.into_inner());
+    if std::env::var_os("R2COM_WRITE_CORPUS").is_some() {
+        // Inputs over 512 KB (the 1e6-hash response) stay generated only.
+        for (target, name, bytes) in generated() {
+            if bytes.len() > 512 * 1024 {
+                continue;
+            }
+            let dir = corpus_dir(target);
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join(name), bytes).unwrap();
+        }
+    }
+    let mut ran = 0;
+    for target in fuzzing::TARGETS {
+        let Ok(dir) = std::fs::read_dir(corpus_dir(target)) else {
+            continue;
+        };
+        for f in dir {
+            let path = f.unwrap().path();
+            let bytes = std::fs::read(&path).unwrap();
+            let peak = peak_during(|| fuzzing::run(target, &bytes));
+            assert!(
+                peak < 140 * MIB + 4 * bytes.len(),
+                "{}: {peak} bytes allocated",
+                path.display()
+            );
+            ran += 1;
+        }
+    }
+    assert!(ran >= 10, "only {ran} corpus files");
+}
+
+#[test]
+fn known_dangers_are_refused_without_panic_or_big_allocation() {
+    let _g = MEASURE.lock().unwrap_or_else(|e| e.into_inner());
+    for (target, name, bytes) in generated() {
+        let peak = peak_during(|| fuzzing::run(target, &bytes));
+        // A batch may take its 64 MiB zstd window plus 64 MiB inflated;
+        // everything else stays small.
+        let limit = if target == "batch" {
+            140 * MIB
+        } else {
+            8 * MIB
+        };
+        eprintln!("danger {target}/{name}: peak {} KiB", peak / 1024);
+        assert!(
+            peak < limit + 4 * bytes.len(),
+            "{target}/{name}: peak {peak} bytes"
+        );
+    }
+    let valid = valid_change();
+    assert!(valid.verify(&Scope::UNAFFILIATED).is_ok());
+    let mut c = valid.change.clone();
+    c[8] = 2;
+    let env = SignedChange::decode(&envelope_with_chunk(c)).unwrap();
+    assert_eq!(
+        env.verify(&Scope::UNAFFILIATED).unwrap_err(),
+        EnvelopeError::NotAChange
+    );
+    let bomb = chunk(2, &deflate_zeros(64 * MIB));
+    let env = SignedChange::decode(&envelope_with_chunk(bomb)).unwrap();
+    let peak = peak_during(|| {
+        assert_eq!(
+            env.verify(&Scope::UNAFFILIATED).unwrap_err(),
+            EnvelopeError::NotAChange
+        )
+    });
+    assert!(peak < MIB, "bomb chunk: peak {peak}");
+    let resp: SyncResponse = cbor4ii::serde::from_slice(&cbor(&SyncResponse::Inventory {
+        hashes: vec![ByteBuf::from(vec![7u8; 32]); 1_000_000],
+    }))
+    .unwrap();
+    assert_eq!(resp.check(), Err(WireError::Limit("too many hashes")));
+    assert!(cbor4ii::serde::from_slice::<SyncResponse>(&huge_cbor_array()).is_err());
+}
