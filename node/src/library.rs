@@ -261,14 +261,21 @@ impl Library {
                 return Ok(Some(d));
             }
         }
-        let mut bytes = Vec::new();
+        // Apply the stored changes one by one rather than `load` them: a
+        // change whose dependency has not arrived yet (a clone fetches by
+        // hash bucket, in any order) waits in the document's queue.
+        let mut changes = Vec::new();
         for entry in self.store.scan_prefix(&keys::changes_of(&key)) {
             let (_, v) = entry?;
             let sc = SignedChange::decode(&v)
                 .map_err(|e| LibraryError::Corrupt(format!("change of {doc}: {e}")))?;
-            bytes.extend_from_slice(&sc.change);
+            changes.push(
+                r2com_protocol::envelope::parse_change(&sc.change)
+                    .map_err(|e| LibraryError::Corrupt(format!("change of {doc}: {e}")))?,
+            );
         }
-        let d = AutoCommit::load(&bytes)
+        let mut d = AutoCommit::new();
+        d.apply_changes(changes)
             .map_err(|e| LibraryError::Corrupt(format!("changes of {doc}: {e}")))?;
         Ok(Some(d))
     }
@@ -317,7 +324,13 @@ impl Library {
             }
         }
         if snapshot {
-            w.push((keys::doc(keys::SNAPSHOT, &key), Some(d.save())));
+            if d.get_missing_deps(&[]).is_empty() {
+                w.push((keys::doc(keys::SNAPSHOT, &key), Some(d.save())));
+            } else {
+                // A snapshot leaves out changes waiting for a dependency:
+                // load from the changes instead.
+                w.push((keys::doc(keys::SNAPSHOT, &key), None));
+            }
         }
         w
     }

@@ -821,7 +821,10 @@ impl Library {
         }
         // A new document made of one change loads as fast from that change
         // as from a snapshot: skip the snapshot.
-        if existed || items.len() > 1 {
+        // A snapshot would leave out changes waiting for a dependency.
+        if missing_deps {
+            writes.push((keys::doc(keys::SNAPSHOT, &key), None));
+        } else if existed || items.len() > 1 {
             writes.push((keys::doc(keys::SNAPSHOT, &key), Some(d.save())));
         }
         Ok(DocOutcome {
