@@ -291,10 +291,11 @@ pub async fn start(cfg: NetConfig, library: LibraryHandle) -> Result<NetHandle, 
                         .with_max_established(Some(MAX_ESTABLISHED))
                         .with_max_established_per_peer(Some(MAX_PER_PEER)),
                 ),
-                identify: identify::Behaviour::new(identify::Config::new(
-                    "/r2com/1.0.0".into(),
-                    key.public(),
-                )),
+                // No address cache: learned addresses are shown in `peers`,
+                // never dialed behind the operator's back.
+                identify: identify::Behaviour::new(
+                    identify::Config::new("/r2com/1.0.0".into(), key.public()).with_cache_size(0),
+                ),
                 ping: ping::Behaviour::new(ping::Config::new().with_interval(PING_INTERVAL)),
                 mdns: Toggle::from(mdns),
                 sync: request_response::Behaviour::with_codec(
@@ -431,6 +432,14 @@ impl Loop {
         request: SyncRequest,
         reply: oneshot::Sender<Result<SyncResponse, String>>,
     ) {
+        // Only over an existing connection: request-response would otherwise
+        // dial the peer at whatever addresses the swarm learned, and a node
+        // dials only the addresses its operator gave it (peer add, invites)
+        // or found by mDNS.
+        if !self.swarm.is_connected(&peer) {
+            let _ = reply.send(Err(format!("peer {peer} is not connected")));
+            return;
+        }
         let size = req_size(&request);
         let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
         self.pending.insert(id, (peer, size, reply));

@@ -176,7 +176,6 @@ fn logs(nodes: &[&TestNode]) -> String {
 }
 
 #[test]
-#[ignore = "not yet run green: written at the hardening deadline; run with --ignored"]
 fn nodes_behind_cut_and_lossy_links_converge_after_healing() {
     let mut a = TestNode::init();
     a.ok(&[
