@@ -1200,6 +1200,49 @@ async fn serve(
     }
 }
 
+/// Send requests answered by change batches and apply each answer, the
+/// next request already in flight while one batch is applied. Returns how
+/// many changes were applied; a batch with an invalid change is an error
+/// marked `misbehaved`.
+async fn fetch_and_apply(
+    net: &NetHandle,
+    lib: &LibraryHandle,
+    peer: PeerId,
+    origin: &str,
+    requests: Vec<SyncRequest>,
+) -> Result<u64, String> {
+    let fetch = |request: SyncRequest| {
+        let net = net.clone();
+        tokio::spawn(async move { net.request(peer, request).await })
+    };
+    let mut applied = 0;
+    let mut requests = requests.into_iter();
+    let mut next = requests.next().map(fetch);
+    while let Some(in_flight) = next.take() {
+        let response = in_flight.await.map_err(|e| e.to_string())??;
+        next = requests.next().map(fetch);
+        let SyncResponse::Changes { batch } = response else {
+            return Err(format!("unexpected answer to a change fetch: {response:?}"));
+        };
+        let envs = wire::decode_batch(&batch).map_err(|e| format!("misbehaved: {e}"))?;
+        let o = origin.to_owned();
+        let (report, _) = lib
+            .with(move |l| l.apply_from_peer(&o, Vec::new(), envs))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        if report.refused > 0 {
+            return Err(format!(
+                "misbehaved: {} invalid changes: {}",
+                report.refused,
+                report.refusals.join("; ")
+            ));
+        }
+        applied += report.applied;
+    }
+    Ok(applied)
+}
+
 /// One pull round with a member: learn what it has that we lack, fetch it.
 async fn round(net: &NetHandle, lib: &LibraryHandle, peer: PeerId) -> Result<RoundOutcome, String> {
     let origin = peer.to_base58();
@@ -1269,51 +1312,13 @@ async fn round(net: &NetHandle, lib: &LibraryHandle, peer: PeerId) -> Result<Rou
     let (empty, differing): (Vec<u8>, Vec<u8>) = differing
         .into_iter()
         .partition(|b| our_buckets[*b as usize] == wire::EMPTY_BUCKET);
-    if !empty.is_empty() {
-        let fetch_buckets = |chunk: Vec<u8>| {
-            let net = net.clone();
-            tokio::spawn(async move {
-                net.request(
-                    peer,
-                    SyncRequest::GetBuckets {
-                        buckets: ByteBuf::from(chunk),
-                    },
-                )
-                .await
-            })
-        };
-        let chunks: Vec<Vec<u8>> = empty
-            .chunks(wire::BUCKETS_PER_REQUEST)
-            .map(|c| c.to_vec())
-            .collect();
-        let mut next = chunks.first().cloned().map(fetch_buckets);
-        for i in 0..chunks.len() {
-            let response = next
-                .take()
-                .expect("a fetch in flight")
-                .await
-                .map_err(|e| e.to_string())??;
-            next = chunks.get(i + 1).cloned().map(fetch_buckets);
-            let SyncResponse::Changes { batch } = response else {
-                return Err("unexpected answer to get buckets".into());
-            };
-            let envs = wire::decode_batch(&batch).map_err(|e| format!("misbehaved: {e}"))?;
-            let o = origin.clone();
-            let (report, _) = lib
-                .with(move |l| l.apply_from_peer(&o, Vec::new(), envs))
-                .await
-                .map_err(|e| e.to_string())?
-                .map_err(|e| e.to_string())?;
-            if report.refused > 0 {
-                return Err(format!(
-                    "misbehaved: {} invalid changes: {}",
-                    report.refused,
-                    report.refusals.join("; ")
-                ));
-            }
-            outcome.fetched += report.applied;
-        }
-    }
+    let requests = empty
+        .chunks(wire::BUCKETS_PER_REQUEST)
+        .map(|c| SyncRequest::GetBuckets {
+            buckets: ByteBuf::from(c.to_vec()),
+        })
+        .collect();
+    outcome.fetched += fetch_and_apply(net, lib, peer, &origin, requests).await?;
     if differing.is_empty() {
         return Ok(outcome);
     }
@@ -1340,47 +1345,13 @@ async fn round(net: &NetHandle, lib: &LibraryHandle, peer: PeerId) -> Result<Rou
     let want: Vec<[u8; 32]> = theirs.difference(&ours).copied().collect();
     outcome.we_lack = want.len() as u64;
     outcome.they_lack = ours.difference(&theirs).count() as u64;
-    // Fetch the next chunk while the current one is applied.
-    let fetch = |chunk: Vec<[u8; 32]>| {
-        let net = net.clone();
-        tokio::spawn(async move {
-            net.request(
-                peer,
-                SyncRequest::GetChanges {
-                    hashes: bufs(chunk),
-                },
-            )
-            .await
+    let requests = want
+        .chunks(FETCH_CHUNK)
+        .map(|c| SyncRequest::GetChanges {
+            hashes: bufs(c.to_vec()),
         })
-    };
-    let chunks: Vec<Vec<[u8; 32]>> = want.chunks(FETCH_CHUNK).map(|c| c.to_vec()).collect();
-    let mut next = chunks.first().cloned().map(fetch);
-    for i in 0..chunks.len() {
-        let response = next
-            .take()
-            .expect("a fetch in flight")
-            .await
-            .map_err(|e| e.to_string())??;
-        next = chunks.get(i + 1).cloned().map(fetch);
-        let SyncResponse::Changes { batch } = response else {
-            return Err("unexpected answer to get changes".into());
-        };
-        let envs = wire::decode_batch(&batch).map_err(|e| format!("misbehaved: {e}"))?;
-        let o = origin.clone();
-        let (report, _) = lib
-            .with(move |l| l.apply_from_peer(&o, Vec::new(), envs))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
-        if report.refused > 0 {
-            return Err(format!(
-                "misbehaved: {} invalid changes: {}",
-                report.refused,
-                report.refusals.join("; ")
-            ));
-        }
-        outcome.fetched += report.applied;
-    }
+        .collect();
+    outcome.fetched += fetch_and_apply(net, lib, peer, &origin, requests).await?;
     // What is still missing after the fetch (should be nothing).
     let still: u64 = {
         let want = want.clone();
