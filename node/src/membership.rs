@@ -67,6 +67,11 @@ pub struct ApplyReport {
     pub refused: u64,
     /// Why changes were refused (first ones).
     pub refusals: Vec<String>,
+    /// Well-formed changes whose author may not write per our roster
+    /// (unknown, or revoked past its frontier): skipped, not applied. Not
+    /// the sender's fault (an honest peer with an older roster relays
+    /// them), unlike `refused`.
+    pub not_allowed: Vec<String>,
 }
 
 impl Library {
@@ -352,25 +357,34 @@ impl Library {
         Ok(serde_json::to_value(&*roster).expect("roster serializes"))
     }
 
-    /// An author's frontier: its last change per document.
+    /// An author's frontier: per document it wrote to, the hashes of its
+    /// changes there in sequence order.
     fn frontier_of(&self, key: &str) -> Result<Vec<FrontierItem>, LibraryError> {
         let mut prefix = keys::key(keys::AUTHOR, key.as_bytes());
         prefix.push(0);
-        let mut out = Vec::new();
+        let mut docs = Vec::new();
         for e in self.store.scan_prefix(&prefix) {
-            let (k, v) = e?;
-            let doc = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
-            let v = String::from_utf8_lossy(&v).into_owned();
-            let (seq, hash) = v
-                .split_once(' ')
-                .ok_or_else(|| LibraryError::Corrupt("author index".into()))?;
+            let (k, _) = e?;
+            docs.push(String::from_utf8_lossy(&k[prefix.len()..]).into_owned());
+        }
+        let mut out = Vec::new();
+        for doc in docs {
+            let mut mine: Vec<(u64, String)> = Vec::new();
+            for e in self.store.scan_prefix(&keys::changes_of(&doc)) {
+                let (_, env) = e?;
+                let sc = SignedChange::decode(&env)
+                    .map_err(|e| LibraryError::Corrupt(format!("{doc}: {e}")))?;
+                let change = r2com_protocol::envelope::parse_change(&sc.change)
+                    .map_err(|e| LibraryError::Corrupt(format!("{doc}: {e}")))?;
+                if hex::encode(change.actor_id().to_bytes()) == key {
+                    mine.push((change.seq(), hex::encode(change.hash().0)));
+                }
+            }
+            mine.sort();
             out.push(FrontierItem {
                 key: key.to_owned(),
                 doc,
-                seq: seq
-                    .parse()
-                    .map_err(|_| LibraryError::Corrupt("author index".into()))?,
-                hash: hash.to_owned(),
+                hashes: mine.into_iter().map(|(_, h)| h).collect(),
             });
         }
         Ok(out)
@@ -572,6 +586,10 @@ impl Library {
         }
         let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         self.apply_remote(changes, &mut report)?;
+        // For the operator, a change whose author may not write is refused.
+        for why in std::mem::take(&mut report.not_allowed) {
+            report.refuse(why);
+        }
         Ok(report)
     }
 
@@ -597,10 +615,12 @@ impl Library {
             1
         };
         let check = |sc: SignedChange| -> Result<Checked, LibraryError> {
+            use r2com_protocol::sync::{check_change, ChangeRefusal};
             let key = sc.doc.to_key();
-            let verified = match sc.verify(&scope) {
+            let verified = match check_change(&scope, roster.as_deref(), &sc) {
                 Ok(v) => v,
-                Err(e) => return Ok(Checked::Refused(format!("{key}: {e}"))),
+                Err(ChangeRefusal::Invalid(why)) => return Ok(Checked::Refused(why)),
+                Err(ChangeRefusal::NotAllowed(why)) => return Ok(Checked::NotAllowed(why)),
             };
             if self
                 .store
@@ -609,21 +629,7 @@ impl Library {
             {
                 return Ok(Checked::Duplicate);
             }
-            let allowed = match &roster {
-                None => Err("this node is not in a consortium".to_owned()),
-                Some(r) => r
-                    .check_change_author(
-                        &verified.author,
-                        &key,
-                        verified.change.seq(),
-                        &verified.hash.0,
-                    )
-                    .map_err(|e| e.to_string()),
-            };
-            Ok(match allowed {
-                Ok(()) => Checked::Ok(Box::new((sc, verified))),
-                Err(e) => Checked::Refused(format!("{key} {}: {e}", hex::encode(verified.hash.0))),
-            })
+            Ok(Checked::Ok(Box::new((sc, verified))))
         };
         let checked: Vec<Result<Checked, LibraryError>> = if threads == 1 {
             changes.into_iter().map(check).collect()
@@ -659,10 +665,12 @@ impl Library {
                 }
                 Checked::Duplicate => report.duplicates += 1,
                 Checked::Refused(why) => report.refuse(why),
+                Checked::NotAllowed(why) => report.not_allowed.push(why),
             }
         }
-        // All or nothing: one change that does not verify, or whose author
-        // may not write, and nothing from this batch is applied.
+        // All or nothing: one change that does not verify, and nothing from
+        // this batch is applied. Changes whose author may not write are
+        // skipped (see `ApplyReport::not_allowed`).
         if report.refused > 0 {
             return Ok(false);
         }
@@ -726,6 +734,7 @@ enum Checked {
     Ok(Box<Verified>),
     Duplicate,
     Refused(String),
+    NotAllowed(String),
 }
 
 /// What applying one document's changes produced.

@@ -10,6 +10,8 @@
 //!   change envelope that every change travels and is stored in.
 //! * [`search`]: case- and diacritic-insensitive ranked full-text matching.
 //! * [`control`]: request/response types of the node's local control API.
+//! * [`wire`] and [`sync`]: the messages between member nodes and the
+//!   sans-IO sync machine that decides what to send and when.
 //!
 //! No sockets, no disk, no clock: time is always passed in.
 //!
@@ -42,4 +44,5 @@ pub mod ids;
 pub mod record;
 pub mod roster;
 pub mod search;
+pub mod sync;
 pub mod wire;

@@ -133,6 +133,22 @@ fn entries_ok(v: &[ByteBuf]) -> Result<(), WireError> {
 }
 
 impl SyncRequest {
+    /// About the bytes this takes on the wire (for the per-peer counters).
+    pub fn approx_len(&self) -> u64 {
+        16 + match self {
+            SyncRequest::Summary { roster, .. } => 32 + 33 * roster.len() as u64,
+            SyncRequest::Buckets => 0,
+            SyncRequest::Inventory { buckets } => buckets.len() as u64,
+            SyncRequest::GetChanges { hashes } => 33 * hashes.len() as u64,
+            SyncRequest::GetBuckets { buckets } => buckets.len() as u64,
+            SyncRequest::GetRoster { ids } => 33 * ids.len() as u64,
+            SyncRequest::Push { batch, roster } => {
+                batch.len() as u64 + roster.iter().map(|e| e.len() as u64).sum::<u64>()
+            }
+            SyncRequest::Admit { entries } => entries.iter().map(|e| e.len() as u64).sum(),
+        }
+    }
+
     /// Check list lengths and field sizes.
     pub fn check(&self) -> Result<(), WireError> {
         match self {
@@ -170,6 +186,19 @@ impl SyncRequest {
 }
 
 impl SyncResponse {
+    /// About the bytes this takes on the wire (for the per-peer counters).
+    pub fn approx_len(&self) -> u64 {
+        16 + match self {
+            SyncResponse::Summary { roster, .. } => 32 + 33 * roster.len() as u64,
+            SyncResponse::Buckets { digests } => 33 * digests.len() as u64,
+            SyncResponse::Inventory { hashes } => 33 * hashes.len() as u64,
+            SyncResponse::Changes { batch } => batch.len() as u64,
+            SyncResponse::Roster { entries } => entries.iter().map(|e| e.len() as u64).sum(),
+            SyncResponse::Ack { .. } => 8,
+            SyncResponse::Refused { reason } => reason.len() as u64,
+        }
+    }
+
     /// Check list lengths and field sizes.
     pub fn check(&self) -> Result<(), WireError> {
         match self {

@@ -78,14 +78,17 @@ pub enum Target {
     Node { key: String },
 }
 
-/// The last change of a revoked key the revoker had seen in one document.
+/// The changes of a revoked key the revoker had seen in one document: their
+/// hashes (hex) in sequence order, so `hashes[n - 1]` is the key's `n`-th
+/// change to `doc`. Exactly these stay valid; any other change by the key
+/// (a later one, or a backdated fork of an earlier sequence number) is
+/// refused.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FrontierItem {
     pub key: String,
     pub doc: String,
-    pub seq: u64,
-    pub hash: String,
+    pub hashes: Vec<String>,
 }
 
 /// An invitation, as carried in an `invite` entry.
@@ -315,7 +318,12 @@ impl SignedEntry {
                     }
                 }
                 for f in frontier {
-                    if f.hash.len() != 64 || f.key.len() != 64 || f.doc.len() > 200 {
+                    if f.key.len() != 64
+                        || f.doc.len() > 200
+                        || f.hashes
+                            .iter()
+                            .any(|h| h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()))
+                    {
                         return Err(RosterError::Invalid("malformed frontier".into()));
                     }
                 }

@@ -22,9 +22,11 @@
 //!    until the set of void entries is stable (bounded).
 //! 6. The last admin cannot be removed: a revocation or demotion that would
 //!    leave no admin organisation with a live key is rejected.
-//! 7. A revoked key's library changes stay valid up to the revocation's
-//!    frontier (per document: the last sequence number and hash the
-//!    revoking admin had seen); nothing after it is accepted.
+//! 7. A revoked key's library changes stay valid exactly as far as the
+//!    revocation's frontier lists them (per document: the hash of each of
+//!    the key's changes the revoking admin had seen, in sequence order);
+//!    a later change, or a backdated one forking an earlier sequence
+//!    number, is refused.
 
 mod entry;
 mod state;

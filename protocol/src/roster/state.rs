@@ -92,7 +92,7 @@ pub struct Roster {
     #[serde(skip)]
     pub invites: BTreeMap<EntryId, Invite>,
     #[serde(skip)]
-    frontier: BTreeMap<(String, String), (u64, String)>,
+    frontier: BTreeMap<(String, String), Vec<String>>,
 }
 
 struct Eval<'a> {
@@ -231,8 +231,12 @@ impl Roster {
             None => Err(MembershipError::NotMember(key)),
             Some((o, k)) if o.revoked.is_none() && k.revoked.is_none() => Ok(()),
             Some(_) => match self.frontier.get(&(key.clone(), doc.to_owned())) {
-                Some((fseq, fhash))
-                    if seq < *fseq || (seq == *fseq && *fhash == hex::encode(hash)) =>
+                Some(hashes)
+                    if seq >= 1
+                        && usize::try_from(seq - 1)
+                            .ok()
+                            .and_then(|i| hashes.get(i))
+                            .is_some_and(|h| *h == hex::encode(hash)) =>
                 {
                     Ok(())
                 }
@@ -330,15 +334,13 @@ impl<'a> Eval<'a> {
                             entry: e.id.to_hex(),
                         };
                         let struck = revoke(&mut orgs, target, rev)?;
-                        for FrontierItem {
-                            key,
-                            doc,
-                            seq,
-                            hash,
-                        } in items
-                        {
+                        for FrontierItem { key, doc, hashes } in items {
+                            // The first valid revocation of a key (in the
+                            // evaluation order) sets its frontier.
                             if struck.contains(key) {
-                                frontier.insert((key.clone(), doc.clone()), (*seq, hash.clone()));
+                                frontier
+                                    .entry((key.clone(), doc.clone()))
+                                    .or_insert_with(|| hashes.clone());
                             }
                         }
                         strikes.push((e.id, struck));

@@ -270,19 +270,32 @@ fn revoked_keys_keep_their_earlier_changes_only() {
             frontier: vec![FrontierItem {
                 key: k1.clone(),
                 doc: "practice/p-1".into(),
-                seq: 3,
-                hash: hex::encode([7; 32]),
+                hashes: vec![
+                    hex::encode([5; 32]),
+                    hex::encode([6; 32]),
+                    hex::encode([7; 32]),
+                ],
             }],
         },
     );
     let r = w.roster();
     let pk = key(1).public();
     assert!(r
-        .check_change_author(&pk, "practice/p-1", 2, &[0; 32])
+        .check_change_author(&pk, "practice/p-1", 1, &[5; 32])
+        .is_ok());
+    assert!(r
+        .check_change_author(&pk, "practice/p-1", 2, &[6; 32])
         .is_ok());
     assert!(r
         .check_change_author(&pk, "practice/p-1", 3, &[7; 32])
         .is_ok());
+    // A backdated fork: an earlier sequence number with another hash.
+    assert!(r
+        .check_change_author(&pk, "practice/p-1", 2, &[0; 32])
+        .is_err());
+    assert!(r
+        .check_change_author(&pk, "practice/p-1", 0, &[5; 32])
+        .is_err());
     assert!(r
         .check_change_author(&pk, "practice/p-1", 3, &[8; 32])
         .is_err());
