@@ -112,6 +112,7 @@ impl Library {
         let roster = Arc::new(Roster::evaluate(&cid, &self.stored_entries(&cid)?));
         *self.scope.write().unwrap_or_else(|e| e.into_inner()) = Scope(cid.0);
         *self.roster.write().unwrap_or_else(|e| e.into_inner()) = Some(roster.clone());
+        self.retract_disallowed(&roster)?;
         Ok(Some(roster))
     }
 
@@ -751,6 +752,10 @@ impl Library {
     /// Apply verified changes to one document and compute the writes: the
     /// changes, their indexes, the record, its search text, the document
     /// state and (for documents with history) a snapshot.
+    ///
+    /// Only changes automerge could apply enter the hash index (what the
+    /// summary, inventories and fetches see); one waiting for a missing
+    /// dependency is stored but unannounced until that dependency arrives.
     fn apply_doc(&self, doc_id: &DocId, items: &[Verified]) -> Result<DocOutcome, LibraryError> {
         let key = doc_id.to_key();
         let refused = |why: String| DocOutcome {
@@ -763,6 +768,7 @@ impl Library {
         let existing = self.load_doc(doc_id)?;
         let existed = existing.is_some();
         let mut d = existing.unwrap_or_else(AutoCommit::new);
+        let had_waiting = !d.get_missing_deps(&[]).is_empty();
         let changes: Vec<automerge::Change> = items.iter().map(|(_, v)| v.change.clone()).collect();
         match catch_unwind(AssertUnwindSafe(|| d.apply_changes(changes))) {
             Ok(Ok(())) => {}
@@ -773,24 +779,10 @@ impl Library {
             }
             Err(_) => return Ok(refused(format!("{key}: automerge panicked on the changes"))),
         }
-        let missing_deps = !d.get_missing_deps(&[]).is_empty();
-        // The document must still hold a record of its own kind and id.
-        let record = match doc::read(&mut d) {
-            Ok(r) if r.doc_id() == *doc_id => Some(r),
-            Ok(r) => {
-                return Ok(refused(format!(
-                    "{key}: changes turn it into {}",
-                    r.doc_id()
-                )))
-            }
-            Err(_) => None,
+        let mut writes = match self.doc_writes(doc_id, &mut d, existed || items.len() > 1)? {
+            Ok(w) => w,
+            Err(why) => return Ok(refused(why)),
         };
-        let deleted = doc::is_deleted(&d) || record.is_none();
-        let visible = record.as_ref().filter(|_| !deleted);
-        let mut writes = Vec::new();
-        if self.record(doc_id)?.as_ref() != visible {
-            writes.extend(self.revision_write(doc_id, Utc::now())?);
-        }
         let mut outbox = Vec::with_capacity(items.len());
         for (sc, v) in items {
             let env = sc.encode();
@@ -801,11 +793,76 @@ impl Library {
                 v.change.seq(),
                 &v.hash.0,
             ));
-            writes.push(crate::library::hash_index(&key, &v.hash.0));
+            if d.get_change_by_hash(&v.hash).is_some() {
+                writes.push(crate::library::hash_index(&key, &v.hash.0));
+            }
             outbox.push(env);
         }
+        if had_waiting {
+            // Stored changes that waited for one of these now apply.
+            writes.extend(self.index_applied(&key, &mut d, &[])?);
+        }
+        Ok(DocOutcome {
+            writes,
+            outbox,
+            applied: items.len() as u64,
+            missing_deps: !d.get_missing_deps(&[]).is_empty(),
+            refused: None,
+        })
+    }
+
+    /// Hash-index writes for the stored changes of `key` (but `skip`):
+    /// indexed if `d` has applied them, unindexed if they wait.
+    fn index_applied(
+        &self,
+        key: &str,
+        d: &mut AutoCommit,
+        skip: &[[u8; 32]],
+    ) -> Result<Vec<Write>, LibraryError> {
+        let prefix = keys::changes_of(key);
+        let mut writes = Vec::new();
+        for e in self.store.scan_prefix(&prefix) {
+            let (k, _) = e?;
+            let Ok(hash) = <[u8; 32]>::try_from(&k[prefix.len()..]) else {
+                continue;
+            };
+            if skip.contains(&hash) {
+                continue;
+            }
+            if d.get_change_by_hash(&automerge::ChangeHash(hash)).is_some() {
+                writes.push(crate::library::hash_index(key, &hash));
+            } else {
+                writes.push((keys::key(keys::HASH, &hash), None));
+            }
+        }
+        Ok(writes)
+    }
+
+    /// The writes for a document's state after changes: its heads, the
+    /// record and search text (or their removal), the event revision, and a
+    /// snapshot if `snapshot` (none while a change waits for a dependency:
+    /// it would leave that change out). `Err` if the document no longer
+    /// holds a record of its own kind and id.
+    fn doc_writes(
+        &self,
+        doc_id: &DocId,
+        d: &mut AutoCommit,
+        snapshot: bool,
+    ) -> Result<Result<Vec<Write>, String>, LibraryError> {
+        let key = doc_id.to_key();
+        let record = match doc::read(d) {
+            Ok(r) if r.doc_id() == *doc_id => Some(r),
+            Ok(r) => return Ok(Err(format!("{key}: changes turn it into {}", r.doc_id()))),
+            Err(_) => None,
+        };
+        let deleted = doc::is_deleted(d) || record.is_none();
+        let visible = record.as_ref().filter(|_| !deleted);
+        let mut writes = Vec::new();
+        if self.record(doc_id)?.as_ref() != visible {
+            writes.extend(self.revision_write(doc_id, Utc::now())?);
+        }
         let state = DocState {
-            heads: heads_hex(&mut d),
+            heads: heads_hex(d),
             deleted,
         };
         writes.push((
@@ -830,19 +887,93 @@ impl Library {
         }
         // A new document made of one change loads as fast from that change
         // as from a snapshot: skip the snapshot.
-        // A snapshot would leave out changes waiting for a dependency.
-        if missing_deps {
+        if !d.get_missing_deps(&[]).is_empty() {
             writes.push((keys::doc(keys::SNAPSHOT, &key), None));
-        } else if existed || items.len() > 1 {
+        } else if snapshot {
             writes.push((keys::doc(keys::SNAPSHOT, &key), Some(d.save())));
         }
-        Ok(DocOutcome {
-            writes,
-            outbox,
-            applied: items.len() as u64,
-            missing_deps,
-            refused: None,
-        })
+        Ok(Ok(writes))
+    }
+
+    /// Remove the changes the roster no longer allows (a revoked key's
+    /// changes that its revocation does not list: made after it, or before
+    /// it but never seen by the revoking admin, or backdated forks) and
+    /// rebuild their documents from the rest. Changes that depended on a
+    /// removed one wait, unapplied and unannounced, like any change whose
+    /// dependency is missing. Every node applies the same rule to the same
+    /// roster, so they converge. Returns how many changes were removed.
+    pub(crate) fn retract_disallowed(&self, roster: &Roster) -> Result<u64, LibraryError> {
+        let mut removed_total = 0;
+        let mut writes = Vec::new();
+        let revoked = roster.orgs.iter().flat_map(|o| {
+            o.keys
+                .iter()
+                .filter(move |k| o.revoked.is_some() || k.revoked.is_some())
+        });
+        for k in revoked {
+            let Ok(author) = PublicKey::from_hex(&k.key) else {
+                continue;
+            };
+            let mut prefix = keys::key(keys::AUTHOR, k.key.as_bytes());
+            prefix.push(0);
+            let mut docs = Vec::new();
+            for e in self.store.scan_prefix(&prefix) {
+                let (key, _) = e?;
+                docs.push(String::from_utf8_lossy(&key[prefix.len()..]).into_owned());
+            }
+            for key in docs {
+                let Ok(doc_id) = DocId::parse(&key) else {
+                    continue;
+                };
+                let mut remove = Vec::new();
+                let mut keep = Vec::new();
+                for e in self.store.scan_prefix(&keys::changes_of(&key)) {
+                    let (_, env) = e?;
+                    let sc = SignedChange::decode(&env)
+                        .map_err(|e| LibraryError::Corrupt(format!("{key}: {e}")))?;
+                    let change = r2com_protocol::envelope::parse_change(&sc.change)
+                        .map_err(|e| LibraryError::Corrupt(format!("{key}: {e}")))?;
+                    let hash = change.hash().0;
+                    let by_author = change.actor_id().to_bytes() == author.to_bytes();
+                    if by_author
+                        && roster
+                            .check_change_author(&author, &key, change.seq(), &hash)
+                            .is_err()
+                    {
+                        remove.push(hash);
+                    } else {
+                        keep.push(change);
+                    }
+                }
+                if remove.is_empty() {
+                    continue;
+                }
+                tracing::warn!(
+                    doc = %key,
+                    author = %k.key,
+                    count = remove.len(),
+                    "retracting changes of a revoked key that its revocation does not list"
+                );
+                removed_total += remove.len() as u64;
+                for h in &remove {
+                    writes.push((keys::change(&key, h), None));
+                    writes.push((keys::key(keys::HASH, h), None));
+                }
+                let mut d = AutoCommit::new();
+                d.apply_changes(keep)
+                    .map_err(|e| LibraryError::Corrupt(format!("changes of {key}: {e}")))?;
+                writes.extend(self.index_applied(&key, &mut d, &remove)?);
+                match self.doc_writes(&doc_id, &mut d, true)? {
+                    Ok(w) => writes.extend(w),
+                    Err(why) => return Err(LibraryError::Corrupt(why)),
+                }
+            }
+        }
+        if !writes.is_empty() {
+            self.store.write(writes)?;
+            self.store.flush()?;
+        }
+        Ok(removed_total)
     }
 }
 

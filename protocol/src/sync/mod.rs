@@ -363,7 +363,9 @@ struct PeerSync {
     push_roster: Vec<Vec<u8>>,
     push_bytes: usize,
     admission: Option<RequestId>,
-    /// When to retry a failed round.
+    /// Our admission to this peer was lost: hand it in again at `retry_at`.
+    readmit: bool,
+    /// When to retry a failed round (or admission).
     retry_at: Option<SystemTime>,
     /// Start of the request-counting window and the requests in it.
     window: Option<(SystemTime, u32)>,
@@ -488,7 +490,13 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
                     })
                     .collect();
                 for peer in due {
-                    if self.peers[&peer].connected && replica.standing(&peer) == Standing::Member {
+                    let p = &self.peers[&peer];
+                    if !p.connected {
+                        continue;
+                    }
+                    if p.readmit && replica.awaiting_admission() {
+                        self.hand_in_admission(peer, replica, &mut step);
+                    } else if replica.standing(&peer) == Standing::Member {
                         self.want_round(peer, replica, &mut step);
                     }
                 }
@@ -546,6 +554,7 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
         p.push_roster.clear();
         p.push_bytes = 0;
         p.admission = None;
+        p.readmit = false;
         let ended: Vec<u64> = p
             .round
             .take()
@@ -569,27 +578,21 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
         replica: &mut R,
         step: &mut Step<P>,
     ) {
-        match replica.standing(&peer) {
+        let standing = replica.standing(&peer);
+        // Waiting for our own admission: hand it in to the member we
+        // reached (nobody serves us before that).
+        if replica.awaiting_admission() && (dialer || standing == Standing::Member) {
+            self.peers.entry(peer.clone()).or_default().connected = true;
+            self.hand_in_admission(peer, replica, step);
+            return;
+        }
+        match standing {
             Standing::Member => {
                 self.peers.entry(peer.clone()).or_default().connected = true;
                 self.want_round(peer, replica, step);
             }
             Standing::Invitee => {
                 self.peers.entry(peer).or_default().connected = true;
-            }
-            Standing::Stranger if dialer && replica.awaiting_admission() => {
-                self.peers.entry(peer.clone()).or_default().connected = true;
-                match replica.own_admission() {
-                    Ok(entries) => {
-                        let entries = entries.into_iter().map(ByteBuf::from).collect();
-                        let id = self.send(&peer, SyncRequest::Admit { entries }, step);
-                        self.peers.entry(peer).or_default().admission = Some(id);
-                    }
-                    Err(e) => step.event(Event::LocalError {
-                        peer,
-                        error: e.to_string(),
-                    }),
-                }
             }
             Standing::Stranger => {
                 self.drop_peer(&peer, "not a member", step);
@@ -599,6 +602,24 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
                     misbehaved: false,
                 });
             }
+        }
+    }
+
+    /// Send our invite and admission to `peer` (we dialed it, as the invite
+    /// said).
+    fn hand_in_admission<R: Replica<P>>(&mut self, peer: P, replica: &mut R, step: &mut Step<P>) {
+        match replica.own_admission() {
+            Ok(entries) => {
+                let entries = entries.into_iter().map(ByteBuf::from).collect();
+                let id = self.send(&peer, SyncRequest::Admit { entries }, step);
+                let p = self.peers.entry(peer).or_default();
+                p.admission = Some(id);
+                p.readmit = false;
+            }
+            Err(e) => step.event(Event::LocalError {
+                peer,
+                error: e.to_string(),
+            }),
         }
     }
 
@@ -966,7 +987,10 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
             return;
         }
         if p.admission == Some(id) {
+            // Lost on the way: hand it in again shortly.
             p.admission = None;
+            p.readmit = true;
+            p.retry_at = Some(now + ROUND_RETRY);
             step.event(Event::Refused {
                 peer,
                 reason: format!("admission failed: {error}"),
