@@ -4,11 +4,12 @@
 //! either a stranger's key or the key of an admitted member whose node is
 //! never started (its seed is read from its `node.key`).
 //!
-//! Cases: a stranger gets no document bytes; garbage and an oversized frame
-//! get their stream dropped unanswered (libp2p-request-response does not
-//! report undecodable requests, so the connection stays); a forged signature, a revoked key's change, or a flood
-//! of requests is disconnected and logged; none of it is applied; the
-//! node's memory stays bounded; an honest member still syncs afterwards.
+//! Cases: a stranger gets no document bytes; garbage, an oversized frame, a
+//! forged signature, and a sustained flood of requests are disconnected and
+//! logged; a revoked key's change is not applied (relayed by a member: the
+//! member stays; pushed by the revoked node: it is disconnected); none of
+//! it is applied; the node's memory stays bounded; an honest member still
+//! syncs afterwards.
 
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -370,36 +371,35 @@ fn hostile_peers_are_refused_disconnected_and_logged_while_members_keep_syncing(
         assert!(stranger.closed(node, Duration::from_secs(10)).await);
 
         let mut hostile = Hostile::new(seed_of(&h));
-        // 2. A member sending garbage on the sync protocol.
+        // 2. A member sending garbage on the sync protocol: the node's codec
+        // hands the undecodable bytes to the sync machine, which drops the
+        // peer.
         let node = hostile.connect(&addr).await;
         let o = hostile
             .raw(node, b"\xff\xfe not cbor at all \x00\x01".repeat(50))
             .await;
-        // The node drops the stream unanswered. It cannot disconnect: the
-        // request-response behaviour swallows `read_request` errors.
         assert!(!matches!(o, Outcome::Response(_)), "{o:?}");
-        let closed = hostile.closed(node, Duration::from_secs(2)).await;
-        outcomes.push(format!("garbage: {o:?}, disconnected: {closed}"));
+        assert!(
+            hostile.closed(node, Duration::from_secs(10)).await,
+            "garbage: not disconnected"
+        );
+        outcomes.push(format!("garbage: {o:?}, disconnected"));
 
-        // 3. An oversized frame (over the 8 MiB request limit).
-        let node = if closed {
-            hostile.connect(&addr).await
-        } else {
-            node
-        };
+        // 3. An oversized frame (over the 8 MiB request limit): read up to
+        // the limit, never further, and the peer is dropped.
+        let node = hostile.connect(&addr).await;
         let o = hostile
             .raw(node, vec![0x5a; wire::MAX_REQUEST_BYTES as usize + MIB])
             .await;
         assert!(!matches!(o, Outcome::Response(_)), "{o:?}");
-        let closed = hostile.closed(node, Duration::from_secs(2)).await;
-        outcomes.push(format!("oversized: {o:?}, disconnected: {closed}"));
+        assert!(
+            hostile.closed(node, Duration::from_secs(10)).await,
+            "oversized: not disconnected"
+        );
+        outcomes.push(format!("oversized: {o:?}, disconnected"));
 
         // 4. A push whose change carries a forged signature.
-        let node = if closed {
-            hostile.connect(&addr).await
-        } else {
-            node
-        };
+        let node = hostile.connect(&addr).await;
         let mut forged = h_envs[0].clone();
         let sig_at = 2 + forged[1] as usize + 5;
         forged[sig_at] ^= 0x01;
@@ -408,12 +408,29 @@ fn hostile_peers_are_refused_disconnected_and_logged_while_members_keep_syncing(
         assert!(hostile.closed(node, Duration::from_secs(10)).await);
         outcomes.push(format!("forged signature: {o:?}, disconnected"));
 
-        // 5. A push of a change by a revoked key.
+        // 5. A member relays a change by a revoked key (an honest member
+        // with an older roster could): not applied, the relay stays.
         let node = hostile.connect(&addr).await;
         let o = hostile.ask(node, push(&r_envs)).await;
+        assert!(
+            matches!(o, Outcome::Response(SyncResponse::Ack { applied: 0, .. })),
+            "relayed revoked change: {o:?}\n{}",
+            a.log()
+                .lines()
+                .filter(|l| l.contains("WARN") || l.contains("not applied"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        assert!(!hostile.closed(node, Duration::from_secs(2)).await);
+        outcomes.push(format!("revoked author relayed by a member: {o:?}, not applied"));
+
+        // 5b. The revoked node itself pushes it: refused and disconnected.
+        let mut revoked = Hostile::new(seed_of(&r));
+        let rnode = revoked.connect(&addr).await;
+        let o = revoked.ask(rnode, push(&r_envs)).await;
         assert!(refused_or_failed(&o), "revoked: {o:?}");
-        assert!(hostile.closed(node, Duration::from_secs(10)).await);
-        outcomes.push(format!("revoked author: {o:?}, disconnected"));
+        assert!(revoked.closed(rnode, Duration::from_secs(10)).await);
+        outcomes.push(format!("revoked node pushing: {o:?}, disconnected"));
 
         // 6. A flood of requests on many streams, memory sampled meanwhile.
         let base_kb = status_kb(pid, "VmRSS:");
@@ -429,36 +446,61 @@ fn hostile_peers_are_refused_disconnected_and_logged_while_members_keep_syncing(
             })
         };
         let node = hostile.connect(&addr).await;
-        let sent = 5000;
-        for i in 0..sent {
-            let req = if i % 2 == 0 {
+        // A sustained flood: 30 cheap requests in flight (under the node's
+        // 32-stream cap, so each one reaches it), a new one as each ends,
+        // until the node disconnects or 60 s pass.
+        let flood = |i: u64| {
+            if i % 2 == 0 {
                 SyncRequest::Buckets
             } else {
                 SyncRequest::Inventory {
                     buckets: ByteBuf::from((0..=255u8).collect::<Vec<_>>()),
                 }
-            };
-            hostile.swarm.behaviour_mut().sync.send_request(&node, req);
+            }
+        };
+        let mut sent = 0u64;
+        for _ in 0..30 {
+            hostile.swarm.behaviour_mut().sync.send_request(&node, flood(sent));
+            sent += 1;
         }
-        let closed = hostile.closed(node, Duration::from_secs(60)).await;
+        let started = std::time::Instant::now();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        let mut closed = false;
+        while !closed {
+            let Ok(ev) = tokio::time::timeout_at(deadline, hostile.swarm.select_next_some()).await
+            else {
+                break;
+            };
+            match ev {
+                SwarmEvent::ConnectionClosed { peer_id, .. } if peer_id == node => {
+                    closed = !hostile.swarm.is_connected(&node);
+                }
+                SwarmEvent::Behaviour(HbEvent::Sync(
+                    request_response::Event::Message { .. }
+                    | request_response::Event::OutboundFailure { .. },
+                )) if hostile.swarm.is_connected(&node) => {
+                    hostile.swarm.behaviour_mut().sync.send_request(&node, flood(sent));
+                    sent += 1;
+                }
+                _ => {}
+            }
+        }
+        let flood_secs = started.elapsed().as_secs_f64();
         stop.store(true, Ordering::SeqCst);
         sampler.join().unwrap();
         let peak_kb = peak.load(Ordering::SeqCst);
         eprintln!(
-            "hostile flood: {sent} requests; node RSS {base_kb} kB before, peak {peak_kb} kB \
-             during, VmHWM {} kB; disconnected: {closed}",
+            "hostile flood: {sent} requests in {flood_secs:.1} s; node RSS {base_kb} kB before, \
+             peak {peak_kb} kB during, VmHWM {} kB; disconnected: {closed}",
             status_kb(pid, "VmHWM:")
         );
-        // Not asserted: in the runs so far the flooder was not disconnected
-        // within 60 s (the per-peer request budget in net.rs is not reached:
-        // streams beyond the 32 concurrent ones are dropped by libp2p before
-        // the node sees them). Memory is what must hold.
+        assert!(closed, "the flooder was not disconnected within 60 s ({sent} requests)");
         assert!(
             peak_kb < base_kb + 256 * 1024,
             "RSS grew from {base_kb} to {peak_kb} kB"
         );
         outcomes.push(format!(
-            "flood of {sent}: disconnected: {closed}; RSS peak {peak_kb} kB (from {base_kb} kB)"
+            "sustained flood: {sent} requests in {flood_secs:.1} s, disconnected; RSS peak {peak_kb} kB (from {base_kb} kB)"
         ));
     });
     for o in &outcomes {
@@ -467,7 +509,10 @@ fn hostile_peers_are_refused_disconnected_and_logged_while_members_keep_syncing(
 
     let log = a.log();
     assert!(count(&log, "not a member of the consortium") >= 1, "{log}");
-    assert!(count(&log, "peer sent invalid data") >= 2, "{log}");
+    // Garbage, oversized, forged, flood.
+    assert!(count(&log, "peer sent invalid data") >= 4, "{log}");
+    assert!(count(&log, "request flood") >= 1, "{log}");
+    assert!(count(&log, "changes not applied") >= 1, "{log}");
     // Nothing of it was applied, and the node still runs.
     assert_eq!(export(&a), before);
     assert_eq!(a.json(&["verify"])["invalid"], 0);

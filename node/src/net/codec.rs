@@ -41,6 +41,15 @@ where
 {
     let mut buf = Vec::new();
     io.take(limit + 1).read_to_end(&mut buf).await?;
+    if buf.is_empty() {
+        // The stream closed with nothing on it: a peer that did not answer
+        // (request-response closes the stream of a dropped request). A
+        // failure, not misbehaviour.
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "empty message",
+        ));
+    }
     if buf.len() as u64 > limit {
         return Ok(Err(format!("message larger than {limit} bytes")));
     }
