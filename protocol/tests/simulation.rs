@@ -375,8 +375,7 @@ impl Replica<usize> for Store {
             self.reevaluate();
         }
         let scope = self.scope();
-        let mut by_doc: BTreeMap<String, Vec<(automerge::Change, [u8; 32], Vec<u8>)>> =
-            BTreeMap::new();
+        let mut by_doc: BTreeMap<String, Vec<Received>> = BTreeMap::new();
         let mut seen = BTreeSet::new();
         for env in envelopes {
             let sc = match SignedChange::decode(&env) {
@@ -462,6 +461,10 @@ impl Replica<usize> for Store {
         std::mem::take(&mut self.outbox)
     }
 }
+
+/// A checked change waiting to be applied: the change, its hash, its
+/// envelope.
+type Received = (automerge::Change, [u8; 32], Vec<u8>);
 
 enum Msg {
     Request {
@@ -743,7 +746,7 @@ impl Sim {
                 // Advance to the next event or 10 ms mark; the world acts
                 // on the marks.
                 self.now = ((self.now / 10 + 1) * 10).min(next).min(until);
-                if self.now % 10 == 0 {
+                if self.now.is_multiple_of(10) {
                     world(self);
                 }
                 continue;
@@ -777,7 +780,7 @@ fn run(seed: u64) -> BTreeMap<&'static str, u64> {
     }
     .sign(&key(0));
     let cid = genesis.id();
-    let mut founder = Store::new(0, cid, &[genesis.clone()]);
+    let mut founder = Store::new(0, cid, std::slice::from_ref(&genesis));
     for i in (1..HONEST).filter(|i| *i != JOINER).chain([REVOKED]) {
         let inv = founder.author_entry(
             0,
@@ -882,7 +885,7 @@ fn run(seed: u64) -> BTreeMap<&'static str, u64> {
     let mut world = |sim: &mut Sim| {
         let t = sim.now;
         // Honest writes: to own documents and to shared ones.
-        if t % 50 == 0 && sim.rng.gen_bool(0.5) {
+        if t.is_multiple_of(50) && sim.rng.gen_bool(0.5) {
             let i = sim.rng.gen_range(0..HONEST);
             if sim.up[i] {
                 let doc = if sim.rng.gen_bool(0.5) {
@@ -905,7 +908,7 @@ fn run(seed: u64) -> BTreeMap<&'static str, u64> {
         // The member to be revoked writes to its own documents, before and
         // after its revocation (it keeps writing while the revocation
         // spreads, and honest nodes that have not heard yet accept it).
-        if t % 100 == 0 && t < REVOKE_AT + 3_000 {
+        if t.is_multiple_of(100) && t < REVOKE_AT + 3_000 {
             let doc = format!("practice/r-{}", sim.rng.gen_range(0..5));
             if let Some(h) = sim.stores[REVOKED].write(&doc, &mut sim.rng, t) {
                 if revoked_at.is_some() {
@@ -1029,7 +1032,7 @@ fn run(seed: u64) -> BTreeMap<&'static str, u64> {
             attack_from = Some(t);
         }
         if let Some(from) = attack_from {
-            if t % 500 == 0 && t < from + 10_000 {
+            if t.is_multiple_of(500) && t < from + 10_000 {
                 let target = [1, 3, 5][sim.rng.gen_range(0..3)];
                 let doc = format!("practice/r-{}", sim.rng.gen_range(0..5));
                 if let Some(h) = sim.stores[REVOKED].write(&doc, &mut sim.rng, t) {
@@ -1067,7 +1070,7 @@ fn run(seed: u64) -> BTreeMap<&'static str, u64> {
             }
         }
         // Links fail and come back.
-        if t % 200 == 0 && sim.lossy {
+        if t.is_multiple_of(200) && sim.lossy {
             let (a, b) = sim.topology[sim.rng.gen_range(0..sim.topology.len())];
             if sim.links.contains(&(a, b)) {
                 if sim.rng.gen_bool(0.5) {
@@ -1077,7 +1080,7 @@ fn run(seed: u64) -> BTreeMap<&'static str, u64> {
                 sim.connect(a, b);
             }
         }
-        if t % 1000 == 0 {
+        if t.is_multiple_of(1000) {
             for i in 0..NODES {
                 if sim.up[i] {
                     sim.input(i, Input::Tick);
@@ -1106,7 +1109,7 @@ fn run(seed: u64) -> BTreeMap<&'static str, u64> {
         .filter(|(a, b)| *a < HONEST && *b < HONEST)
         .collect();
     let mut heal = |sim: &mut Sim| {
-        if sim.now % 1000 == 0 {
+        if sim.now.is_multiple_of(1000) {
             for (a, b) in honest_links.clone() {
                 sim.connect(a, b);
             }
@@ -1114,7 +1117,7 @@ fn run(seed: u64) -> BTreeMap<&'static str, u64> {
                 sim.input(i, Input::Tick);
             }
         }
-        if sim.now % 5000 == 0 {
+        if sim.now.is_multiple_of(5000) {
             for (a, b) in honest_links.clone() {
                 sim.input(a, Input::Sync { peer: b });
             }

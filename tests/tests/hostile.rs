@@ -450,7 +450,7 @@ fn hostile_peers_are_refused_disconnected_and_logged_while_members_keep_syncing(
         // 32-stream cap, so each one reaches it), a new one as each ends,
         // until the node disconnects or 60 s pass.
         let flood = |i: u64| {
-            if i % 2 == 0 {
+            if i.is_multiple_of(2) {
                 SyncRequest::Buckets
             } else {
                 SyncRequest::Inventory {
