@@ -783,6 +783,9 @@ impl Library {
             Ok(w) => w,
             Err(why) => return Ok(refused(why)),
         };
+        // Nothing waits (the usual case): all of them applied, no need to ask
+        // automerge change by change (costly: it rebuilds each change).
+        let all_applied = d.get_missing_deps(&[]).is_empty();
         let mut outbox = Vec::with_capacity(items.len());
         for (sc, v) in items {
             let env = sc.encode();
@@ -793,7 +796,7 @@ impl Library {
                 v.change.seq(),
                 &v.hash.0,
             ));
-            if d.get_change_by_hash(&v.hash).is_some() {
+            if all_applied || d.get_change_meta_by_hash(&v.hash).is_some() {
                 writes.push(crate::library::hash_index(&key, &v.hash.0));
             }
             outbox.push(env);
@@ -806,7 +809,7 @@ impl Library {
             writes,
             outbox,
             applied: items.len() as u64,
-            missing_deps: !d.get_missing_deps(&[]).is_empty(),
+            missing_deps: !all_applied,
             refused: None,
         })
     }
@@ -829,7 +832,7 @@ impl Library {
             if skip.contains(&hash) {
                 continue;
             }
-            if d.get_change_by_hash(&automerge::ChangeHash(hash)).is_some() {
+            if d.get_change_meta_by_hash(&automerge::ChangeHash(hash)).is_some() {
                 writes.push(crate::library::hash_index(key, &hash));
             } else {
                 writes.push((keys::key(keys::HASH, &hash), None));

@@ -133,6 +133,20 @@ fn entries_ok(v: &[ByteBuf]) -> Result<(), WireError> {
 }
 
 impl SyncRequest {
+    /// The message's name, for logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SyncRequest::Summary { .. } => "summary",
+            SyncRequest::Buckets => "buckets",
+            SyncRequest::Inventory { .. } => "inventory",
+            SyncRequest::GetChanges { .. } => "get-changes",
+            SyncRequest::GetBuckets { .. } => "get-buckets",
+            SyncRequest::GetRoster { .. } => "get-roster",
+            SyncRequest::Push { .. } => "push",
+            SyncRequest::Admit { .. } => "admit",
+        }
+    }
+
     /// About the bytes this takes on the wire (for the per-peer counters).
     pub fn approx_len(&self) -> u64 {
         16 + match self {
@@ -186,6 +200,19 @@ impl SyncRequest {
 }
 
 impl SyncResponse {
+    /// The message's name, for logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SyncResponse::Summary { .. } => "summary",
+            SyncResponse::Buckets { .. } => "buckets",
+            SyncResponse::Inventory { .. } => "inventory",
+            SyncResponse::Changes { .. } => "changes",
+            SyncResponse::Roster { .. } => "roster",
+            SyncResponse::Ack { .. } => "ack",
+            SyncResponse::Refused { .. } => "refused",
+        }
+    }
+
     /// About the bytes this takes on the wire (for the per-peer counters).
     pub fn approx_len(&self) -> u64 {
         16 + match self {

@@ -411,6 +411,12 @@ impl Loop {
         while let Some(input) = inputs.pop_front() {
             let machine = self.machine.clone();
             let now = SystemTime::now();
+            let what = match &input {
+                Input::Request { request: Ok(r), .. } => format!("request {}", r.kind()),
+                Input::Response { response: Ok(r), .. } => format!("response {}", r.kind()),
+                other => format!("{:.40}", format!("{other:?}")),
+            };
+            let started = Instant::now();
             let outputs = self
                 .library
                 .with(move |l| {
@@ -422,6 +428,7 @@ impl Loop {
                 })
                 .await
                 .unwrap_or_default();
+            tracing::trace!(input = %what, ms = started.elapsed().as_millis() as u64, outputs = outputs.len(), "sync machine step");
             let mut persist = Vec::new();
             for output in outputs {
                 match output {
