@@ -110,6 +110,11 @@ pub fn parse_change(bytes: &[u8]) -> Result<Change, EnvelopeError> {
     if bytes.len() < 10 || bytes[..4] != AUTOMERGE_MAGIC || bytes[8] != CHUNK_TYPE_CHANGE {
         return Err(EnvelopeError::NotAChange);
     }
+    if !strings_fit_their_columns(bytes) {
+        return Err(EnvelopeError::Parse(
+            "a string runs past the end of its column".into(),
+        ));
+    }
     match catch_unwind(AssertUnwindSafe(|| Change::try_from(bytes))) {
         // automerge does not check the header checksum (the first four bytes
         // of the change hash); a chunk whose header lies is refused.
@@ -118,6 +123,91 @@ pub fn parse_change(bytes: &[u8]) -> Result<Change, EnvelopeError> {
         Ok(Err(e)) => Err(EnvelopeError::Parse(e.to_string())),
         Err(_) => Err(EnvelopeError::Parse("automerge panicked".into())),
     }
+}
+
+/// automerge 0.12 reads a string of a change's op columns (keys, mark
+/// names) by allocating the length its prefix claims, up to 1e9 bytes,
+/// *before* it checks that the column holds that many bytes: a 200-byte
+/// change made it allocate 934 MiB (fuzz target `signed_change`, regression
+/// input `protocol/tests/fuzz-corpus/signed_change/oom-string-length`).
+/// So walk the chunk as automerge will (header, then every string column,
+/// type 5, the way its `RleDecoder<SmolStr>` reads it, with the same LEB128
+/// decoding) and refuse a string whose length runs past its column. A chunk
+/// whose header this walk cannot follow is refused as well: automerge would
+/// refuse it too, or it uses encodings automerge's writer never produces.
+fn strings_fit_their_columns(chunk: &[u8]) -> bool {
+    fn uleb(r: &mut &[u8]) -> Option<u64> {
+        leb128::read::unsigned(r).ok()
+    }
+    fn take<'a>(r: &mut &'a [u8], n: u64) -> Option<&'a [u8]> {
+        let n = usize::try_from(n).ok().filter(|n| *n <= r.len())?;
+        let (head, rest) = r.split_at(n);
+        *r = rest;
+        Some(head)
+    }
+    /// One string column: runs of a signed count, then one string
+    /// (count > 0), -count strings (count < 0) or a null count (0). Where
+    /// automerge's read would fail the walk stops: nothing was allocated.
+    fn column_fits(mut col: &[u8]) -> bool {
+        let r = &mut col;
+        while !r.is_empty() {
+            let Ok(count) = leb128::read::signed(r) else {
+                return true;
+            };
+            let strings = match count {
+                1.. => 1,
+                ..0 => count.unsigned_abs(),
+                0 => match uleb(r) {
+                    Some(_) => 0,
+                    None => return true,
+                },
+            };
+            // Each string takes at least one byte: bounded by the column.
+            for _ in 0..strings {
+                let Some(len) = uleb(r) else {
+                    return true;
+                };
+                if take(r, len).is_none() {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+    let walk = || -> Option<bool> {
+        // magic, checksum, chunk type; then the chunk length and its data.
+        let mut r = &chunk[9..];
+        let len = uleb(&mut r)?;
+        let r = &mut take(&mut r, len)?;
+        // Every loop below takes at least one byte per round or stops.
+        for _ in 0..uleb(r)? {
+            take(r, 32)?; // dependency hashes
+        }
+        let actor = uleb(r)?;
+        take(r, actor)?;
+        uleb(r)?; // seq
+        uleb(r)?; // start op
+        leb128::read::signed(r).ok()?; // time
+        let message = uleb(r)?;
+        take(r, message)?;
+        for _ in 0..uleb(r)? {
+            let actor = uleb(r)?; // other actors
+            take(r, actor)?;
+        }
+        let mut columns = Vec::new();
+        for _ in 0..uleb(r)? {
+            columns.push((uleb(r)?, uleb(r)?)); // (spec, length)
+        }
+        // The columns' data follow one another in their listed order.
+        for (spec, len) in columns {
+            let data = take(r, len)?;
+            if spec & 0b111 == 5 && !column_fits(data) {
+                return Some(false);
+            }
+        }
+        Some(true)
+    };
+    walk().unwrap_or(false)
 }
 
 impl SignedChange {
@@ -224,6 +314,51 @@ mod tests {
         let (_, change) = doc::create(&key, &p.clone().into(), 1000).unwrap();
         let s = SignedChange::sign(&key, &Scope::UNAFFILIATED, &p.doc_id(), change);
         (key, s)
+    }
+
+    #[test]
+    fn string_column_walk_accepts_real_changes_and_refuses_overlong_strings() {
+        use automerge::marks::{ExpandMark, Mark};
+        use automerge::transaction::Transactable;
+        use automerge::{AutoCommit, ObjType, ROOT};
+        // Keys of every LEB128 length class, repeated and literal runs,
+        // list elements (null keys), text and a mark (mark-name column).
+        let mut d = AutoCommit::new();
+        for i in 0..40 {
+            d.put(ROOT, format!("k{i}"), i as i64).unwrap();
+        }
+        d.put(ROOT, "x".repeat(200), "long key").unwrap();
+        d.put(ROOT, "é".repeat(9000), "key over 16 KiB").unwrap();
+        let list = d.put_object(ROOT, "list", ObjType::List).unwrap();
+        for i in 0..5 {
+            d.insert(&list, i, "item").unwrap();
+        }
+        let text = d.put_object(ROOT, "text", ObjType::Text).unwrap();
+        d.splice_text(&text, 0, 0, "hello world").unwrap();
+        d.mark(
+            &text,
+            Mark::new("bold".into(), true, 0, 5),
+            ExpandMark::After,
+        )
+        .unwrap();
+        d.commit();
+        let change = d.get_last_local_change().unwrap().raw_bytes().to_vec();
+        assert!(strings_fit_their_columns(&change));
+        assert!(parse_change(&change).is_ok());
+        assert!(strings_fit_their_columns(&signed().1.change));
+
+        // A one-key change whose key claims 127 bytes where its column has
+        // one left (the fuzzer's input claimed 934 MiB): refused by the walk,
+        // before automerge allocates. Same size, so only the string is off.
+        let mut d = AutoCommit::new().with_actor(automerge::ActorId::from([0u8; 16]));
+        d.put(ROOT, "k", 1).unwrap();
+        d.commit();
+        let mut bad = d.get_last_local_change().unwrap().raw_bytes().to_vec();
+        assert!(strings_fit_their_columns(&bad));
+        let pos = bad.windows(2).position(|w| w == b"\x01k").unwrap();
+        bad[pos] = 0x7f;
+        assert!(!strings_fit_their_columns(&bad));
+        assert!(matches!(parse_change(&bad), Err(EnvelopeError::Parse(_))));
     }
 
     #[test]
