@@ -832,7 +832,9 @@ impl Library {
             if skip.contains(&hash) {
                 continue;
             }
-            if d.get_change_meta_by_hash(&automerge::ChangeHash(hash)).is_some() {
+            if d.get_change_meta_by_hash(&automerge::ChangeHash(hash))
+                .is_some()
+            {
                 writes.push(crate::library::hash_index(key, &hash));
             } else {
                 writes.push((keys::key(keys::HASH, &hash), None));

@@ -413,7 +413,9 @@ impl Loop {
             let now = SystemTime::now();
             let what = match &input {
                 Input::Request { request: Ok(r), .. } => format!("request {}", r.kind()),
-                Input::Response { response: Ok(r), .. } => format!("response {}", r.kind()),
+                Input::Response {
+                    response: Ok(r), ..
+                } => format!("response {}", r.kind()),
                 other => format!("{:.40}", format!("{other:?}")),
             };
             let started = Instant::now();
