@@ -446,8 +446,9 @@ fn hostile_peers_are_refused_disconnected_and_logged_while_members_keep_syncing(
             })
         };
         let node = hostile.connect(&addr).await;
-        // A sustained flood: 30 cheap requests in flight (under the node's
-        // 32-stream cap, so each one reaches it), a new one as each ends,
+        // A sustained flood: 30 cheap requests in flight (the node takes 8
+        // streams per connection at a time and drops the rest unread, which
+        // costs it nothing), a new one as each ends,
         // until the node disconnects or 60 s pass.
         let flood = |i: u64| {
             if i.is_multiple_of(2) {

@@ -46,8 +46,12 @@ const COMMAND_CAPACITY: usize = 256;
 const MAX_PENDING_INCOMING: u32 = 32;
 const MAX_ESTABLISHED: u32 = 256;
 const MAX_PER_PEER: u32 = 2;
-/// Concurrent inbound streams per connection.
-const MAX_STREAMS: usize = 32;
+/// Concurrent inbound streams per connection. An honest peer has at most
+/// about five requests out to us (two pipelined fetches, a push, a round's
+/// request, an admission); each stream buffers at most one message of
+/// `wire::MAX_REQUEST_BYTES` (8 MiB), so a connection can hold at most
+/// 64 MiB of unread requests (two connections per peer).
+const MAX_STREAMS: usize = 8;
 /// Keepalive pings (each side pings every this often; idle traffic is these).
 const PING_INTERVAL: Duration = Duration::from_secs(30);
 /// Redial backoff bounds.
