@@ -131,18 +131,7 @@ pub fn run_once(
         "off",
     ];
     let mut seed = TestNode::init();
-    seed.ok(&[
-        "consortium",
-        "create",
-        "--name",
-        "Bench",
-        "--org",
-        "lmds",
-        "--org-name",
-        "LMDS",
-        "--country",
-        "FR",
-    ]);
+    seed.create_consortium("Bench", "lmds", "LMDS", "FR");
     seed.start_with(&tcp_only);
     let t = Instant::now();
     seed.ok(&["import", data.to_str().unwrap()]);

@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 
 use r2com_protocol::envelope::SignedChange;
 use r2com_protocol::roster::{Action, EntryId, SignedEntry};
+use r2com_protocol::sync::Summary;
 use r2com_protocol::wire::BUCKETS;
 
 use crate::library::{hash_index, Library, LibraryError};
@@ -35,12 +36,6 @@ impl Outbox {
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty() && self.roster.is_empty() && !self.overflowed
     }
-}
-
-/// This node's summary for a peer.
-pub struct Summary {
-    pub roster: Vec<[u8; 32]>,
-    pub digest: [u8; 32],
 }
 
 impl Library {

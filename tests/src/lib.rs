@@ -266,6 +266,23 @@ impl TestNode {
             .expect("run r2com")
     }
 
+    /// Found a consortium named `name`, this node's organisation `org`
+    /// (`org_name`, `country`) its first admin.
+    pub fn create_consortium(&self, name: &str, org: &str, org_name: &str, country: &str) {
+        self.ok(&[
+            "consortium",
+            "create",
+            "--name",
+            name,
+            "--org",
+            org,
+            "--org-name",
+            org_name,
+            "--country",
+            country,
+        ]);
+    }
+
     /// Run a CLI command that must succeed; its stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.cli(args);

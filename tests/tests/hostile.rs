@@ -303,18 +303,7 @@ fn count(log: &str, what: &str) -> usize {
 #[test]
 fn hostile_peers_are_refused_disconnected_and_logged_while_members_keep_syncing() {
     let mut a = TestNode::init();
-    a.ok(&[
-        "consortium",
-        "create",
-        "--name",
-        "RAN",
-        "--org",
-        "lmds",
-        "--org-name",
-        "LMDS",
-        "--country",
-        "FR",
-    ]);
+    a.create_consortium("RAN", "lmds", "LMDS", "FR");
     a.start();
     a.ok(&["import", gen_dataset(40, 10, 5).to_str().unwrap()]);
     let addr = a.listen_addr();

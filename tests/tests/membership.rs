@@ -48,18 +48,12 @@ fn consortium() -> (TestNode, TestNode, TestNode) {
     let a = TestNode::init();
     let b = TestNode::init();
     let c = TestNode::init();
-    a.ok(&[
-        "consortium",
-        "create",
-        "--name",
+    a.create_consortium(
         "RAN practitioners",
-        "--org",
         "lmds",
-        "--org-name",
         "Les Militants des Savoirs",
-        "--country",
         "FR",
-    ]);
+    );
     let tb = invite(&a, "ips", &b, &["--addr", "/ip4/127.0.0.1/tcp/4001"]);
     let tc = invite(&a, "act", &c, &[]);
     let joined = b.json(&["join", &tb]);
@@ -124,18 +118,7 @@ fn invites_are_checked_on_join() {
     let a = TestNode::init();
     let b = TestNode::init();
     let c = TestNode::init();
-    a.ok(&[
-        "consortium",
-        "create",
-        "--name",
-        "RAN",
-        "--org",
-        "lmds",
-        "--org-name",
-        "LMDS",
-        "--country",
-        "FR",
-    ]);
+    a.create_consortium("RAN", "lmds", "LMDS", "FR");
     let for_b = invite(&a, "ips", &b, &[]);
     let e = c.fails(&["join", &for_b], 3);
     assert!(e.contains("this invite is for node key"), "{e}");
@@ -234,18 +217,7 @@ fn a_revoked_member_keeps_its_past_changes_and_its_later_ones_reach_no_one() {
 fn a_non_member_cannot_push_changes() {
     let (a, _b, _c) = consortium();
     let outsider = TestNode::init();
-    outsider.ok(&[
-        "consortium",
-        "create",
-        "--name",
-        "Other",
-        "--org",
-        "evil",
-        "--org-name",
-        "Evil",
-        "--country",
-        "HU",
-    ]);
+    outsider.create_consortium("Other", "evil", "Evil", "HU");
     outsider.ok(&[
         "practice",
         "add",

@@ -178,18 +178,7 @@ fn logs(nodes: &[&TestNode]) -> String {
 #[test]
 fn nodes_behind_cut_and_lossy_links_converge_after_healing() {
     let mut a = TestNode::init();
-    a.ok(&[
-        "consortium",
-        "create",
-        "--name",
-        "RAN",
-        "--org",
-        "lmds",
-        "--org-name",
-        "LMDS",
-        "--country",
-        "FR",
-    ]);
+    a.create_consortium("RAN", "lmds", "LMDS", "FR");
     a.start();
     a.ok(&["import", gen_dataset(30, 10, 9).to_str().unwrap()]);
     let a_port = port_of(&a.listen_addr());

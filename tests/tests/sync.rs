@@ -26,18 +26,7 @@ fn export(n: &TestNode) -> Value {
 /// A running admin node (org lmds) of a new consortium.
 fn founder() -> TestNode {
     let mut a = TestNode::init();
-    a.ok(&[
-        "consortium",
-        "create",
-        "--name",
-        "RAN",
-        "--org",
-        "lmds",
-        "--org-name",
-        "LMDS",
-        "--country",
-        "FR",
-    ]);
+    a.create_consortium("RAN", "lmds", "LMDS", "FR");
     a.start();
     a
 }
@@ -206,18 +195,7 @@ fn a_non_member_gets_nothing() {
     a.ok(&["import", gen_dataset(30, 10, 4).to_str().unwrap()]);
     // A stranger with its own consortium, and one with none.
     let mut x = TestNode::init();
-    x.ok(&[
-        "consortium",
-        "create",
-        "--name",
-        "X",
-        "--org",
-        "x",
-        "--org-name",
-        "X",
-        "--country",
-        "HU",
-    ]);
+    x.create_consortium("X", "x", "X", "HU");
     x.start();
     x.ok(&["peer", "add", &a.listen_addr()]);
     let mut y = TestNode::init();

@@ -169,11 +169,7 @@ impl Replica<PeerId> for NodeReplica<'_> {
     }
 
     fn summary(&mut self) -> Result<Summary, LibraryError> {
-        let s = self.0.summary()?;
-        Ok(Summary {
-            roster: s.roster,
-            digest: s.digest,
-        })
+        self.0.summary()
     }
 
     fn bucket_digests(&mut self) -> Result<Vec<[u8; 32]>, LibraryError> {
