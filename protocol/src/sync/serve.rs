@@ -1,0 +1,144 @@
+//! Serving a member's requests, and applying what a peer sent.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::time::SystemTime;
+
+use serde_bytes::ByteBuf;
+
+use crate::wire::{self, SyncRequest, SyncResponse};
+
+use super::{arrays, bufs, rfc3339, Applied, Blame, Event, Replica, Step, SyncMachine};
+
+impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
+    /// Answer one request from a peer allowed to make it.
+    pub(super) fn serve<R: Replica<P>>(
+        &mut self,
+        now: SystemTime,
+        peer: &P,
+        request: SyncRequest,
+        replica: &mut R,
+        step: &mut Step<P>,
+    ) -> Result<SyncResponse, Blame> {
+        let local = |e: R::Error| Blame::Local(e.to_string());
+        Ok(match request {
+            SyncRequest::Summary { roster, digest } => {
+                let ours = replica.summary().map_err(local)?;
+                let theirs: BTreeSet<[u8; 32]> = arrays(&roster).into_iter().collect();
+                let same = digest.as_slice() == ours.digest
+                    && theirs == ours.roster.iter().copied().collect::<BTreeSet<_>>();
+                if same {
+                    let p = self.peers.entry(peer.clone()).or_default();
+                    if p.round.is_none() {
+                        p.state.we_lack = 0;
+                        p.state.they_lack = 0;
+                        p.state.last_sync = Some(rfc3339(now));
+                        p.state.last_digest = Some(hex::encode(ours.digest));
+                    }
+                } else {
+                    // The peer has something we lack (or lacks something,
+                    // and will pull it): pull from it.
+                    self.want_round(peer.clone(), replica, step);
+                }
+                SyncResponse::Summary {
+                    roster: bufs(&ours.roster),
+                    digest: ByteBuf::from(ours.digest.to_vec()),
+                }
+            }
+            SyncRequest::Buckets => SyncResponse::Buckets {
+                digests: bufs(&replica.bucket_digests().map_err(local)?),
+            },
+            SyncRequest::Inventory { buckets } => SyncResponse::Inventory {
+                hashes: bufs(&replica.inventory(&buckets).map_err(local)?),
+            },
+            SyncRequest::GetChanges { hashes } => SyncResponse::Changes {
+                batch: ByteBuf::from(wire::encode_batch(
+                    &replica.get_changes(&arrays(&hashes)).map_err(local)?,
+                )),
+            },
+            SyncRequest::GetBuckets { buckets } => {
+                let hashes = replica.inventory(&buckets).map_err(local)?;
+                let mut envs = Vec::new();
+                let mut size = 0;
+                'fill: for chunk in hashes.chunks(256) {
+                    for env in replica.get_changes(chunk).map_err(local)? {
+                        size += env.len();
+                        // A bucket that does not fit is left for the next
+                        // round's hash-by-hash path.
+                        if size > wire::MAX_BUCKET_BATCH {
+                            break 'fill;
+                        }
+                        envs.push(env);
+                    }
+                }
+                SyncResponse::Changes {
+                    batch: ByteBuf::from(wire::encode_batch(&envs)),
+                }
+            }
+            SyncRequest::GetRoster { ids } => SyncResponse::Roster {
+                entries: replica
+                    .get_roster(&arrays(&ids))
+                    .map_err(local)?
+                    .into_iter()
+                    .map(ByteBuf::from)
+                    .collect(),
+            },
+            SyncRequest::Push { batch, roster } => {
+                let envs = wire::decode_batch(&batch).map_err(|e| Blame::Peer(e.to_string()))?;
+                let entries = roster.into_iter().map(ByteBuf::into_vec).collect();
+                let applied = self.apply(peer, entries, envs, replica, step)?;
+                if applied.missing_deps {
+                    self.want_round(peer.clone(), replica, step);
+                }
+                SyncResponse::Ack {
+                    applied: applied.applied,
+                    missing_deps: applied.missing_deps,
+                }
+            }
+            SyncRequest::Admit { entries } => {
+                let entries = entries.into_iter().map(ByteBuf::into_vec).collect();
+                match replica.admit(peer, entries).map_err(Blame::Peer)? {
+                    Some(all) => {
+                        self.peers.entry(peer.clone()).or_default().connected = true;
+                        self.want_round(peer.clone(), replica, step);
+                        SyncResponse::Roster {
+                            entries: all.into_iter().map(ByteBuf::from).collect(),
+                        }
+                    }
+                    None => SyncResponse::Refused {
+                        reason: "the admission is not valid (expired, used, or revoked invite)"
+                            .into(),
+                    },
+                }
+            }
+        })
+    }
+
+    /// Apply what `peer` sent; invalid data is the peer's fault.
+    pub(super) fn apply<R: Replica<P>>(
+        &mut self,
+        peer: &P,
+        entries: Vec<Vec<u8>>,
+        envelopes: Vec<Vec<u8>>,
+        replica: &mut R,
+        step: &mut Step<P>,
+    ) -> Result<Applied, Blame> {
+        let applied = replica
+            .apply(peer, entries, envelopes)
+            .map_err(|e| Blame::Local(e.to_string()))?;
+        if !applied.invalid.is_empty() {
+            return Err(Blame::Peer(format!(
+                "{} invalid: {}",
+                applied.invalid.len(),
+                applied.invalid.join("; ")
+            )));
+        }
+        if !applied.not_allowed.is_empty() {
+            step.event(Event::NotAllowed {
+                peer: peer.clone(),
+                reasons: applied.not_allowed.clone(),
+            });
+        }
+        Ok(applied)
+    }
+}
