@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use r2com_node::control::dispatch;
 use r2com_node::frame;
-use r2com_node::node::{socket_path, NodeError, NodeInfo};
+use r2com_node::open::{socket_path, NodeError, OpenNode};
 use r2com_node::store::StoreError;
 use r2com_protocol::control::{ApiError, Frame, Request, MAX_REQUEST_LEN, MAX_RESPONSE_LEN};
 
@@ -76,7 +76,7 @@ fn in_process(
     request: Request,
     progress: &mut (dyn FnMut(u64, u64) + Send),
 ) -> Result<Value, CallError> {
-    let node = match NodeInfo::open(data_dir, false) {
+    let node = match OpenNode::open(data_dir, false) {
         Ok(n) => n,
         Err(NodeError::Store(StoreError::Locked)) => {
             return Err(anyhow::anyhow!(

@@ -126,10 +126,10 @@ fn run(cli: Cli) -> Result<(), CallError> {
                 .with_ansi(std::io::stderr().is_terminal())
                 .init();
             let rt = tokio::runtime::Runtime::new().context("starting the runtime")?;
-            rt.block_on(r2com_node::node::run(
+            rt.block_on(r2com_node::run::run(
                 &dir,
                 feed_listen.as_deref(),
-                r2com_node::node::NetOptions { listen, no_mdns },
+                r2com_node::run::NetOptions { listen, no_mdns },
             ))
             .map_err(anyhow::Error::new)?;
         }

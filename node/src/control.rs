@@ -15,10 +15,10 @@ use tracing::{debug, info, warn, Instrument};
 use r2com_protocol::control::{ApiError, ErrorCode, Frame, Request, MAX_REQUEST_LEN};
 use r2com_protocol::roster::Role;
 
-use crate::actor::LibraryHandle;
 use crate::frame;
+use crate::library_thread::LibraryHandle;
 use crate::net::NetHandle;
-use crate::node::NodeInfo;
+use crate::open::OpenNode;
 
 /// Control connections served at once; more wait.
 const MAX_CONNECTIONS: usize = 16;
@@ -28,7 +28,7 @@ const PROGRESS_CAPACITY: usize = 16;
 /// Answer one request. Shared by the socket server and by the CLI when it
 /// works on the store directly (node not running).
 pub fn dispatch(
-    node: &NodeInfo,
+    node: &OpenNode,
     request: Request,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<Value, ApiError> {

@@ -16,7 +16,7 @@ use tracing::{debug, info, warn, Instrument};
 
 use r2com_protocol::control::{ListFilter, Request};
 
-use crate::actor::LibraryHandle;
+use crate::library_thread::LibraryHandle;
 
 /// Largest request head (request line and headers) read.
 pub const MAX_REQUEST_HEAD: usize = 8 * 1024;

@@ -91,6 +91,19 @@ pub fn peer_id(key: &NodeKey) -> String {
     kp.public().to_peer_id().to_base58()
 }
 
+/// The PeerId of a node public key (hex).
+pub fn peer_id_of(key_hex: &str) -> Option<libp2p::PeerId> {
+    let bytes = hex::decode(key_hex).ok()?;
+    let pk = libp2p_identity::ed25519::PublicKey::try_from_bytes(&bytes).ok()?;
+    Some(libp2p_identity::PublicKey::from(pk).to_peer_id())
+}
+
+/// The node public key (hex) of a PeerId, if it embeds an ed25519 key.
+pub fn key_of(peer: &libp2p::PeerId) -> Option<String> {
+    let pk = libp2p_identity::PublicKey::try_decode_protobuf(peer.as_ref().digest()).ok()?;
+    Some(hex::encode(pk.try_into_ed25519().ok()?.to_bytes()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,5 @@
 //! The r2com node: the store, the library of signed records, the local
-//! control API, and `run`, which serves it.
+//! control API, the network, and `run`, which serves it.
 //!
 //! Flow of a write: the CLI sends a [`r2com_protocol::control::Request`] on
 //! the control socket; [`control::dispatch`] calls the [`library::Library`],
@@ -7,15 +7,17 @@
 //! with the record and its search text in one atomic batch, and flushes the
 //! store before the answer goes back.
 
-pub mod actor;
+pub mod apply;
 pub mod config;
 pub mod control;
 pub mod feed;
 pub mod frame;
 pub mod identity;
 pub mod library;
+pub mod library_thread;
 pub mod membership;
 pub mod net;
-pub mod node;
+pub mod open;
+pub mod replica;
+pub mod run;
 pub mod store;
-pub mod sync_store;

@@ -13,12 +13,12 @@ use r2com_protocol::control::{ApiError, ErrorCode, Request};
 
 use crate::control::dispatch;
 use crate::library::Library;
-use crate::node::NodeInfo;
+use crate::open::OpenNode;
 
 /// Requests waiting for the library thread; senders wait when it is full.
 const QUEUE_CAPACITY: usize = 64;
 
-type Task = Box<dyn FnOnce(&NodeInfo) + Send>;
+type Task = Box<dyn FnOnce(&OpenNode) + Send>;
 
 enum Job {
     Api {
@@ -51,7 +51,7 @@ pub struct LibraryHandle {
 
 impl LibraryHandle {
     /// Start the library thread. It ends when every handle is dropped.
-    pub fn spawn(node: Arc<NodeInfo>) -> LibraryHandle {
+    pub fn spawn(node: Arc<OpenNode>) -> LibraryHandle {
         let (jobs, mut rx) = mpsc::channel::<Job>(QUEUE_CAPACITY);
         let outbox = Arc::new(Notify::new());
         let notify = outbox.clone();
@@ -111,7 +111,7 @@ impl LibraryHandle {
         f: impl FnOnce(&Library) -> R + Send + 'static,
     ) -> Result<R, ApiError> {
         let (reply, answer) = oneshot::channel();
-        let task: Task = Box::new(move |node: &NodeInfo| {
+        let task: Task = Box::new(move |node: &OpenNode| {
             let _ = reply.send(f(&node.library));
         });
         self.jobs

@@ -1,60 +1,12 @@
-//! Opening a node's data directory, and running the node.
+//! `r2com run`: serve a node until SIGINT or SIGTERM.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use tracing::info;
 
-use crate::identity::{self, IdentityError};
-use crate::library::Library;
-use crate::store::{SledStore, Store, StoreError};
-
-/// The store directory inside the data directory.
-pub const STORE_DIR: &str = "store";
-/// The control socket inside the data directory.
-pub const CONTROL_SOCKET: &str = "control.sock";
-
-#[derive(Debug, thiserror::Error)]
-pub enum NodeError {
-    #[error(transparent)]
-    Identity(#[from] IdentityError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Library(#[from] crate::library::LibraryError),
-    #[error("network: {0}")]
-    Net(String),
-    #[error("control socket {0}: {1}")]
-    Socket(PathBuf, std::io::Error),
-    /// `config.toml` or a `run` option is invalid.
-    #[error(transparent)]
-    Config(#[from] crate::config::ConfigError),
-    /// The calendar feed's configured address cannot be bound.
-    #[error("calendar feed on {0}: {1}")]
-    Feed(std::net::SocketAddr, std::io::Error),
-}
-
-/// An opened node: its library and where it lives.
-pub struct NodeInfo {
-    pub library: Library,
-    pub data_dir: PathBuf,
-    /// Whether this is the running node (`r2com run`) or the CLI working on
-    /// a stopped node's store.
-    pub running: bool,
-}
-
-impl NodeInfo {
-    /// Open the key and the store of a data directory.
-    pub fn open(data_dir: &Path, running: bool) -> Result<NodeInfo, NodeError> {
-        let key = identity::load(data_dir)?;
-        let store: Arc<dyn Store> = Arc::new(SledStore::open(&data_dir.join(STORE_DIR))?);
-        Ok(NodeInfo {
-            library: Library::new(store, key)?,
-            data_dir: data_dir.to_owned(),
-            running,
-        })
-    }
-}
+use crate::identity;
+use crate::open::{socket_path, NodeError, OpenNode};
 
 /// Network options of `r2com run`.
 #[derive(Debug, Default, Clone)]
@@ -63,10 +15,6 @@ pub struct NetOptions {
     pub listen: Vec<String>,
     /// `--no-mdns`.
     pub no_mdns: bool,
-}
-
-pub fn socket_path(data_dir: &Path) -> PathBuf {
-    data_dir.join(CONTROL_SOCKET)
 }
 
 /// Run the node until SIGINT or SIGTERM: open the store, serve the control
@@ -87,7 +35,7 @@ pub async fn run(
         info!(public_key = %key.public(), "created a new node key");
     }
     drop(key);
-    let node = Arc::new(NodeInfo::open(data_dir, true)?);
+    let node = Arc::new(OpenNode::open(data_dir, true)?);
     let span = tracing::info_span!("node", key = %&node.library.key().public().to_hex()[..12]);
     let _enter = span.enter();
     let sock = socket_path(data_dir);
@@ -98,7 +46,7 @@ pub async fn run(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "ready"
     );
-    let library = crate::actor::LibraryHandle::spawn(node.clone());
+    let library = crate::library_thread::LibraryHandle::spawn(node.clone());
     let feed_file = data_dir.join(crate::feed::FEED_ADDR_FILE);
     let _ = std::fs::remove_file(&feed_file);
     let feed = match bind_feed(feed_listen).await? {

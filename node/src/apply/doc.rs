@@ -1,0 +1,93 @@
+//! Applying verified changes to one document: the writes for the changes,
+//! their indexes and the state the document reaches.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use automerge::AutoCommit;
+
+use r2com_protocol::ids::DocId;
+
+use super::Verified;
+use crate::library::{author_index, hash_index, Library, LibraryError};
+use crate::store::{keys, Write};
+
+/// What applying one document's changes produced.
+pub(super) struct DocOutcome {
+    pub(super) writes: Vec<Write>,
+    pub(super) outbox: Vec<Vec<u8>>,
+    pub(super) applied: u64,
+    pub(super) missing_deps: bool,
+    /// Set when the changes were refused (nothing of them is written).
+    pub(super) refused: Option<String>,
+}
+
+impl Library {
+    /// Apply verified changes to one document and compute the writes: the
+    /// changes, their indexes, the record, its search text, the document
+    /// state and (for documents with history) a snapshot.
+    ///
+    /// Only changes automerge could apply enter the hash index (what the
+    /// summary, inventories and fetches see); one waiting for a missing
+    /// dependency is stored but unannounced until that dependency arrives.
+    pub(super) fn apply_doc(
+        &self,
+        doc_id: &DocId,
+        items: &[Verified],
+    ) -> Result<DocOutcome, LibraryError> {
+        let key = doc_id.to_key();
+        let refused = |why: String| DocOutcome {
+            writes: Vec::new(),
+            outbox: Vec::new(),
+            applied: 0,
+            missing_deps: false,
+            refused: Some(why),
+        };
+        let existing = self.load_doc(doc_id)?;
+        let existed = existing.is_some();
+        let mut d = existing.unwrap_or_else(AutoCommit::new);
+        let had_waiting = !d.get_missing_deps(&[]).is_empty();
+        let changes: Vec<automerge::Change> = items.iter().map(|(_, v)| v.change.clone()).collect();
+        match catch_unwind(AssertUnwindSafe(|| d.apply_changes(changes))) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                return Ok(refused(format!(
+                    "{key}: automerge refused the changes: {e}"
+                )))
+            }
+            Err(_) => return Ok(refused(format!("{key}: automerge panicked on the changes"))),
+        }
+        let mut writes = match self.doc_writes(doc_id, &mut d, existed || items.len() > 1)? {
+            Ok(w) => w,
+            Err(why) => return Ok(refused(why)),
+        };
+        // Nothing waits (the usual case): all of them applied, no need to ask
+        // automerge change by change (costly: it rebuilds each change).
+        let all_applied = d.get_missing_deps(&[]).is_empty();
+        let mut outbox = Vec::with_capacity(items.len());
+        for (sc, v) in items {
+            let env = sc.encode();
+            writes.push((keys::change(&key, &v.hash.0), Some(env.clone())));
+            writes.push(author_index(
+                &v.author.to_hex(),
+                &key,
+                v.change.seq(),
+                &v.hash.0,
+            ));
+            if all_applied || d.get_change_meta_by_hash(&v.hash).is_some() {
+                writes.push(hash_index(&key, &v.hash.0));
+            }
+            outbox.push(env);
+        }
+        if had_waiting {
+            // Stored changes that waited for one of these now apply.
+            writes.extend(self.index_applied(&key, &mut d, &[])?);
+        }
+        Ok(DocOutcome {
+            writes,
+            outbox,
+            applied: items.len() as u64,
+            missing_deps: !all_applied,
+            refused: None,
+        })
+    }
+}

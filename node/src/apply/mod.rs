@@ -1,0 +1,162 @@
+//! Applying received changes, the one step for everything that arrives
+//! from elsewhere: a peer's push or fetched batch (through the sync
+//! machine's [`r2com_protocol::sync::Replica::apply`]) and a changes file
+//! (`changes import`). Roster entries are stored first, so changes are
+//! judged by the newest roster; then every change is checked (`check`), and
+//! only if the whole batch is valid are the documents built (`doc`),
+//! written and flushed.
+
+mod check;
+mod doc;
+mod handover;
+
+use r2com_protocol::envelope::SignedChange;
+use r2com_protocol::ids::DocId;
+use r2com_protocol::roster::SignedEntry;
+use serde::Serialize;
+
+use crate::library::{Library, LibraryError};
+use crate::store::Write;
+use doc::DocOutcome;
+
+pub use handover::MAX_IMPORT_CHANGES;
+
+/// What `changes import` did.
+#[derive(Debug, Default, Serialize)]
+pub struct ApplyReport {
+    pub received: u64,
+    pub applied: u64,
+    pub duplicates: u64,
+    pub refused: u64,
+    /// Why changes were refused (first ones).
+    pub refusals: Vec<String>,
+    /// Well-formed changes whose author may not write per our roster
+    /// (unknown, or revoked past its frontier): skipped, not applied. Not
+    /// the sender's fault (an honest peer with an older roster relays
+    /// them), unlike `refused`.
+    pub not_allowed: Vec<String>,
+}
+
+/// A change whose envelope verified, with what the verification found.
+type Verified = (SignedChange, r2com_protocol::envelope::VerifiedChange);
+
+impl Library {
+    /// Apply roster entries, then change envelopes, received from `origin`
+    /// (a peer's PeerId, not pushed back to it; `None` for a file). Durable
+    /// before it returns. Returns the report and whether some document now
+    /// waits for changes it lacks.
+    pub fn apply(
+        &self,
+        origin: Option<&str>,
+        entries: Vec<Vec<u8>>,
+        envelopes: Vec<Vec<u8>>,
+    ) -> Result<(ApplyReport, bool), LibraryError> {
+        let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        *self
+            .current_origin
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = origin.map(str::to_owned);
+        let result = (|| {
+            let mut report = ApplyReport::default();
+            if !entries.is_empty() {
+                let cid = self
+                    .consortium_id()?
+                    .ok_or_else(|| LibraryError::BadRequest("not in a consortium".into()))?;
+                let mut parsed = Vec::new();
+                for e in entries {
+                    match SignedEntry::decode(&e) {
+                        Ok(se) => parsed.push(se),
+                        Err(err) => report.refuse(format!("roster entry: {err}")),
+                    }
+                }
+                let (_, refused) = self.store_roster_entries(&cid, parsed)?;
+                for r in refused {
+                    report.refuse(format!("roster entry {r}"));
+                }
+            }
+            let mut changes = Vec::with_capacity(envelopes.len());
+            for (i, env) in envelopes.into_iter().enumerate() {
+                report.received += 1;
+                match SignedChange::decode(&env) {
+                    Ok(sc) => changes.push(sc),
+                    Err(e) => report.refuse(format!("change #{i}: {e}")),
+                }
+            }
+            if changes.is_empty() {
+                return Ok((report, false));
+            }
+            let by_doc = self.check(changes, &mut report)?;
+            // All or nothing: one change that does not verify, and nothing
+            // from this batch is applied. Changes whose author may not write
+            // are skipped (see `ApplyReport::not_allowed`).
+            if report.refused > 0 {
+                return Ok((report, false));
+            }
+            let mut missing_deps = false;
+            // Documents are independent: build them on all cores, write here.
+            let docs: Vec<(DocId, Vec<Verified>)> = by_doc.into_iter().collect();
+            let threads = if docs.len() >= 32 {
+                std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+            } else {
+                1
+            };
+            let outcomes: Vec<Result<DocOutcome, LibraryError>> = if threads == 1 {
+                docs.iter()
+                    .map(|(d, items)| self.apply_doc(d, items))
+                    .collect()
+            } else {
+                let per = docs.len().div_ceil(threads);
+                std::thread::scope(|s| {
+                    let handles: Vec<_> = docs
+                        .chunks(per)
+                        .map(|part| {
+                            s.spawn(move || {
+                                part.iter()
+                                    .map(|(d, items)| self.apply_doc(d, items))
+                                    .collect::<Vec<_>>()
+                            })
+                        })
+                        .collect();
+                    handles
+                        .into_iter()
+                        .flat_map(|h| h.join().expect("apply worker panicked"))
+                        .collect()
+                })
+            };
+            let mut writes: Vec<Write> = Vec::new();
+            for outcome in outcomes {
+                let o = outcome?;
+                if let Some(why) = o.refused {
+                    report.refuse(why);
+                    continue;
+                }
+                missing_deps |= o.missing_deps;
+                report.applied += o.applied;
+                for env in o.outbox {
+                    self.to_outbox(env);
+                }
+                writes.extend(o.writes);
+                if writes.len() > 4000 {
+                    self.store.write(std::mem::take(&mut writes))?;
+                }
+            }
+            self.store.write(writes)?;
+            self.store.flush()?;
+            Ok((report, missing_deps))
+        })();
+        *self
+            .current_origin
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = None;
+        result
+    }
+}
+
+impl ApplyReport {
+    pub(crate) fn refuse(&mut self, why: String) {
+        self.refused += 1;
+        if self.refusals.len() < 50 {
+            self.refusals.push(why);
+        }
+    }
+}

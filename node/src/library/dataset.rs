@@ -1,0 +1,118 @@
+//! The dataset file (DATA-MODEL.md): import, all or nothing, and export.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+use r2com_protocol::ids::RecordKind;
+use r2com_protocol::record::Dataset;
+
+use super::{decode_record, Library, LibraryError};
+use crate::store::{keys, Write};
+
+/// Records per atomic batch during an import.
+const IMPORT_BATCH: usize = 500;
+
+#[derive(Debug, Default, Serialize)]
+pub struct ImportReport {
+    /// Records in the file.
+    pub records: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+impl Library {
+    /// Import a dataset, all or nothing: every record is validated before
+    /// anything is written. Records equal to the stored ones are skipped, so
+    /// importing the same file twice changes nothing.
+    pub fn import(
+        &self,
+        data: Value,
+        now: DateTime<Utc>,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<ImportReport, LibraryError> {
+        let records = Dataset::from_value(data)?;
+        self.check_may_write()?;
+        let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let total = records.len() as u64;
+        let mut report = ImportReport {
+            records: total,
+            ..Default::default()
+        };
+        let done = AtomicU64::new(0);
+        progress(0, total);
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get().min(4))
+            .unwrap_or(1);
+        let records = &records;
+        // Workers build and sign documents; this thread writes batches. The
+        // channel is bounded, so a slow store slows the workers down.
+        std::thread::scope(|s| -> Result<(), LibraryError> {
+            type Item = Result<Option<(Vec<Write>, bool)>, LibraryError>;
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Item>(IMPORT_BATCH);
+            for t in 0..threads {
+                let tx = tx.clone();
+                let done = &done;
+                s.spawn(move || {
+                    for r in records.iter().skip(t).step_by(threads) {
+                        let item = self.upsert_writes(r, now);
+                        let failed = item.is_err();
+                        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                        if n.is_multiple_of(100) {
+                            progress(n, total);
+                        }
+                        if tx.send(item).is_err() || failed {
+                            return;
+                        }
+                    }
+                });
+            }
+            drop(tx);
+            let mut writes = Vec::new();
+            let mut in_batch = 0;
+            for item in rx {
+                match item? {
+                    None => report.unchanged += 1,
+                    Some((w, created)) => {
+                        if created {
+                            report.created += 1;
+                        } else {
+                            report.updated += 1;
+                        }
+                        writes.extend(w);
+                        in_batch += 1;
+                    }
+                }
+                if in_batch == IMPORT_BATCH {
+                    self.store.write(std::mem::take(&mut writes))?;
+                    in_batch = 0;
+                }
+            }
+            if !writes.is_empty() {
+                self.store.write(writes)?;
+            }
+            Ok(())
+        })?;
+        self.store.flush()?;
+        progress(total, total);
+        Ok(report)
+    }
+
+    /// Every record, sorted by id.
+    pub fn export(&self) -> Result<Dataset, LibraryError> {
+        let mut records = Vec::new();
+        for kind in RecordKind::ALL {
+            for entry in self
+                .store
+                .scan_prefix(&keys::doc(keys::RECORD, &format!("{kind}/")))
+            {
+                let (_, v) = entry?;
+                records.push(decode_record(kind, &v)?);
+            }
+        }
+        Ok(Dataset::from_records(records))
+    }
+}

@@ -1,0 +1,204 @@
+//! A record's document in the store: its state, materialized record and
+//! revision; loading it (from a snapshot or its changes); and the writes
+//! that store the state a document reached.
+
+use automerge::AutoCommit;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use r2com_protocol::calendar::ics::Revision;
+use r2com_protocol::doc;
+use r2com_protocol::envelope::SignedChange;
+use r2com_protocol::ids::{DocId, RecordKind};
+use r2com_protocol::record::Record;
+
+use super::{decode_record, hash_index, Library, LibraryError};
+use crate::store::{keys, Write};
+
+/// What the store keeps about each document besides its changes.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct DocState {
+    /// Current heads (hex change hashes): what a peer compares against.
+    pub heads: Vec<String>,
+    pub deleted: bool,
+}
+
+impl Library {
+    /// The materialized record of a document, if it exists and is not deleted.
+    pub fn record(&self, doc: &DocId) -> Result<Option<Record>, LibraryError> {
+        match self.store.get(&keys::doc(keys::RECORD, &doc.to_key()))? {
+            None => Ok(None),
+            Some(bytes) => decode_record(doc.kind(), &bytes).map(Some),
+        }
+    }
+
+    pub(crate) fn doc_state(&self, doc: &DocId) -> Result<Option<DocState>, LibraryError> {
+        match self.store.get(&keys::doc(keys::DOC, &doc.to_key()))? {
+            None => Ok(None),
+            Some(b) => serde_json::from_slice(&b)
+                .map(Some)
+                .map_err(|e| LibraryError::Corrupt(format!("state of {doc}: {e}"))),
+        }
+    }
+
+    /// The revision of an event (how often it changed, and when last).
+    pub fn revision(&self, doc: &DocId) -> Result<Option<Revision>, LibraryError> {
+        match self.store.get(&keys::doc(keys::REVISION, &doc.to_key()))? {
+            None => Ok(None),
+            Some(b) => serde_json::from_slice(&b)
+                .map(Some)
+                .map_err(|e| LibraryError::Corrupt(format!("revision of {doc}: {e}"))),
+        }
+    }
+
+    /// The write that bumps an event's revision (its content changed at
+    /// `now`): sequence 0 when new, then +1. Nothing for practices. Part of
+    /// the same atomic batch as the record.
+    pub(crate) fn revision_write(
+        &self,
+        doc: &DocId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Write>, LibraryError> {
+        if doc.kind() != RecordKind::Event {
+            return Ok(None);
+        }
+        let rev = match self.revision(doc)? {
+            None => Revision {
+                sequence: 0,
+                last_modified: now,
+            },
+            Some(r) => Revision {
+                sequence: r.sequence.saturating_add(1),
+                last_modified: now.max(r.last_modified),
+            },
+        };
+        Ok(Some((
+            keys::doc(keys::REVISION, &doc.to_key()),
+            Some(serde_json::to_vec(&rev).expect("revisions serialize")),
+        )))
+    }
+
+    /// Load a record's document: from its snapshot, or from its changes.
+    pub fn load_doc(&self, doc: &DocId) -> Result<Option<AutoCommit>, LibraryError> {
+        let Some(state) = self.doc_state(doc)? else {
+            return Ok(None);
+        };
+        let key = doc.to_key();
+        if let Some(snapshot) = self.store.get(&keys::doc(keys::SNAPSHOT, &key))? {
+            let mut d = AutoCommit::load(&snapshot)
+                .map_err(|e| LibraryError::Corrupt(format!("snapshot of {doc}: {e}")))?;
+            if heads_hex(&mut d) == state.heads {
+                return Ok(Some(d));
+            }
+        }
+        // Apply the stored changes one by one rather than `load` them: a
+        // change whose dependency has not arrived yet (a clone fetches by
+        // hash bucket, in any order) waits in the document's queue.
+        let mut changes = Vec::new();
+        for entry in self.store.scan_prefix(&keys::changes_of(&key)) {
+            let (_, v) = entry?;
+            let sc = SignedChange::decode(&v)
+                .map_err(|e| LibraryError::Corrupt(format!("change of {doc}: {e}")))?;
+            changes.push(
+                r2com_protocol::envelope::parse_change(&sc.change)
+                    .map_err(|e| LibraryError::Corrupt(format!("change of {doc}: {e}")))?,
+            );
+        }
+        let mut d = AutoCommit::new();
+        d.apply_changes(changes)
+            .map_err(|e| LibraryError::Corrupt(format!("changes of {doc}: {e}")))?;
+        Ok(Some(d))
+    }
+
+    /// The writes for a document's state after changes: its heads, the
+    /// record and search text (or their removal), the event revision, and a
+    /// snapshot if `snapshot` (none while a change waits for a dependency:
+    /// it would leave that change out). `Err` if the document no longer
+    /// holds a record of its own kind and id.
+    pub(crate) fn doc_writes(
+        &self,
+        doc_id: &DocId,
+        d: &mut AutoCommit,
+        snapshot: bool,
+    ) -> Result<Result<Vec<Write>, String>, LibraryError> {
+        let key = doc_id.to_key();
+        let record = match doc::read(d) {
+            Ok(r) if r.doc_id() == *doc_id => Some(r),
+            Ok(r) => return Ok(Err(format!("{key}: changes turn it into {}", r.doc_id()))),
+            Err(_) => None,
+        };
+        let deleted = doc::is_deleted(d) || record.is_none();
+        let visible = record.as_ref().filter(|_| !deleted);
+        let mut writes = Vec::new();
+        if self.record(doc_id)?.as_ref() != visible {
+            writes.extend(self.revision_write(doc_id, Utc::now())?);
+        }
+        let state = DocState {
+            heads: heads_hex(d),
+            deleted,
+        };
+        writes.push((
+            keys::doc(keys::DOC, &key),
+            Some(serde_json::to_vec(&state).expect("state")),
+        ));
+        match visible {
+            Some(r) => {
+                writes.push((
+                    keys::doc(keys::RECORD, &key),
+                    Some(serde_json::to_vec(r).expect("record")),
+                ));
+                writes.push((
+                    keys::doc(keys::SEARCH, &key),
+                    Some(r.search_text().into_bytes()),
+                ));
+            }
+            None => {
+                writes.push((keys::doc(keys::RECORD, &key), None));
+                writes.push((keys::doc(keys::SEARCH, &key), None));
+            }
+        }
+        // A new document made of one change loads as fast from that change
+        // as from a snapshot: skip the snapshot.
+        if !d.get_missing_deps(&[]).is_empty() {
+            writes.push((keys::doc(keys::SNAPSHOT, &key), None));
+        } else if snapshot {
+            writes.push((keys::doc(keys::SNAPSHOT, &key), Some(d.save())));
+        }
+        Ok(Ok(writes))
+    }
+
+    /// Hash-index writes for the stored changes of `key` (but `skip`):
+    /// indexed if `d` has applied them, unindexed if they wait.
+    pub(crate) fn index_applied(
+        &self,
+        key: &str,
+        d: &mut AutoCommit,
+        skip: &[[u8; 32]],
+    ) -> Result<Vec<Write>, LibraryError> {
+        let prefix = keys::changes_of(key);
+        let mut writes = Vec::new();
+        for e in self.store.scan_prefix(&prefix) {
+            let (k, _) = e?;
+            let Ok(hash) = <[u8; 32]>::try_from(&k[prefix.len()..]) else {
+                continue;
+            };
+            if skip.contains(&hash) {
+                continue;
+            }
+            if d.get_change_meta_by_hash(&automerge::ChangeHash(hash))
+                .is_some()
+            {
+                writes.push(hash_index(key, &hash));
+            } else {
+                writes.push((keys::key(keys::HASH, &hash), None));
+            }
+        }
+        Ok(writes)
+    }
+}
+
+pub(crate) fn heads_hex(d: &mut AutoCommit) -> Vec<String> {
+    let mut h: Vec<String> = d.get_heads().iter().map(|h| hex::encode(h.0)).collect();
+    h.sort();
+    h
+}

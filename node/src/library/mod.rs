@@ -1,0 +1,209 @@
+//! The library: records, their documents and signed changes in the store.
+//!
+//! Every write makes one automerge change per touched record, signs it with
+//! the node key, and writes the change, the materialized record, its search
+//! text and the document state in one atomic batch, then flushes before
+//! returning: nothing is acknowledged before it is durable.
+//!
+//! Documents are never all loaded: list, show, search and export read the
+//! materialized records; a record's document is loaded only to edit it.
+//!
+//! The files: `doc` (a record's document in the store: loading it, the
+//! writes for its state), `write` (add, edit, remove), `dataset` (import
+//! and export), `read` (show, list, calendar), `search`, `verify`,
+//! `roster` (the consortium and roster as stored, and what a roster change
+//! retracts, in `retract`), `index` (change-hash and author indexes),
+//! `reconcile` (the digests and inventories peers compare), and `outbox`
+//! (what was written since the network last looked).
+
+mod dataset;
+mod doc;
+mod index;
+mod outbox;
+mod read;
+mod reconcile;
+mod retract;
+mod roster;
+mod search;
+mod verify;
+mod write;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use r2com_protocol::calendar::CalendarError;
+use r2com_protocol::control::{ApiError, ErrorCode};
+use r2com_protocol::doc::DocError;
+use r2com_protocol::envelope::Scope;
+use r2com_protocol::identity::NodeKey;
+use r2com_protocol::ids::{DocId, RecordKind};
+use r2com_protocol::record::{DatasetError, Record, ValidationError};
+use r2com_protocol::roster::Roster;
+
+use crate::store::{keys, Store, StoreError};
+
+pub use dataset::ImportReport;
+pub(crate) use doc::heads_hex;
+pub use doc::DocState;
+pub(crate) use index::{author_index, hash_index};
+pub use outbox::Outbox;
+pub(crate) use roster::META_CONSORTIUM;
+pub use search::{SearchHit, MAX_SEARCH_RESULTS};
+pub use verify::VerifyReport;
+
+/// Why a library operation failed. Nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum LibraryError {
+    /// The input is invalid (names the record and field).
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error(transparent)]
+    Dataset(#[from] DatasetError),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{kind} {id} not found")]
+    NotFound { kind: RecordKind, id: String },
+    #[error("{kind} {id} exists already (use edit to change it)")]
+    Exists { kind: RecordKind, id: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The store holds something that does not decode: report, do not guess.
+    #[error("store is inconsistent: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Doc(#[from] DocError),
+    /// The calendar could not be computed (a bad zone or date in the request).
+    #[error(transparent)]
+    Calendar(#[from] CalendarError),
+}
+
+impl From<LibraryError> for ApiError {
+    fn from(e: LibraryError) -> Self {
+        let code = match &e {
+            LibraryError::Invalid(_)
+            | LibraryError::Dataset(_)
+            | LibraryError::BadRequest(_)
+            | LibraryError::Calendar(_) => ErrorCode::Invalid,
+            LibraryError::NotFound { .. } => ErrorCode::NotFound,
+            LibraryError::Exists { .. } => ErrorCode::Exists,
+            _ => ErrorCode::Internal,
+        };
+        ApiError::new(code, e.to_string())
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Counts {
+    pub practices: u64,
+    pub events: u64,
+    pub documents: u64,
+    pub changes: u64,
+}
+
+/// The records of this node and the key that signs its changes.
+pub struct Library {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) key: NodeKey,
+    /// The consortium (or none yet) every change is signed for.
+    pub(crate) scope: std::sync::RwLock<Scope>,
+    /// The roster as the stored entries evaluate, if in a consortium.
+    pub(crate) roster: std::sync::RwLock<Option<Arc<Roster>>>,
+    /// Serializes writers: an edit reads a document, changes it and writes
+    /// it back.
+    pub(crate) write_lock: std::sync::Mutex<()>,
+    /// Envelopes written since the network last looked, to push to peers.
+    pub(crate) outbox: std::sync::Mutex<Outbox>,
+    /// The peer whose data is being applied (outbox items are not pushed
+    /// back to it).
+    pub(crate) current_origin: std::sync::Mutex<Option<String>>,
+}
+
+fn time_ms(now: DateTime<Utc>) -> i64 {
+    now.timestamp_millis()
+}
+
+fn timestamp(now: DateTime<Utc>) -> String {
+    now.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+impl Library {
+    /// Open the library on a store: loads the consortium and its roster.
+    pub fn new(store: Arc<dyn Store>, key: NodeKey) -> Result<Library, LibraryError> {
+        let lib = Library {
+            store,
+            key,
+            scope: std::sync::RwLock::new(Scope::UNAFFILIATED),
+            roster: std::sync::RwLock::new(None),
+            write_lock: std::sync::Mutex::new(()),
+            outbox: Default::default(),
+            current_origin: Default::default(),
+        };
+        lib.reload_roster()?;
+        lib.ensure_hash_index()?;
+        Ok(lib)
+    }
+
+    pub fn scope(&self) -> Scope {
+        *self.scope.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The current roster (`None` outside a consortium).
+    pub fn roster(&self) -> Option<Arc<Roster>> {
+        self.roster
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Refuse local writes by a node whose key was revoked.
+    fn check_may_write(&self) -> Result<(), LibraryError> {
+        if let Some(r) = self.roster() {
+            let me = self.key.public().to_hex();
+            if r.find_key(&me).is_some() && !r.is_live_member(&me) {
+                return Err(LibraryError::BadRequest(
+                    "this node's key was revoked from the consortium; it can no longer make changes".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn key(&self) -> &NodeKey {
+        &self.key
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn counts(&self) -> Result<Counts, LibraryError> {
+        let count = |prefix: Vec<u8>| -> Result<u64, LibraryError> {
+            let mut n = 0;
+            for e in self.store.scan_prefix(&prefix) {
+                e?;
+                n += 1;
+            }
+            Ok(n)
+        };
+        Ok(Counts {
+            practices: count(keys::doc(keys::RECORD, "practice/"))?,
+            events: count(keys::doc(keys::RECORD, "event/"))?,
+            documents: count(vec![keys::DOC, 0])?,
+            changes: count(vec![keys::CHANGE, 0])?,
+        })
+    }
+}
+
+fn doc_id(kind: RecordKind, id: &str) -> Result<DocId, LibraryError> {
+    DocId::new(kind, id).map_err(|e| LibraryError::BadRequest(e.to_string()))
+}
+
+fn decode_record(kind: RecordKind, bytes: &[u8]) -> Result<Record, LibraryError> {
+    let r = match kind {
+        RecordKind::Practice => serde_json::from_slice(bytes).map(Record::Practice),
+        RecordKind::Event => serde_json::from_slice(bytes).map(Record::Event),
+    };
+    r.map_err(|e| LibraryError::Corrupt(format!("stored {kind}: {e}")))
+}

@@ -1,0 +1,100 @@
+//! What peers compare and fetch: the summary (roster entry ids and one
+//! digest over all change hashes), the 256 bucket digests, inventories,
+//! and stored changes and roster entries by id.
+
+use sha2::{Digest, Sha256};
+
+use r2com_protocol::roster::EntryId;
+use r2com_protocol::sync::Summary;
+use r2com_protocol::wire::BUCKETS;
+
+use super::{Library, LibraryError};
+use crate::store::keys;
+
+impl Library {
+    fn change_hashes(&self, prefix: &[u8]) -> Result<Vec<[u8; 32]>, LibraryError> {
+        let mut out = Vec::new();
+        for e in self.store.scan_prefix(prefix) {
+            let (k, _) = e?;
+            if let Ok(h) = <[u8; 32]>::try_from(keys::rest(&k)) {
+                out.push(h);
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn roster_ids(&self) -> Result<Vec<[u8; 32]>, LibraryError> {
+        let mut out = Vec::new();
+        for e in self.store.scan_prefix(&[keys::ROSTER, 0]) {
+            let (k, _) = e?;
+            let id = EntryId::from_hex(&String::from_utf8_lossy(keys::rest(&k)))
+                .map_err(|e| LibraryError::Corrupt(e.to_string()))?;
+            out.push(id.0);
+        }
+        Ok(out)
+    }
+
+    /// Roster entry ids and one digest over every change hash.
+    pub fn summary(&self) -> Result<Summary, LibraryError> {
+        let mut h = Sha256::new();
+        for hash in self.change_hashes(&[keys::HASH, 0])? {
+            h.update(hash);
+        }
+        Ok(Summary {
+            roster: self.roster_ids()?,
+            digest: h.finalize().into(),
+        })
+    }
+
+    /// The digest of each of the 256 buckets of change hashes.
+    pub fn bucket_digests(&self) -> Result<Vec<[u8; 32]>, LibraryError> {
+        let mut hashers: Vec<Sha256> = (0..BUCKETS).map(|_| Sha256::new()).collect();
+        for hash in self.change_hashes(&[keys::HASH, 0])? {
+            hashers[hash[0] as usize].update(hash);
+        }
+        Ok(hashers.into_iter().map(|h| h.finalize().into()).collect())
+    }
+
+    /// Every change hash in these buckets.
+    pub fn inventory(&self, buckets: &[u8]) -> Result<Vec<[u8; 32]>, LibraryError> {
+        let mut out = Vec::new();
+        for b in buckets {
+            out.extend(self.change_hashes(&[keys::HASH, 0, *b])?);
+        }
+        Ok(out)
+    }
+
+    /// Whether a change is stored.
+    pub fn has_change(&self, hash: &[u8; 32]) -> Result<bool, LibraryError> {
+        Ok(self.store.get(&keys::key(keys::HASH, hash))?.is_some())
+    }
+
+    /// The stored envelopes of these changes (unknown ones are skipped).
+    pub fn get_changes(&self, hashes: &[[u8; 32]]) -> Result<Vec<Vec<u8>>, LibraryError> {
+        let mut out = Vec::with_capacity(hashes.len());
+        for h in hashes {
+            let Some(doc) = self.store.get(&keys::key(keys::HASH, h))? else {
+                continue;
+            };
+            let doc = String::from_utf8_lossy(&doc).into_owned();
+            if let Some(env) = self.store.get(&keys::change(&doc, h))? {
+                out.push(env);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The stored roster entries with these ids.
+    pub fn get_roster(&self, ids: &[[u8; 32]]) -> Result<Vec<Vec<u8>>, LibraryError> {
+        let mut out = Vec::new();
+        for id in ids {
+            if let Some(e) = self
+                .store
+                .get(&keys::key(keys::ROSTER, hex::encode(id).as_bytes()))?
+            {
+                out.push(e);
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,257 @@
+//! Local writes: add, edit and remove a record. Each makes one signed
+//! automerge change per touched record and commits it (write, then flush)
+//! before returning.
+
+use automerge::{AutoCommit, Change};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use r2com_protocol::control::{apply_edits, Edit};
+use r2com_protocol::doc;
+use r2com_protocol::envelope::SignedChange;
+use r2com_protocol::ids::{DocId, RecordKind};
+use r2com_protocol::record::Record;
+
+use super::{
+    author_index, doc_id, hash_index, heads_hex, time_ms, timestamp, DocState, Library,
+    LibraryError,
+};
+use crate::store::{keys, Write};
+
+impl Library {
+    /// The writes that store one signed change and the state it leads to.
+    pub(crate) fn change_writes(
+        &self,
+        doc_id: &DocId,
+        d: &mut AutoCommit,
+        change: Change,
+        record: Option<&Record>,
+        snapshot: bool,
+    ) -> Vec<Write> {
+        let key = doc_id.to_key();
+        let hash = change.hash();
+        let seq = change.seq();
+        let signed = SignedChange::sign(&self.key, &self.scope(), doc_id, change);
+        self.to_outbox(signed.encode());
+        let state = DocState {
+            heads: heads_hex(d),
+            deleted: record.is_none(),
+        };
+        let mut w: Vec<Write> = vec![
+            (keys::change(&key, &hash.0), Some(signed.encode())),
+            author_index(&self.key.public().to_hex(), &key, seq, &hash.0),
+            hash_index(&key, &hash.0),
+            (
+                keys::doc(keys::DOC, &key),
+                Some(serde_json::to_vec(&state).expect("state serializes")),
+            ),
+        ];
+        match record {
+            Some(r) => {
+                w.push((
+                    keys::doc(keys::RECORD, &key),
+                    Some(serde_json::to_vec(r).expect("records serialize")),
+                ));
+                w.push((
+                    keys::doc(keys::SEARCH, &key),
+                    Some(r.search_text().into_bytes()),
+                ));
+            }
+            None => {
+                w.push((keys::doc(keys::RECORD, &key), None));
+                w.push((keys::doc(keys::SEARCH, &key), None));
+            }
+        }
+        if snapshot {
+            if d.get_missing_deps(&[]).is_empty() {
+                w.push((keys::doc(keys::SNAPSHOT, &key), Some(d.save())));
+            } else {
+                // A snapshot leaves out changes waiting for a dependency:
+                // load from the changes instead.
+                w.push((keys::doc(keys::SNAPSHOT, &key), None));
+            }
+        }
+        w
+    }
+
+    /// Bring a record's document to `record`: create it, or write the
+    /// fields that differ. `None` if the stored record is the same already.
+    pub(crate) fn upsert_writes(
+        &self,
+        record: &Record,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(Vec<Write>, bool)>, LibraryError> {
+        let doc_id = record.doc_id();
+        let existing = self.record(&doc_id)?;
+        if existing.as_ref() == Some(record) {
+            return Ok(None);
+        }
+        match self.load_doc(&doc_id)? {
+            None => {
+                let (mut d, change) = doc::create(&self.key, record, time_ms(now))?;
+                let mut writes = self.change_writes(&doc_id, &mut d, change, Some(record), false);
+                writes.extend(self.revision_write(&doc_id, now)?);
+                Ok(Some((writes, true)))
+            }
+            Some(mut d) => {
+                // Diff against what the document holds (also when deleted).
+                let current = doc::read(&mut d)?;
+                let mut change = doc::update(&mut d, &self.key, &current, record, time_ms(now))?;
+                if change.is_none() && doc::is_deleted(&d) {
+                    change = doc::set_deleted(&mut d, &self.key, false, time_ms(now))?;
+                }
+                match change {
+                    None => Ok(None),
+                    Some(c) => {
+                        let mut writes = self.change_writes(&doc_id, &mut d, c, Some(record), true);
+                        writes.extend(self.revision_write(&doc_id, now)?);
+                        Ok(Some((writes, existing.is_none())))
+                    }
+                }
+            }
+        }
+    }
+
+    pub(crate) fn commit(&self, writes: Vec<Write>) -> Result<(), LibraryError> {
+        self.store.write(writes)?;
+        self.store.flush()?;
+        Ok(())
+    }
+
+    /// Add a new record. Missing `created_at`/`updated_at` of a practice are
+    /// set to now. An event time that happens twice (the repeated autumn
+    /// hour) is refused unless `accept_ambiguous`.
+    pub fn add(
+        &self,
+        kind: RecordKind,
+        mut value: Value,
+        accept_ambiguous: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Record, LibraryError> {
+        if let Some(obj) = value.as_object_mut() {
+            // A new id: kind letter, this node's key prefix, the time. Unique
+            // across nodes without coordination.
+            obj.entry("id").or_insert_with(|| {
+                let letter = &kind.as_str()[..1];
+                let node = &self.key.public().to_hex()[..8];
+                Value::String(format!("{letter}-{node}-{}", now.format("%Y%m%d%H%M%S%3f")))
+            });
+        }
+        if kind == RecordKind::Practice {
+            if let Some(obj) = value.as_object_mut() {
+                for f in ["created_at", "updated_at"] {
+                    obj.entry(f)
+                        .or_insert_with(|| Value::String(timestamp(now)));
+                }
+            }
+        }
+        let record = Record::from_value(kind, value)?;
+        self.check_may_write()?;
+        if let (Record::Event(e), false) = (&record, accept_ambiguous) {
+            e.check_unambiguous(&["starts_at", "ends_at"])?;
+        }
+        let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        if self.record(&record.doc_id())?.is_some() {
+            return Err(LibraryError::Exists {
+                kind,
+                id: record.id().to_owned(),
+            });
+        }
+        if let Some((writes, _)) = self.upsert_writes(&record, now)? {
+            self.commit(writes)?;
+        }
+        Ok(record)
+    }
+
+    /// Change fields of a record. A practice's `updated_at` is set to now
+    /// unless the edits set it. An edit that makes an event's start or end
+    /// happen twice is refused unless `accept_ambiguous`.
+    pub fn edit(
+        &self,
+        kind: RecordKind,
+        id: &str,
+        edits: &[Edit],
+        accept_ambiguous: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Record, LibraryError> {
+        if edits.is_empty() {
+            return Err(LibraryError::BadRequest(
+                "nothing to change: give at least one edit".into(),
+            ));
+        }
+        let doc_id = doc_id(kind, id)?;
+        self.check_may_write()?;
+        let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let current = self
+            .record(&doc_id)?
+            .ok_or_else(|| LibraryError::NotFound {
+                kind,
+                id: id.to_owned(),
+            })?;
+        let mut edits = edits.to_vec();
+        let sets_updated = edits
+            .iter()
+            .any(|e| matches!(e, Edit::Set { field, .. } if field == "updated_at"));
+        if let (Record::Practice(p), false) = (&current, sets_updated) {
+            // Never before created_at, even when this node's clock is behind
+            // the clock of the node that created the record.
+            let created = chrono::DateTime::parse_from_rfc3339(&p.created_at)
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or(now);
+            edits.push(Edit::Set {
+                field: "updated_at".into(),
+                value: timestamp(now.max(created)),
+            });
+        }
+        let new = apply_edits(&current, &edits)?;
+        if let (Record::Event(e), false) = (&new, accept_ambiguous) {
+            let touched = |f: &str| {
+                edits.iter().any(|e| match e {
+                    Edit::Set { field, .. } | Edit::Splice { field, .. } => {
+                        field == f || field == "timezone"
+                    }
+                })
+            };
+            let fields: Vec<&str> = ["starts_at", "ends_at"]
+                .into_iter()
+                .filter(|f| touched(f))
+                .collect();
+            e.check_unambiguous(&fields)?;
+        }
+        let mut d = self.load_doc(&doc_id)?.ok_or_else(|| {
+            LibraryError::Corrupt(format!("{doc_id} has a record but no document"))
+        })?;
+        let in_doc = doc::read(&mut d)?;
+        if let Some(change) = doc::update(&mut d, &self.key, &in_doc, &new, time_ms(now))? {
+            let mut writes = self.change_writes(&doc_id, &mut d, change, Some(&new), true);
+            writes.extend(self.revision_write(&doc_id, now)?);
+            self.commit(writes)?;
+        }
+        Ok(new)
+    }
+
+    /// Delete a record (a signed tombstone change; its history stays).
+    pub fn remove(
+        &self,
+        kind: RecordKind,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), LibraryError> {
+        let doc_id = doc_id(kind, id)?;
+        self.check_may_write()?;
+        let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let not_found = || LibraryError::NotFound {
+            kind,
+            id: id.to_owned(),
+        };
+        if self.record(&doc_id)?.is_none() {
+            return Err(not_found());
+        }
+        let mut d = self.load_doc(&doc_id)?.ok_or_else(not_found)?;
+        if let Some(change) = doc::set_deleted(&mut d, &self.key, true, time_ms(now))? {
+            let writes = self.change_writes(&doc_id, &mut d, change, None, true);
+            self.commit(writes)?;
+        }
+        Ok(())
+    }
+}

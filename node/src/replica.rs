@@ -1,0 +1,112 @@
+//! The library as the sync machine sees it: the adapter from
+//! [`r2com_protocol::sync::Replica`] to the [`Library`] (reconciliation
+//! reads, applying received data, admission, the outbox), with peers named
+//! by their libp2p PeerId.
+
+use libp2p::PeerId;
+
+use r2com_protocol::sync::{Applied, Outbox, Replica, Standing, Summary};
+
+use crate::identity::key_of;
+use crate::library::{Library, LibraryError};
+
+/// The store as the sync machine sees it.
+pub(crate) struct NodeReplica<'a>(pub(crate) &'a Library);
+
+impl Replica<PeerId> for NodeReplica<'_> {
+    type Error = LibraryError;
+
+    fn standing(&mut self, peer: &PeerId) -> Standing {
+        let Some(key) = key_of(peer) else {
+            return Standing::Stranger;
+        };
+        match self.0.roster() {
+            Some(r) if r.is_live_member(&key) => Standing::Member,
+            Some(r) if r.invites.values().any(|i| i.key == key) && r.find_key(&key).is_none() => {
+                Standing::Invitee
+            }
+            _ => Standing::Stranger,
+        }
+    }
+
+    fn awaiting_admission(&mut self) -> bool {
+        let me = self.0.key().public().to_hex();
+        match self.0.roster() {
+            None => false,
+            Some(r) => !r.is_live_member(&me) && r.find_key(&me).is_none(),
+        }
+    }
+
+    fn summary(&mut self) -> Result<Summary, LibraryError> {
+        self.0.summary()
+    }
+
+    fn bucket_digests(&mut self) -> Result<Vec<[u8; 32]>, LibraryError> {
+        self.0.bucket_digests()
+    }
+
+    fn inventory(&mut self, buckets: &[u8]) -> Result<Vec<[u8; 32]>, LibraryError> {
+        self.0.inventory(buckets)
+    }
+
+    fn has_change(&mut self, hash: &[u8; 32]) -> Result<bool, LibraryError> {
+        self.0.has_change(hash)
+    }
+
+    fn get_changes(&mut self, hashes: &[[u8; 32]]) -> Result<Vec<Vec<u8>>, LibraryError> {
+        self.0.get_changes(hashes)
+    }
+
+    fn get_roster(&mut self, ids: &[[u8; 32]]) -> Result<Vec<Vec<u8>>, LibraryError> {
+        self.0.get_roster(ids)
+    }
+
+    fn apply(
+        &mut self,
+        peer: &PeerId,
+        entries: Vec<Vec<u8>>,
+        envelopes: Vec<Vec<u8>>,
+    ) -> Result<Applied, LibraryError> {
+        let (report, missing_deps) = self.0.apply(Some(&peer.to_base58()), entries, envelopes)?;
+        Ok(Applied {
+            applied: report.applied,
+            invalid: report.refusals,
+            not_allowed: report.not_allowed,
+            missing_deps,
+        })
+    }
+
+    fn admit(
+        &mut self,
+        peer: &PeerId,
+        entries: Vec<Vec<u8>>,
+    ) -> Result<Option<Vec<Vec<u8>>>, String> {
+        let key = key_of(peer).unwrap_or_default();
+        if !self
+            .0
+            .admit_from_peer(&key, entries)
+            .map_err(|e| e.to_string())?
+        {
+            return Ok(None);
+        }
+        let ids = self.0.roster_ids().map_err(|e| e.to_string())?;
+        self.0.get_roster(&ids).map(Some).map_err(|e| e.to_string())
+    }
+
+    fn own_admission(&mut self) -> Result<Vec<Vec<u8>>, LibraryError> {
+        self.0.own_admission()
+    }
+
+    fn take_outbox(&mut self) -> Outbox<PeerId> {
+        let o = self.0.take_outbox();
+        Outbox {
+            changes: o
+                .changes
+                .into_iter()
+                .map(|(origin, env)| (origin.and_then(|s| s.parse().ok()), env))
+                .collect(),
+            roster: o.roster.into_iter().collect(),
+            overflowed: o.overflowed,
+        }
+    }
+}
