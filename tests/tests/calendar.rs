@@ -298,7 +298,7 @@ fn text_escaping_round_trips_through_an_independent_parser() {
 #[test]
 fn the_whole_generated_calendar_exports_and_parses() {
     let node = TestNode::init();
-    node.ok(&["import", gen_dataset(5000, 2000, 1).to_str().unwrap()]);
+    node.ok(&["import", gen_dataset(50, 2000, 1).to_str().unwrap()]);
     let text = export(&node);
     let logical = check_lines(&text);
     let cal = parse(&text);
