@@ -45,7 +45,8 @@ fn release_free_memory() {
 #[derive(Clone)]
 pub struct LibraryHandle {
     jobs: mpsc::Sender<Job>,
-    /// Signalled when a job left something in the outbox (for the network).
+    /// Signalled after a commit left something in the outbox (for the
+    /// network): only committed work is announced.
     pub outbox: Arc<Notify>,
 }
 
@@ -53,8 +54,7 @@ impl LibraryHandle {
     /// Start the library thread. It ends when every handle is dropped.
     pub fn spawn(node: Arc<OpenNode>) -> LibraryHandle {
         let (jobs, mut rx) = mpsc::channel::<Job>(QUEUE_CAPACITY);
-        let outbox = Arc::new(Notify::new());
-        let notify = outbox.clone();
+        let outbox = node.library.committed();
         std::thread::Builder::new()
             .name("library".into())
             .spawn(move || {
@@ -72,9 +72,6 @@ impl LibraryHandle {
                             let _ = reply.send(result);
                         }
                         Job::Task(task) => task(&node),
-                    }
-                    if !node.library.outbox_is_empty() {
-                        notify.notify_one();
                     }
                     release_free_memory();
                 }

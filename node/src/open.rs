@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::identity::{self, IdentityError};
 use crate::library::Library;
+use crate::store::failpoint::{Failpoint, FailpointStore};
 use crate::store::{SledStore, Store, StoreError};
 
 /// The store directory inside the data directory.
@@ -46,7 +47,13 @@ impl OpenNode {
     /// Open the key and the store of a data directory.
     pub fn open(data_dir: &Path, running: bool) -> Result<OpenNode, NodeError> {
         let key = identity::load(data_dir)?;
-        let store: Arc<dyn Store> = Arc::new(SledStore::open(&data_dir.join(STORE_DIR))?);
+        let sled = SledStore::open(&data_dir.join(STORE_DIR))?;
+        // Tests arm crash and failure points with `R2COM_FAILPOINT`; the
+        // production store never carries them.
+        let store: Arc<dyn Store> = match Failpoint::from_env() {
+            Some(fp) => Arc::new(FailpointStore::new(sled, fp)),
+            None => Arc::new(sled),
+        };
         Ok(OpenNode {
             library: Library::new(store, key)?,
             data_dir: data_dir.to_owned(),

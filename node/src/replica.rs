@@ -67,7 +67,7 @@ impl Replica<PeerId> for NodeReplica<'_> {
         entries: Vec<Vec<u8>>,
         envelopes: Vec<Vec<u8>>,
     ) -> Result<Applied, LibraryError> {
-        let (report, missing_deps) = self.0.apply(Some(&peer.to_base58()), entries, envelopes)?;
+        let (report, missing_deps) = self.0.apply(Some(*peer), entries, envelopes)?;
         Ok(Applied {
             applied: report.applied,
             invalid: report.refusals,
@@ -98,15 +98,6 @@ impl Replica<PeerId> for NodeReplica<'_> {
     }
 
     fn take_outbox(&mut self) -> Outbox<PeerId> {
-        let o = self.0.take_outbox();
-        Outbox {
-            changes: o
-                .changes
-                .into_iter()
-                .map(|(origin, env)| (origin.and_then(|s| s.parse().ok()), env))
-                .collect(),
-            roster: o.roster.into_iter().collect(),
-            overflowed: o.overflowed,
-        }
+        self.0.take_outbox()
     }
 }

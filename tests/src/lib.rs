@@ -283,6 +283,47 @@ impl TestNode {
         ]);
     }
 
+    /// This node's libp2p PeerId.
+    pub fn peer_id(&self) -> String {
+        self.json(&["id"])["peer_id"]
+            .as_str()
+            .expect("peer_id")
+            .to_owned()
+    }
+
+    /// The library as `r2com export` writes it.
+    pub fn export(&self) -> Value {
+        serde_json::from_str(&self.ok(&["export"])).expect("export is JSON")
+    }
+
+    /// An invite token from this admin node for `who`, as organisation
+    /// `org` (country PT); `extra` are more `invite` options (`--addr`,
+    /// `--admin`, `--expires`).
+    pub fn invite(&self, org: &str, who: &TestNode, extra: &[&str]) -> String {
+        let key = who.peer_id();
+        let mut args = vec![
+            "invite",
+            "--org",
+            org,
+            "--org-name",
+            org,
+            "--country",
+            "PT",
+            "--key",
+            &key,
+        ];
+        args.extend_from_slice(extra);
+        self.ok(&args).trim().to_owned()
+    }
+
+    /// Join `admin`'s consortium as `org` with an invite that names `addr`
+    /// (the address this node dials first), as README shows: the admin
+    /// invites, this node joins. Not started.
+    pub fn join(&self, admin: &TestNode, org: &str, addr: &str) {
+        let token = admin.invite(org, self, &["--addr", addr]);
+        self.ok(&["join", &token]);
+    }
+
     /// Run a CLI command that must succeed; its stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.cli(args);

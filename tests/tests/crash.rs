@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use r2com_tests::{gen_dataset, r2com_bin, TestNode};
+use r2com_tests::{gen_dataset, r2com_bin, wait_for, TestNode};
 use serde_json::Value;
 
 /// A small seeded generator (xorshift64*), so a failing run can be replayed
@@ -317,5 +317,81 @@ fn acknowledged_writes_survive_store_failpoints() {
         "failpoints: {runs} aborts (flush/batch x before/after), {} writes acknowledged, \
          {} unanswered, {checked} ledger checks, 0 acknowledged writes lost",
         l.acknowledged, l.unanswered
+    );
+}
+
+fn title(n: &TestNode, id: &str) -> String {
+    n.json(&["practice", "show", id])["title"]
+        .as_str()
+        .expect("title")
+        .to_owned()
+}
+
+/// A change is announced only after it is durable: when the flush of an
+/// edit fails (`R2COM_FAILPOINT=flush:1:fail`), the edit is refused and
+/// never reaches the connected peer, while the next edit, flushed, does.
+#[test]
+fn a_change_whose_flush_failed_is_never_sent_to_a_peer() {
+    let mut a = TestNode::init();
+    a.create_consortium("RAN", "lmds", "LMDS", "FR");
+    a.ok(&["import", gen_dataset(4, 1, 5).to_str().unwrap()]);
+    a.start();
+    let addr = a.listen_addr();
+    let mut b = TestNode::init();
+    b.join(&a, "ips", &addr);
+    b.start();
+    assert!(
+        wait_for(Duration::from_secs(90), || b.export() == a.export()),
+        "B never cloned A; B log:\n{}",
+        b.log()
+    );
+    // A again, on the same address, with its first flush failing. Nothing
+    // A does before the edit below flushes: reconnecting and a round that
+    // finds both sides equal write nothing durable.
+    a.stop();
+    a.start_env(
+        &["--listen", &addr, "--no-mdns"],
+        &[("R2COM_FAILPOINT", "flush:1:fail")],
+    );
+    b.ok(&["peer", "add", &addr]);
+    let b_id = b.peer_id();
+    assert!(
+        wait_for(Duration::from_secs(60), || a
+            .cli(&["sync", &b_id])
+            .status
+            .success()),
+        "A and B did not reconnect; A log:\n{}",
+        a.log()
+    );
+    let failed = a.cli(&[
+        "practice",
+        "edit",
+        "p-000001",
+        "--set",
+        "title=Never durable",
+    ]);
+    assert!(
+        !failed.status.success(),
+        "the edit whose flush failed was acknowledged"
+    );
+    assert!(
+        a.log().contains("failpoint Flush:1 (fail)"),
+        "the failpoint did not fire at the edit; A log:\n{}",
+        a.log()
+    );
+    // Positive control: the next edit is flushed and pushed to B. Pushes to
+    // a peer go in order, so had the failed change been announced, B would
+    // hold it by the time it holds this one.
+    a.ok(&["practice", "edit", "p-000002", "--set", "title=Durable"]);
+    assert!(
+        wait_for(Duration::from_secs(60), || title(&b, "p-000002")
+            == "Durable"),
+        "the flushed edit never reached B; A log:\n{}",
+        a.log()
+    );
+    assert_ne!(
+        title(&b, "p-000001"),
+        "Never durable",
+        "a change whose flush failed was pushed"
     );
 }

@@ -8,13 +8,13 @@ use automerge::AutoCommit;
 use r2com_protocol::ids::DocId;
 
 use super::Verified;
-use crate::library::{author_index, hash_index, Library, LibraryError};
-use crate::store::{keys, Write};
+use crate::library::{author_index, hash_index, Batch, Library, LibraryError};
+use crate::store::keys;
 
 /// What applying one document's changes produced.
 pub(super) struct DocOutcome {
-    pub(super) writes: Vec<Write>,
-    pub(super) outbox: Vec<Vec<u8>>,
+    /// The writes, and the changes to relay once they are committed.
+    pub(super) batch: Batch,
     pub(super) applied: u64,
     pub(super) missing_deps: bool,
     /// Set when the changes were refused (nothing of them is written).
@@ -36,8 +36,7 @@ impl Library {
     ) -> Result<DocOutcome, LibraryError> {
         let key = doc_id.to_key();
         let refused = |why: String| DocOutcome {
-            writes: Vec::new(),
-            outbox: Vec::new(),
+            batch: Batch::default(),
             applied: 0,
             missing_deps: false,
             refused: Some(why),
@@ -56,38 +55,72 @@ impl Library {
             }
             Err(_) => return Ok(refused(format!("{key}: automerge panicked on the changes"))),
         }
-        let mut writes = match self.doc_writes(doc_id, &mut d, existed || items.len() > 1)? {
-            Ok(w) => w,
+        let mut batch = match self.doc_writes(doc_id, &mut d, existed || items.len() > 1)? {
+            Ok(w) => Batch::of(w),
             Err(why) => return Ok(refused(why)),
         };
         // Nothing waits (the usual case): all of them applied, no need to ask
         // automerge change by change (costly: it rebuilds each change).
         let all_applied = d.get_missing_deps(&[]).is_empty();
-        let mut outbox = Vec::with_capacity(items.len());
         for (sc, v) in items {
             let env = sc.encode();
-            writes.push((keys::change(&key, &v.hash.0), Some(env.clone())));
-            writes.push(author_index(
+            batch.write((keys::change(&key, &v.hash.0), Some(env.clone())));
+            batch.write(author_index(
                 &v.author.to_hex(),
                 &key,
                 v.change.seq(),
                 &v.hash.0,
             ));
             if all_applied || d.get_change_meta_by_hash(&v.hash).is_some() {
-                writes.push(hash_index(&key, &v.hash.0));
+                batch.write(hash_index(&key, &v.hash.0));
             }
-            outbox.push(env);
+            batch.change(env);
         }
         if had_waiting {
             // Stored changes that waited for one of these now apply.
-            writes.extend(self.index_applied(&key, &mut d, &[])?);
+            batch.extend(self.index_applied(&key, &mut d, &[])?);
         }
         Ok(DocOutcome {
-            writes,
-            outbox,
+            batch,
             applied: items.len() as u64,
             missing_deps: !all_applied,
             refused: None,
+        })
+    }
+
+    /// Apply each document's changes (documents are independent: on all
+    /// cores when there are many).
+    pub(super) fn apply_docs(
+        &self,
+        docs: &[(DocId, Vec<Verified>)],
+    ) -> Vec<Result<DocOutcome, LibraryError>> {
+        let threads = if docs.len() >= 32 {
+            std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+        } else {
+            1
+        };
+        if threads == 1 {
+            return docs
+                .iter()
+                .map(|(d, items)| self.apply_doc(d, items))
+                .collect();
+        }
+        let per = docs.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = docs
+                .chunks(per)
+                .map(|part| {
+                    s.spawn(move || {
+                        part.iter()
+                            .map(|(d, items)| self.apply_doc(d, items))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("apply worker panicked"))
+                .collect()
         })
     }
 }

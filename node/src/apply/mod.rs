@@ -10,16 +10,20 @@ mod check;
 mod doc;
 mod handover;
 
+use libp2p::PeerId;
+
 use r2com_protocol::envelope::SignedChange;
 use r2com_protocol::ids::DocId;
 use r2com_protocol::roster::SignedEntry;
 use serde::Serialize;
 
-use crate::library::{Library, LibraryError};
-use crate::store::Write;
-use doc::DocOutcome;
+use crate::library::{Batch, Library, LibraryError};
 
 pub use handover::MAX_IMPORT_CHANGES;
+
+/// Store writes of a large batch written before the rest is built (the
+/// batch is still committed, and announced, as one).
+const WRITE_PART: usize = 4000;
 
 /// What `changes import` did.
 #[derive(Debug, Default, Serialize)]
@@ -42,113 +46,70 @@ type Verified = (SignedChange, r2com_protocol::envelope::VerifiedChange);
 
 impl Library {
     /// Apply roster entries, then change envelopes, received from `origin`
-    /// (a peer's PeerId, not pushed back to it; `None` for a file). Durable
-    /// before it returns. Returns the report and whether some document now
-    /// waits for changes it lacks.
+    /// (the peer they came from: relayed to every peer but that one; `None`
+    /// for a file). Committed (durable, then announced) before it returns.
+    /// Returns the report and whether some document now waits for changes
+    /// it lacks.
     pub fn apply(
         &self,
-        origin: Option<&str>,
+        origin: Option<PeerId>,
         entries: Vec<Vec<u8>>,
         envelopes: Vec<Vec<u8>>,
     ) -> Result<(ApplyReport, bool), LibraryError> {
         let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
-        *self
-            .current_origin
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = origin.map(str::to_owned);
-        let result = (|| {
-            let mut report = ApplyReport::default();
-            if !entries.is_empty() {
-                let cid = self
-                    .consortium_id()?
-                    .ok_or_else(|| LibraryError::BadRequest("not in a consortium".into()))?;
-                let mut parsed = Vec::new();
-                for e in entries {
-                    match SignedEntry::decode(&e) {
-                        Ok(se) => parsed.push(se),
-                        Err(err) => report.refuse(format!("roster entry: {err}")),
-                    }
-                }
-                let (_, refused) = self.store_roster_entries(&cid, parsed)?;
-                for r in refused {
-                    report.refuse(format!("roster entry {r}"));
+        let mut report = ApplyReport::default();
+        if !entries.is_empty() {
+            let cid = self
+                .consortium_id()?
+                .ok_or_else(|| LibraryError::BadRequest("not in a consortium".into()))?;
+            let mut parsed = Vec::new();
+            for e in entries {
+                match SignedEntry::decode(&e) {
+                    Ok(se) => parsed.push(se),
+                    Err(err) => report.refuse(format!("roster entry: {err}")),
                 }
             }
-            let mut changes = Vec::with_capacity(envelopes.len());
-            for (i, env) in envelopes.into_iter().enumerate() {
-                report.received += 1;
-                match SignedChange::decode(&env) {
-                    Ok(sc) => changes.push(sc),
-                    Err(e) => report.refuse(format!("change #{i}: {e}")),
-                }
+            let (_, refused) = self.store_roster_entries(&cid, parsed)?;
+            for r in refused {
+                report.refuse(format!("roster entry {r}"));
             }
-            if changes.is_empty() {
-                return Ok((report, false));
+        }
+        let mut changes = Vec::with_capacity(envelopes.len());
+        for (i, env) in envelopes.into_iter().enumerate() {
+            report.received += 1;
+            match SignedChange::decode(&env) {
+                Ok(sc) => changes.push(sc),
+                Err(e) => report.refuse(format!("change #{i}: {e}")),
             }
-            let by_doc = self.check(changes, &mut report)?;
-            // All or nothing: one change that does not verify, and nothing
-            // from this batch is applied. Changes whose author may not write
-            // are skipped (see `ApplyReport::not_allowed`).
-            if report.refused > 0 {
-                return Ok((report, false));
+        }
+        if changes.is_empty() {
+            return Ok((report, false));
+        }
+        let by_doc = self.check(changes, &mut report)?;
+        // All or nothing: one change that does not verify, and nothing from
+        // this batch is applied. Changes whose author may not write are
+        // skipped (see `ApplyReport::not_allowed`).
+        if report.refused > 0 {
+            return Ok((report, false));
+        }
+        let docs: Vec<(DocId, Vec<Verified>)> = by_doc.into_iter().collect();
+        let mut batch = Batch::relayed_from(origin);
+        let mut missing_deps = false;
+        for outcome in self.apply_docs(&docs) {
+            let o = outcome?;
+            if let Some(why) = o.refused {
+                report.refuse(why);
+                continue;
             }
-            let mut missing_deps = false;
-            // Documents are independent: build them on all cores, write here.
-            let docs: Vec<(DocId, Vec<Verified>)> = by_doc.into_iter().collect();
-            let threads = if docs.len() >= 32 {
-                std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
-            } else {
-                1
-            };
-            let outcomes: Vec<Result<DocOutcome, LibraryError>> = if threads == 1 {
-                docs.iter()
-                    .map(|(d, items)| self.apply_doc(d, items))
-                    .collect()
-            } else {
-                let per = docs.len().div_ceil(threads);
-                std::thread::scope(|s| {
-                    let handles: Vec<_> = docs
-                        .chunks(per)
-                        .map(|part| {
-                            s.spawn(move || {
-                                part.iter()
-                                    .map(|(d, items)| self.apply_doc(d, items))
-                                    .collect::<Vec<_>>()
-                            })
-                        })
-                        .collect();
-                    handles
-                        .into_iter()
-                        .flat_map(|h| h.join().expect("apply worker panicked"))
-                        .collect()
-                })
-            };
-            let mut writes: Vec<Write> = Vec::new();
-            for outcome in outcomes {
-                let o = outcome?;
-                if let Some(why) = o.refused {
-                    report.refuse(why);
-                    continue;
-                }
-                missing_deps |= o.missing_deps;
-                report.applied += o.applied;
-                for env in o.outbox {
-                    self.to_outbox(env);
-                }
-                writes.extend(o.writes);
-                if writes.len() > 4000 {
-                    self.store.write(std::mem::take(&mut writes))?;
-                }
+            missing_deps |= o.missing_deps;
+            report.applied += o.applied;
+            batch.append(o.batch);
+            if batch.pending_writes() > WRITE_PART {
+                self.write_part(&mut batch)?;
             }
-            self.store.write(writes)?;
-            self.store.flush()?;
-            Ok((report, missing_deps))
-        })();
-        *self
-            .current_origin
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = None;
-        result
+        }
+        self.commit(batch)?;
+        Ok((report, missing_deps))
     }
 }
 

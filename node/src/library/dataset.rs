@@ -9,8 +9,8 @@ use serde_json::Value;
 use r2com_protocol::ids::RecordKind;
 use r2com_protocol::record::Dataset;
 
-use super::{decode_record, Library, LibraryError};
-use crate::store::{keys, Write};
+use super::{decode_record, Batch, Library, LibraryError};
+use crate::store::keys;
 
 /// Records per atomic batch during an import.
 const IMPORT_BATCH: usize = 500;
@@ -50,15 +50,18 @@ impl Library {
         let records = &records;
         // Workers build and sign documents; this thread writes batches. The
         // channel is bounded, so a slow store slows the workers down.
+        // One batch for the whole import, written in pieces of
+        // `IMPORT_BATCH` records and committed (flushed, then announced) once.
+        let mut batch = Batch::default();
         std::thread::scope(|s| -> Result<(), LibraryError> {
-            type Item = Result<Option<(Vec<Write>, bool)>, LibraryError>;
+            type Item = Result<Option<(Batch, bool)>, LibraryError>;
             let (tx, rx) = std::sync::mpsc::sync_channel::<Item>(IMPORT_BATCH);
             for t in 0..threads {
                 let tx = tx.clone();
                 let done = &done;
                 s.spawn(move || {
                     for r in records.iter().skip(t).step_by(threads) {
-                        let item = self.upsert_writes(r, now);
+                        let item = self.upsert_batch(r, now);
                         let failed = item.is_err();
                         let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                         if n.is_multiple_of(100) {
@@ -71,32 +74,28 @@ impl Library {
                 });
             }
             drop(tx);
-            let mut writes = Vec::new();
             let mut in_batch = 0;
             for item in rx {
                 match item? {
                     None => report.unchanged += 1,
-                    Some((w, created)) => {
+                    Some((b, created)) => {
                         if created {
                             report.created += 1;
                         } else {
                             report.updated += 1;
                         }
-                        writes.extend(w);
+                        batch.append(b);
                         in_batch += 1;
                     }
                 }
                 if in_batch == IMPORT_BATCH {
-                    self.store.write(std::mem::take(&mut writes))?;
+                    self.write_part(&mut batch)?;
                     in_batch = 0;
                 }
             }
-            if !writes.is_empty() {
-                self.store.write(writes)?;
-            }
             Ok(())
         })?;
-        self.store.flush()?;
+        self.commit(batch)?;
         progress(total, total);
         Ok(report)
     }

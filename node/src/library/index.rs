@@ -1,7 +1,7 @@
 //! Indexes beside the changes: by change hash (what peers compare and
 //! fetch by) and by author (the frontier a revocation records).
 
-use super::{Library, LibraryError};
+use super::{Batch, Library, LibraryError};
 use crate::store::{keys, Write};
 
 const META_HASH_INDEX: &str = "hash-index-v1";
@@ -38,8 +38,7 @@ impl Library {
             }
         }
         writes.push((meta, Some(b"1".to_vec())));
-        self.store.write(writes)?;
-        self.store.flush()?;
+        self.commit(Batch::of(writes))?;
         Ok(())
     }
 }

@@ -3,7 +3,8 @@
 //! Every write makes one automerge change per touched record, signs it with
 //! the node key, and writes the change, the materialized record, its search
 //! text and the document state in one atomic batch, then flushes before
-//! returning: nothing is acknowledged before it is durable.
+//! returning: nothing is acknowledged before it is durable, and nothing is
+//! announced to peers before that either (see `commit`).
 //!
 //! Documents are never all loaded: list, show, search and export read the
 //! materialized records; a record's document is loaded only to edit it.
@@ -13,13 +14,13 @@
 //! and export), `read` (show, list, calendar), `search`, `verify`,
 //! `roster` (the consortium and roster as stored, and what a roster change
 //! retracts, in `retract`), `index` (change-hash and author indexes),
-//! `reconcile` (the digests and inventories peers compare), and `outbox`
-//! (what was written since the network last looked).
+//! `reconcile` (the digests and inventories peers compare), and `commit`
+//! (the one way a batch of writes becomes durable, then announced).
 
+mod commit;
 mod dataset;
 mod doc;
 mod index;
-mod outbox;
 mod read;
 mod reconcile;
 mod retract;
@@ -44,11 +45,12 @@ use r2com_protocol::roster::Roster;
 
 use crate::store::{keys, Store, StoreError};
 
+pub(crate) use commit::Batch;
+pub use commit::OUTBOX_CAPACITY;
 pub use dataset::ImportReport;
 pub(crate) use doc::heads_hex;
 pub use doc::DocState;
 pub(crate) use index::{author_index, hash_index};
-pub use outbox::Outbox;
 pub(crate) use roster::META_CONSORTIUM;
 pub use search::{SearchHit, MAX_SEARCH_RESULTS};
 pub use verify::VerifyReport;
@@ -113,11 +115,9 @@ pub struct Library {
     /// Serializes writers: an edit reads a document, changes it and writes
     /// it back.
     pub(crate) write_lock: std::sync::Mutex<()>,
-    /// Envelopes written since the network last looked, to push to peers.
-    pub(crate) outbox: std::sync::Mutex<Outbox>,
-    /// The peer whose data is being applied (outbox items are not pushed
-    /// back to it).
-    pub(crate) current_origin: std::sync::Mutex<Option<String>>,
+    /// Changes and roster entries committed since the network last looked,
+    /// to push to peers (filled by `commit` only, after the flush).
+    pub(crate) commits: commit::CommitState,
 }
 
 fn time_ms(now: DateTime<Utc>) -> i64 {
@@ -137,8 +137,7 @@ impl Library {
             scope: std::sync::RwLock::new(Scope::UNAFFILIATED),
             roster: std::sync::RwLock::new(None),
             write_lock: std::sync::Mutex::new(()),
-            outbox: Default::default(),
-            current_origin: Default::default(),
+            commits: Default::default(),
         };
         lib.reload_roster()?;
         lib.ensure_hash_index()?;

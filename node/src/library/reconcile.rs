@@ -71,6 +71,7 @@ impl Library {
 
     /// The stored envelopes of these changes (unknown ones are skipped).
     pub fn get_changes(&self, hashes: &[[u8; 32]]) -> Result<Vec<Vec<u8>>, LibraryError> {
+        self.settle()?;
         let mut out = Vec::with_capacity(hashes.len());
         for h in hashes {
             let Some(doc) = self.store.get(&keys::key(keys::HASH, h))? else {
@@ -86,6 +87,7 @@ impl Library {
 
     /// The stored roster entries with these ids.
     pub fn get_roster(&self, ids: &[[u8; 32]]) -> Result<Vec<Vec<u8>>, LibraryError> {
+        self.settle()?;
         let mut out = Vec::new();
         for id in ids {
             if let Some(e) = self

@@ -8,7 +8,7 @@ use r2com_protocol::identity::PublicKey;
 use r2com_protocol::ids::DocId;
 use r2com_protocol::roster::Roster;
 
-use super::{Library, LibraryError};
+use super::{Batch, Library, LibraryError};
 use crate::store::keys;
 
 impl Library {
@@ -87,8 +87,7 @@ impl Library {
             }
         }
         if !writes.is_empty() {
-            self.store.write(writes)?;
-            self.store.flush()?;
+            self.commit(Batch::of(writes))?;
         }
         Ok(removed_total)
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use r2com_protocol::envelope::Scope;
 use r2com_protocol::roster::{ConsortiumId, EntryId, Roster, SignedEntry, VerifiedEntry};
 
-use super::{Library, LibraryError};
+use super::{Batch, Library, LibraryError};
 use crate::store::{keys, Write};
 
 pub(crate) const META_CONSORTIUM: &str = "consortium";
@@ -70,7 +70,7 @@ impl Library {
         cid: &ConsortiumId,
         entries: Vec<SignedEntry>,
     ) -> Result<(u64, Vec<String>), LibraryError> {
-        let mut writes = Vec::new();
+        let mut batch = Batch::default();
         let mut refused = Vec::new();
         let mut added = 0;
         for e in entries {
@@ -79,16 +79,15 @@ impl Library {
                     let k = keys::key(keys::ROSTER, v.id.to_hex().as_bytes());
                     if self.store.get(&k)?.is_none() {
                         added += 1;
-                        self.to_outbox_entry(e.encode());
-                        writes.push(Self::entry_write(&e));
+                        batch.write(Self::entry_write(&e));
+                        batch.entry(e.encode());
                     }
                 }
                 Err(err) => refused.push(format!("{}: {err}", e.id().to_hex())),
             }
         }
-        if !writes.is_empty() {
-            self.store.write(writes)?;
-            self.store.flush()?;
+        if added > 0 {
+            self.commit(batch)?;
             self.reload_roster()?;
         }
         Ok((added, refused))

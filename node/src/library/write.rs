@@ -1,6 +1,6 @@
 //! Local writes: add, edit and remove a record. Each makes one signed
-//! automerge change per touched record and commits it (write, then flush)
-//! before returning.
+//! automerge change per touched record, builds the [`Batch`] that stores
+//! it, and commits it (write, flush, then announce) before returning.
 
 use automerge::{AutoCommit, Change};
 use chrono::{DateTime, Utc};
@@ -13,32 +13,33 @@ use r2com_protocol::ids::{DocId, RecordKind};
 use r2com_protocol::record::Record;
 
 use super::{
-    author_index, doc_id, hash_index, heads_hex, time_ms, timestamp, DocState, Library,
+    author_index, doc_id, hash_index, heads_hex, time_ms, timestamp, Batch, DocState, Library,
     LibraryError,
 };
 use crate::store::{keys, Write};
 
 impl Library {
-    /// The writes that store one signed change and the state it leads to.
-    pub(crate) fn change_writes(
+    /// The batch that stores one signed change and the state it leads to,
+    /// and announces the change once committed.
+    pub(crate) fn change_batch(
         &self,
         doc_id: &DocId,
         d: &mut AutoCommit,
         change: Change,
         record: Option<&Record>,
         snapshot: bool,
-    ) -> Vec<Write> {
+    ) -> Batch {
         let key = doc_id.to_key();
         let hash = change.hash();
         let seq = change.seq();
         let signed = SignedChange::sign(&self.key, &self.scope(), doc_id, change);
-        self.to_outbox(signed.encode());
+        let envelope = signed.encode();
         let state = DocState {
             heads: heads_hex(d),
             deleted: record.is_none(),
         };
         let mut w: Vec<Write> = vec![
-            (keys::change(&key, &hash.0), Some(signed.encode())),
+            (keys::change(&key, &hash.0), Some(envelope.clone())),
             author_index(&self.key.public().to_hex(), &key, seq, &hash.0),
             hash_index(&key, &hash.0),
             (
@@ -71,16 +72,19 @@ impl Library {
                 w.push((keys::doc(keys::SNAPSHOT, &key), None));
             }
         }
-        w
+        let mut batch = Batch::of(w);
+        batch.change(envelope);
+        batch
     }
 
     /// Bring a record's document to `record`: create it, or write the
-    /// fields that differ. `None` if the stored record is the same already.
-    pub(crate) fn upsert_writes(
+    /// fields that differ. `None` if the stored record is the same already;
+    /// else the batch and whether the record is new.
+    pub(crate) fn upsert_batch(
         &self,
         record: &Record,
         now: DateTime<Utc>,
-    ) -> Result<Option<(Vec<Write>, bool)>, LibraryError> {
+    ) -> Result<Option<(Batch, bool)>, LibraryError> {
         let doc_id = record.doc_id();
         let existing = self.record(&doc_id)?;
         if existing.as_ref() == Some(record) {
@@ -89,9 +93,9 @@ impl Library {
         match self.load_doc(&doc_id)? {
             None => {
                 let (mut d, change) = doc::create(&self.key, record, time_ms(now))?;
-                let mut writes = self.change_writes(&doc_id, &mut d, change, Some(record), false);
-                writes.extend(self.revision_write(&doc_id, now)?);
-                Ok(Some((writes, true)))
+                let mut batch = self.change_batch(&doc_id, &mut d, change, Some(record), false);
+                batch.extend(self.revision_write(&doc_id, now)?);
+                Ok(Some((batch, true)))
             }
             Some(mut d) => {
                 // Diff against what the document holds (also when deleted).
@@ -103,19 +107,13 @@ impl Library {
                 match change {
                     None => Ok(None),
                     Some(c) => {
-                        let mut writes = self.change_writes(&doc_id, &mut d, c, Some(record), true);
-                        writes.extend(self.revision_write(&doc_id, now)?);
-                        Ok(Some((writes, existing.is_none())))
+                        let mut batch = self.change_batch(&doc_id, &mut d, c, Some(record), true);
+                        batch.extend(self.revision_write(&doc_id, now)?);
+                        Ok(Some((batch, existing.is_none())))
                     }
                 }
             }
         }
-    }
-
-    pub(crate) fn commit(&self, writes: Vec<Write>) -> Result<(), LibraryError> {
-        self.store.write(writes)?;
-        self.store.flush()?;
-        Ok(())
     }
 
     /// Add a new record. Missing `created_at`/`updated_at` of a practice are
@@ -157,8 +155,8 @@ impl Library {
                 id: record.id().to_owned(),
             });
         }
-        if let Some((writes, _)) = self.upsert_writes(&record, now)? {
-            self.commit(writes)?;
+        if let Some((batch, _)) = self.upsert_batch(&record, now)? {
+            self.commit(batch)?;
         }
         Ok(record)
     }
@@ -223,9 +221,9 @@ impl Library {
         })?;
         let in_doc = doc::read(&mut d)?;
         if let Some(change) = doc::update(&mut d, &self.key, &in_doc, &new, time_ms(now))? {
-            let mut writes = self.change_writes(&doc_id, &mut d, change, Some(&new), true);
-            writes.extend(self.revision_write(&doc_id, now)?);
-            self.commit(writes)?;
+            let mut batch = self.change_batch(&doc_id, &mut d, change, Some(&new), true);
+            batch.extend(self.revision_write(&doc_id, now)?);
+            self.commit(batch)?;
         }
         Ok(new)
     }
@@ -249,8 +247,8 @@ impl Library {
         }
         let mut d = self.load_doc(&doc_id)?.ok_or_else(not_found)?;
         if let Some(change) = doc::set_deleted(&mut d, &self.key, true, time_ms(now))? {
-            let writes = self.change_writes(&doc_id, &mut d, change, None, true);
-            self.commit(writes)?;
+            let batch = self.change_batch(&doc_id, &mut d, change, None, true);
+            self.commit(batch)?;
         }
         Ok(())
     }

@@ -8,7 +8,7 @@ use r2com_protocol::envelope::SignedChange;
 use r2com_protocol::roster::{Action, FrontierItem, Role, SignedEntry, Target};
 
 use super::{bad, parse_node_key};
-use crate::library::{Library, LibraryError};
+use crate::library::{Batch, Library, LibraryError};
 use crate::store::keys;
 
 impl Library {
@@ -165,8 +165,7 @@ impl Library {
                 Err(err) => refused.push(format!("{}: {err}", e.id().to_hex())),
             }
         }
-        self.store.write(writes)?;
-        self.store.flush()?;
+        self.commit(Batch::of(writes))?;
         let roster = self.reload_roster()?.expect("consortium known");
         Ok(json!({
             "added": added,

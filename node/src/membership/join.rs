@@ -8,7 +8,7 @@ use r2com_protocol::envelope::{Scope, SignedChange};
 use r2com_protocol::roster::{Action, Entry, EntryId, Invite, OrgInfo, Role, SignedEntry};
 
 use super::{bad, parse_node_key, ts, TOKEN_PREFIX};
-use crate::library::{Library, LibraryError, META_CONSORTIUM};
+use crate::library::{Batch, Library, LibraryError, META_CONSORTIUM};
 use crate::store::{keys, Write};
 
 impl Library {
@@ -43,8 +43,7 @@ impl Library {
             ),
         ];
         writes.extend(self.rescope_writes(&Scope(cid.0))?);
-        self.store.write(writes)?;
-        self.store.flush()?;
+        self.commit(Batch::of(writes))?;
         self.reload_roster()?;
         Ok(json!({"consortium": cid.to_hex(), "name": name}))
     }
@@ -167,8 +166,7 @@ impl Library {
             ),
         ]);
         writes.extend(self.rescope_writes(&Scope(cid.0))?);
-        self.store.write(writes)?;
-        self.store.flush()?;
+        self.commit(Batch::of(writes))?;
         let roster = self.reload_roster()?.expect("consortium known");
         Ok(json!({
             "consortium": cid.to_hex(),
@@ -183,11 +181,9 @@ impl Library {
     pub fn add_peer_addr(&self, addr: &str) -> Result<(), LibraryError> {
         addr.parse::<libp2p::Multiaddr>()
             .map_err(|e| bad(format!("{addr:?} is not a multiaddr: {e}")))?;
-        self.store.write(vec![(
+        self.commit(Batch::of(vec![(
             keys::key(keys::PEER_ADDR, addr.as_bytes()),
             Some(b"{}".to_vec()),
-        )])?;
-        self.store.flush()?;
-        Ok(())
+        )]))
     }
 }

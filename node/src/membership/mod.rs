@@ -14,7 +14,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use r2com_protocol::identity::PublicKey;
 use r2com_protocol::roster::{Action, ConsortiumId, Entry, EntryId, Roster, SignedEntry};
 
-use crate::library::{Library, LibraryError};
+use crate::library::{Batch, Library, LibraryError};
 
 /// Prefix of invite tokens.
 pub const TOKEN_PREFIX: &str = "r2com-invite:";
@@ -77,9 +77,9 @@ impl Library {
         if let Some(r) = next.rejected.iter().find(|r| r.id == signed.id().to_hex()) {
             return Err(bad(format!("refused by the roster rules: {}", r.reason)));
         }
-        self.store.write(vec![Self::entry_write(&signed)])?;
-        self.store.flush()?;
-        self.to_outbox_entry(signed.encode());
+        let mut batch = Batch::of(vec![Self::entry_write(&signed)]);
+        batch.entry(signed.encode());
+        self.commit(batch)?;
         let roster = self.reload_roster()?.expect("consortium known");
         Ok((signed, roster))
     }

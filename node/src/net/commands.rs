@@ -14,7 +14,6 @@ use super::dial::{Dial, REDIAL_MIN};
 use super::event_loop::Loop;
 use super::handle::Command;
 use crate::identity::peer_id_of;
-use crate::store::keys;
 
 impl Loop {
     pub(super) async fn on_command(&mut self, cmd: Command) {
@@ -64,17 +63,8 @@ impl Loop {
                 });
             }
             Command::AddPeer { addr, reply } => {
-                let a = addr.clone();
-                let stored = self
-                    .library
-                    .with(move |l| {
-                        l.store().write(vec![(
-                            keys::key(keys::PEER_ADDR, a.to_string().as_bytes()),
-                            Some(b"{}".to_vec()),
-                        )])?;
-                        l.store().flush()
-                    })
-                    .await;
+                let a = addr.to_string();
+                let stored = self.library.with(move |l| l.add_peer_addr(&a)).await;
                 if let Ok(Err(e)) = stored {
                     let _ = reply.send(Err(e.to_string()));
                     return;

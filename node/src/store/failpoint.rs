@@ -1,16 +1,19 @@
-//! Crash failpoints for tests: `R2COM_FAILPOINT=<site>:<n>[:before|after]`
-//! makes the `n`-th call (counted from 1) at `site` abort the process with
-//! [`std::process::abort`] just before (default) or just after the store
-//! operation, as a power cut would. Sites: `flush` ([`Store::flush`]) and
-//! `batch` (a [`Store::write`] of more than one key).
+//! Crash and failure failpoints for tests, in a store wrapper that the
+//! production store never carries: [`FailpointStore`] wraps a store only
+//! when `R2COM_FAILPOINT` is set (see [`crate::open::OpenNode::open`]) or a
+//! test builds one.
 //!
-//! The variable is read once when the store opens; without it (the normal
-//! case) a failpoint is a `None` and costs one branch per call.
-//!
-//! [`Store::flush`]: super::Store::flush
-//! [`Store::write`]: super::Store::write
+//! `R2COM_FAILPOINT=<site>:<n>[:before|after|fail]` arms the `n`-th call
+//! (counted from 1) at `site`: `before` (the default) and `after` abort the
+//! process with [`std::process::abort`] just before or just after the store
+//! operation, as a power cut would; `fail` makes that call return an error
+//! without doing it, as a failing disk would (a `flush` that fails leaves
+//! the preceding writes in place but not durable). Sites: `flush`
+//! ([`Store::flush`]) and `batch` (a [`Store::write`] of more than one key).
 
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::{Entry, Store, StoreError, Write};
 
 /// The environment variable that arms a failpoint.
 pub const ENV: &str = "R2COM_FAILPOINT";
@@ -22,12 +25,23 @@ pub enum Site {
     Batch,
 }
 
+/// What an armed failpoint does when it is hit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Abort the process before the operation.
+    AbortBefore,
+    /// Abort the process after the operation.
+    AbortAfter,
+    /// Skip the operation and return an error.
+    Fail,
+}
+
 /// One armed failpoint.
 #[derive(Debug)]
 pub struct Failpoint {
     site: Site,
     nth: u64,
-    after: bool,
+    action: Action,
     seen: AtomicU64,
 }
 
@@ -38,12 +52,12 @@ impl Failpoint {
         let spec = std::env::var(ENV).ok()?;
         let fp = Failpoint::parse(&spec);
         if fp.is_none() {
-            eprintln!("{ENV}={spec:?} is not <flush|batch>:<n>[:before|after]; ignored");
+            eprintln!("{ENV}={spec:?} is not <flush|batch>:<n>[:before|after|fail]; ignored");
         }
         fp
     }
 
-    fn parse(spec: &str) -> Option<Failpoint> {
+    pub fn parse(spec: &str) -> Option<Failpoint> {
         let mut parts = spec.split(':');
         let site = match parts.next()? {
             "flush" => Site::Flush,
@@ -51,52 +65,150 @@ impl Failpoint {
             _ => return None,
         };
         let nth = parts.next()?.parse().ok().filter(|n| *n > 0)?;
-        let after = match parts.next() {
-            None | Some("before") => false,
-            Some("after") => true,
+        let action = match parts.next() {
+            None | Some("before") => Action::AbortBefore,
+            Some("after") => Action::AbortAfter,
+            Some("fail") => Action::Fail,
             Some(_) => return None,
         };
+        if parts.next().is_some() {
+            return None;
+        }
         Some(Failpoint {
             site,
             nth,
-            after,
+            action,
             seen: AtomicU64::new(0),
         })
     }
 
-    /// Count a call at `site`; abort if it is the armed one and `after`
-    /// matches the moment.
-    pub fn hit(fp: &Option<Failpoint>, site: Site, after: bool) {
-        let Some(fp) = fp else { return };
-        if fp.site != site || fp.after != after {
-            return;
+    /// Count a call at `site`: whether it is the armed one.
+    fn armed(&self, site: Site) -> bool {
+        self.site == site && self.seen.fetch_add(1, Ordering::SeqCst) + 1 == self.nth
+    }
+
+    fn abort(&self) -> ! {
+        eprintln!(
+            "failpoint {:?}:{} ({:?}) hit: aborting",
+            self.site, self.nth, self.action
+        );
+        std::process::abort();
+    }
+}
+
+/// A store whose operations pass through one failpoint.
+pub struct FailpointStore<S> {
+    inner: S,
+    failpoint: Failpoint,
+}
+
+impl<S: Store> FailpointStore<S> {
+    pub fn new(inner: S, failpoint: Failpoint) -> FailpointStore<S> {
+        FailpointStore { inner, failpoint }
+    }
+
+    /// Run `op` at `site`, doing what the failpoint says if this call is
+    /// the armed one.
+    fn at(
+        &self,
+        site: Site,
+        op: impl FnOnce() -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        if !self.failpoint.armed(site) {
+            return op();
         }
-        if fp.seen.fetch_add(1, Ordering::SeqCst) + 1 == fp.nth {
-            eprintln!(
-                "failpoint {site:?}:{} ({}) hit: aborting",
-                fp.nth,
-                if after { "after" } else { "before" }
-            );
-            std::process::abort();
+        match self.failpoint.action {
+            Action::AbortBefore => self.failpoint.abort(),
+            Action::AbortAfter => {
+                op()?;
+                self.failpoint.abort()
+            }
+            Action::Fail => {
+                eprintln!(
+                    "failpoint {site:?}:{} (fail) hit: failing the call",
+                    self.failpoint.nth
+                );
+                Err(StoreError::Io(std::io::Error::other(format!(
+                    "failpoint {site:?}:{}",
+                    self.failpoint.nth
+                ))))
+            }
         }
+    }
+}
+
+impl<S: Store> Store for FailpointStore<S> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.get(key)
+    }
+
+    fn scan_prefix<'a>(
+        &'a self,
+        prefix: &[u8],
+    ) -> Box<dyn Iterator<Item = Result<Entry, StoreError>> + 'a> {
+        self.inner.scan_prefix(prefix)
+    }
+
+    fn write(&self, batch: Vec<Write>) -> Result<(), StoreError> {
+        if batch.len() > 1 {
+            self.at(Site::Batch, || self.inner.write(batch))
+        } else {
+            self.inner.write(batch)
+        }
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.at(Site::Flush, || self.inner.flush())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{keys, MemoryStore};
 
     #[test]
     fn specs_parse() {
         let fp = Failpoint::parse("flush:3").unwrap();
-        assert_eq!((fp.site, fp.nth, fp.after), (Site::Flush, 3, false));
+        assert_eq!(
+            (fp.site, fp.nth, fp.action),
+            (Site::Flush, 3, Action::AbortBefore)
+        );
         let fp = Failpoint::parse("batch:1:after").unwrap();
-        assert_eq!((fp.site, fp.nth, fp.after), (Site::Batch, 1, true));
-        for bad in ["", "flush", "flush:0", "sync:1", "batch:2:during"] {
+        assert_eq!(
+            (fp.site, fp.nth, fp.action),
+            (Site::Batch, 1, Action::AbortAfter)
+        );
+        let fp = Failpoint::parse("flush:2:fail").unwrap();
+        assert_eq!((fp.site, fp.nth, fp.action), (Site::Flush, 2, Action::Fail));
+        for bad in [
+            "",
+            "flush",
+            "flush:0",
+            "sync:1",
+            "batch:2:during",
+            "flush:1:fail:x",
+        ] {
             assert!(Failpoint::parse(bad).is_none(), "{bad}");
         }
-        // Unarmed, or armed elsewhere: nothing happens.
-        Failpoint::hit(&None, Site::Flush, false);
-        Failpoint::hit(&Failpoint::parse("batch:1"), Site::Flush, false);
+    }
+
+    #[test]
+    fn a_failing_call_is_the_armed_one_only() {
+        let store = FailpointStore::new(
+            MemoryStore::default(),
+            Failpoint::parse("batch:2:fail").unwrap(),
+        );
+        let put = |k: &str| (keys::doc(keys::RECORD, k), Some(b"v".to_vec()));
+        // A single-key write is not a batch: not counted.
+        store.write(vec![put("a")]).unwrap();
+        store.write(vec![put("b"), put("c")]).unwrap();
+        // The second batch fails and writes nothing.
+        assert!(store.write(vec![put("d"), put("e")]).is_err());
+        assert_eq!(store.get(&keys::doc(keys::RECORD, "d")).unwrap(), None);
+        // Later calls pass again; flushes are another site.
+        store.write(vec![put("f"), put("g")]).unwrap();
+        store.flush().unwrap();
+        assert!(store.get(&keys::doc(keys::RECORD, "g")).unwrap().is_some());
     }
 }

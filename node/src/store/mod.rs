@@ -1,7 +1,8 @@
 //! Storage behind a small trait: ordered keys and values, atomic batches,
 //! and an explicit flush that makes everything written so far durable.
 //!
-//! [`SledStore`] is what a node runs on; [`MemoryStore`] is for tests.
+//! [`SledStore`] is what a node runs on; [`MemoryStore`] is for tests;
+//! [`failpoint::FailpointStore`] wraps either to crash or fail on cue.
 //! Nothing is acknowledged to anyone before [`Store::flush`] returned.
 
 pub mod failpoint;

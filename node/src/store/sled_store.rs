@@ -1,6 +1,5 @@
 use std::path::Path;
 
-use super::failpoint::{Failpoint, Site};
 use super::{Entry, Store, StoreError, Write};
 
 /// Page cache of the store; bounds the node's memory.
@@ -10,8 +9,6 @@ const CACHE_BYTES: u64 = 1024 * 1024;
 /// record and its search text is atomic.
 pub struct SledStore {
     db: sled::Db,
-    /// A crash failpoint for tests (`R2COM_FAILPOINT`); `None` normally.
-    failpoint: Option<Failpoint>,
 }
 
 impl SledStore {
@@ -29,10 +26,7 @@ impl SledStore {
                 sled::Error::Io(io) if io.raw_os_error() == Some(11) => StoreError::Locked,
                 other => StoreError::Sled(other),
             })?;
-        Ok(SledStore {
-            db,
-            failpoint: Failpoint::from_env(),
-        })
+        Ok(SledStore { db })
     }
 
     /// Bytes the store takes on disk.
@@ -57,10 +51,6 @@ impl Store for SledStore {
     }
 
     fn write(&self, batch: Vec<Write>) -> Result<(), StoreError> {
-        let multi = batch.len() > 1;
-        if multi {
-            Failpoint::hit(&self.failpoint, Site::Batch, false);
-        }
         let mut b = sled::Batch::default();
         for (k, v) in batch {
             match v {
@@ -69,16 +59,11 @@ impl Store for SledStore {
             }
         }
         self.db.apply_batch(b)?;
-        if multi {
-            Failpoint::hit(&self.failpoint, Site::Batch, true);
-        }
         Ok(())
     }
 
     fn flush(&self) -> Result<(), StoreError> {
-        Failpoint::hit(&self.failpoint, Site::Flush, false);
         self.db.flush()?;
-        Failpoint::hit(&self.failpoint, Site::Flush, true);
         Ok(())
     }
 }
