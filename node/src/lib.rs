@@ -1,11 +1,76 @@
 //! The r2com node: the store, the library of signed records, the local
 //! control API, the network, and `run`, which serves it.
 //!
-//! Flow of a write: the CLI sends a [`r2com_protocol::control::Request`] on
-//! the control socket; [`control::dispatch`] calls the [`library::Library`],
-//! which makes one signed automerge change per touched record, writes it
-//! with the record and its search text in one atomic batch, and flushes the
-//! store before the answer goes back.
+//! # Layout
+//!
+//! * [`open`] opens a data directory as an [`open::OpenNode`] (key and
+//!   store); [`run`] serves it (`r2com run`): the [`library_thread`], the
+//!   control socket ([`control`], [`frame`]), the calendar [`feed`] and the
+//!   network ([`net`]).
+//! * [`store`]: the `Store` trait, sled and in-memory stores, and the
+//!   failpoint wrapper tests use.
+//! * [`library`]: records, their automerge documents and signed changes in
+//!   the store; local writes, reads, search, verify; the roster as stored;
+//!   and `library::commit`, the one way a batch of writes becomes durable
+//!   and then announced.
+//! * [`membership`]: the operator's roster actions (found, invite, join,
+//!   roles, revoke, hand-over) and admission over the network.
+//! * [`apply`]: the one step that applies received changes, from a peer or
+//!   a file.
+//! * [`replica`]: the library as the protocol's sync machine sees it.
+//! * [`net`]: the libp2p swarm and the event loop that drives the sync
+//!   machine.
+//!
+//! Dependencies point one way: `library` depends on `store` only;
+//! `membership` and `apply` on `library`; `replica` on those; `net` on
+//! `replica` and the library thread.
+//!
+//! # How a CLI edit flows
+//!
+//! 1. `r2com practice edit ...` (cli) sends a
+//!    [`r2com_protocol::control::Request::Edit`] on the control socket.
+//! 2. `control::serve` -> `control::handle` reads the frame and hands it to
+//!    the library thread: `library_thread::LibraryHandle::call` (a bounded
+//!    queue; the answer comes back on a oneshot).
+//! 3. On that thread, `control::dispatch` calls
+//!    `library::write::Library::edit`: it checks this node may write, loads
+//!    the record's document (`library::doc::Library::load_doc`), applies
+//!    the edits, and `Library::change_batch` signs one automerge change and
+//!    builds the [`library::Batch`]: the change, its indexes, the record,
+//!    its search text, the document state, plus the envelope to announce.
+//! 4. `library::commit::Library::commit` writes the batch atomically,
+//!    flushes the store, and only then puts the envelope in the outbox and
+//!    wakes the network (`Library::committed`). A failed write or flush
+//!    returns the error and announces nothing.
+//! 5. The answer goes back to the CLI: the edit is acknowledged after it is
+//!    durable.
+//! 6. The network loop (`net::event_loop::Loop::run`) wakes, drives the
+//!    sync machine with `Input::LocalWrites`; the machine takes the outbox
+//!    (`replica::NodeReplica::take_outbox` -> `Library::take_outbox`) and
+//!    queues a push to each connected member (`protocol::sync::push`); the
+//!    loop sends the requests over libp2p.
+//!
+//! # How a received change flows
+//!
+//! 1. A peer's `Push` (or the answer to one of this node's fetches) arrives
+//!    as a request-response event; `net::event_loop::Loop::on_sync` turns it
+//!    into an `Input::Request` (or `Input::Response`).
+//! 2. `Loop::drive` runs `SyncMachine::handle` on the library thread with
+//!    `replica::NodeReplica` as its replica. The machine checks who may ask
+//!    (`protocol::sync::gate`), decodes the batch and calls
+//!    `Replica::apply` (`protocol::sync::serve`).
+//! 3. `NodeReplica::apply` calls `apply::Library::apply` with the peer as
+//!    the origin: roster entries first (`Library::store_roster_entries`,
+//!    committed on their own), then every envelope is decoded and checked
+//!    (`apply::check`: signature for this consortium, author allowed by
+//!    the roster), and only if the whole batch is valid each document is
+//!    built (`apply::doc::Library::apply_doc`, in parallel).
+//! 4. `Library::commit` writes and flushes the batch, then announces the
+//!    changes with their origin, so they are relayed to every other member
+//!    and never pushed back to the sender.
+//! 5. The machine answers the push (`Ack`), or treats invalid data as
+//!    misbehaviour and disconnects the peer; the loop carries out its
+//!    outputs and, woken by the commit, pushes the relayed changes on.
 
 pub mod apply;
 pub mod config;
@@ -21,3 +86,6 @@ pub mod open;
 pub mod replica;
 pub mod run;
 pub mod store;
+
+#[cfg(test)]
+mod testing;

@@ -10,6 +10,9 @@ mod check;
 mod doc;
 mod handover;
 
+#[cfg(test)]
+mod tests;
+
 use libp2p::PeerId;
 
 use r2com_protocol::envelope::SignedChange;

@@ -131,7 +131,7 @@ impl Library {
         let visible = record.as_ref().filter(|_| !deleted);
         let mut writes = Vec::new();
         if self.record(doc_id)?.as_ref() != visible {
-            writes.extend(self.revision_write(doc_id, Utc::now())?);
+            writes.extend(self.revision_write(doc_id, (self.clock)())?);
         }
         let state = DocState {
             heads: heads_hex(d),

@@ -29,6 +29,9 @@ mod search;
 mod verify;
 mod write;
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -104,6 +107,9 @@ pub struct Counts {
     pub changes: u64,
 }
 
+/// Where the library reads the time.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
 /// The records of this node and the key that signs its changes.
 pub struct Library {
     pub(crate) store: Arc<dyn Store>,
@@ -115,6 +121,10 @@ pub struct Library {
     /// Serializes writers: an edit reads a document, changes it and writes
     /// it back.
     pub(crate) write_lock: std::sync::Mutex<()>,
+    /// The time, for what the library stamps itself (an event's revision
+    /// when a received change alters it); callers pass `now` for their own
+    /// writes. Tests set it.
+    pub(crate) clock: Clock,
     /// Changes and roster entries committed since the network last looked,
     /// to push to peers (filled by `commit` only, after the flush).
     pub(crate) commits: commit::CommitState,
@@ -131,12 +141,22 @@ fn timestamp(now: DateTime<Utc>) -> String {
 impl Library {
     /// Open the library on a store: loads the consortium and its roster.
     pub fn new(store: Arc<dyn Store>, key: NodeKey) -> Result<Library, LibraryError> {
+        Library::with_clock(store, key, Arc::new(Utc::now))
+    }
+
+    /// Open the library with a clock of the caller's (tests).
+    pub fn with_clock(
+        store: Arc<dyn Store>,
+        key: NodeKey,
+        clock: Clock,
+    ) -> Result<Library, LibraryError> {
         let lib = Library {
             store,
             key,
             scope: std::sync::RwLock::new(Scope::UNAFFILIATED),
             roster: std::sync::RwLock::new(None),
             write_lock: std::sync::Mutex::new(()),
+            clock,
             commits: Default::default(),
         };
         lib.reload_roster()?;

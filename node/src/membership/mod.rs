@@ -7,6 +7,9 @@ mod admin;
 mod admission;
 mod join;
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};

@@ -1,0 +1,8 @@
+//! Unit tests of the library on an in-memory store with a test clock:
+//! local writes (`write`) and their commit (`commit`), import and export (`dataset`), reads, search
+//! and verification (`read`).
+
+mod commit;
+mod dataset;
+mod read;
+mod write;
