@@ -12,78 +12,17 @@
 //! socket; time from the first edit until the fresh node has them all),
 //! W3 (bytes over 30 s idle).
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use r2com_protocol::control::{Edit, Frame, Request};
 use r2com_protocol::ids::RecordKind;
-use r2com_tests::{gen_dataset, wait_for, TestNode};
+use r2com_tests::{gen_dataset, socket_addr, wait_for, Proxy, TestNode};
 use serde_json::Value;
 
 use crate::{dir_bytes, rss_kib, Figures};
-
-/// Counts bytes each way through a TCP forwarder.
-pub struct Proxy {
-    pub port: u16,
-    /// Client (fresh) -> server (seed).
-    pub up: Arc<AtomicU64>,
-    /// Server (seed) -> client (fresh).
-    pub down: Arc<AtomicU64>,
-}
-
-fn pump(mut from: TcpStream, mut to: TcpStream, count: Arc<AtomicU64>) {
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        match from.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
-                count.fetch_add(n as u64, Ordering::Relaxed);
-                if to.write_all(&buf[..n]).is_err() {
-                    break;
-                }
-            }
-        }
-    }
-    let _ = to.shutdown(std::net::Shutdown::Both);
-    let _ = from.shutdown(std::net::Shutdown::Both);
-}
-
-impl Proxy {
-    pub fn start(target: std::net::SocketAddr) -> anyhow::Result<Proxy> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        let port = listener.local_addr()?.port();
-        let up = Arc::new(AtomicU64::new(0));
-        let down = Arc::new(AtomicU64::new(0));
-        let (u, d) = (up.clone(), down.clone());
-        std::thread::spawn(move || {
-            for client in listener.incoming().flatten() {
-                let Ok(server) = TcpStream::connect(target) else {
-                    continue;
-                };
-                let _ = client.set_nodelay(true);
-                let _ = server.set_nodelay(true);
-                let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
-                let (u, d) = (u.clone(), d.clone());
-                std::thread::spawn(move || pump(client, server, u));
-                std::thread::spawn(move || pump(s2, c2, d));
-            }
-        });
-        Ok(Proxy { port, up, down })
-    }
-
-    pub fn counts(&self) -> (u64, u64) {
-        (
-            self.down.load(Ordering::Relaxed),
-            self.up.load(Ordering::Relaxed),
-        )
-    }
-}
 
 /// One control request, straight on the socket (no CLI process).
 fn control(dir: &Path, request: &Request) -> anyhow::Result<Value> {
@@ -104,15 +43,6 @@ fn digest(n: &TestNode) -> String {
         .ok()
         .and_then(|v| v["sync_digest"].as_str().map(str::to_owned))
         .unwrap_or_default()
-}
-
-fn socket_addr(multiaddr: &str) -> anyhow::Result<std::net::SocketAddr> {
-    // /ip4/127.0.0.1/tcp/PORT
-    let parts: Vec<&str> = multiaddr.split('/').collect();
-    if parts.len() < 5 || parts[3] != "tcp" {
-        bail!("not a tcp multiaddr: {multiaddr}");
-    }
-    Ok(format!("{}:{}", parts[2], parts[4]).parse()?)
 }
 
 pub fn run_once(
@@ -145,23 +75,9 @@ pub fn run_once(
         .or_default()
         .push(t.elapsed().as_secs_f64());
 
-    let proxy = Proxy::start(socket_addr(&seed.listen_addr())?)?;
+    let proxy = Proxy::to(socket_addr(&seed.listen_addr()), 1);
     let mut fresh = TestNode::init();
-    let fresh_id = fresh.json(&["id"])["peer_id"].as_str().unwrap().to_owned();
-    let token = seed.ok(&[
-        "invite",
-        "--org",
-        "ips",
-        "--org-name",
-        "IPS",
-        "--country",
-        "PT",
-        "--key",
-        &fresh_id,
-        "--addr",
-        &format!("/ip4/127.0.0.1/tcp/{}", proxy.port),
-    ]);
-    fresh.ok(&["join", token.trim()]);
+    fresh.join(&seed, "ips", &proxy.addr());
     let target = digest(&seed);
     let seed_export = seed.cli(&["export"]).stdout;
 

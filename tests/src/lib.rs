@@ -16,6 +16,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod proxy;
+pub use proxy::{socket_addr, Proxy};
+
 /// The workspace root.
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -362,6 +365,15 @@ impl Drop for TestNode {
     fn drop(&mut self) {
         self.kill9();
     }
+}
+
+/// Copy `from`'s roster or changes (`what`: "roster" or "changes") into
+/// `to` through an export file, as operators hand them over; what the
+/// import reported.
+pub fn hand_over(what: &str, from: &TestNode, to: &TestNode) -> Value {
+    let file = from.data_dir().join(format!("{what}-out.json"));
+    from.ok(&[what, "export", "--out", file.to_str().unwrap()]);
+    to.json(&[what, "import", file.to_str().unwrap()])
 }
 
 /// Records of a dataset file, keyed and sorted for comparison.

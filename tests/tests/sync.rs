@@ -9,20 +9,6 @@ use serde_json::Value;
 
 const CONVERGE: Duration = Duration::from_secs(90);
 
-fn peer_id(n: &TestNode) -> String {
-    n.json(&["id"])["peer_id"].as_str().unwrap().to_owned()
-}
-
-fn export(n: &TestNode) -> Value {
-    let out = n.cli(&["export"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 /// A running admin node (org lmds) of a new consortium.
 fn founder() -> TestNode {
     let mut a = TestNode::init();
@@ -33,25 +19,12 @@ fn founder() -> TestNode {
 
 /// Invite `who` (as `org`) with `via`'s address, join, start it.
 fn join_via(admin: &TestNode, via: &TestNode, who: &mut TestNode, org: &str) {
-    let token = admin.ok(&[
-        "invite",
-        "--org",
-        org,
-        "--org-name",
-        org,
-        "--country",
-        "PT",
-        "--key",
-        &peer_id(who),
-        "--addr",
-        &via.listen_addr(),
-    ]);
-    who.ok(&["join", token.trim()]);
+    who.join(admin, org, &via.listen_addr());
     who.start();
 }
 
 fn converged(a: &TestNode, b: &TestNode) -> bool {
-    export(a) == export(b)
+    a.export() == b.export()
 }
 
 fn assert_converges(a: &TestNode, b: &TestNode, what: &str) {
@@ -64,7 +37,7 @@ fn assert_converges(a: &TestNode, b: &TestNode, what: &str) {
 }
 
 fn peer_entry(n: &TestNode, other: &TestNode) -> Value {
-    let id = peer_id(other);
+    let id = other.peer_id();
     n.json(&["peers"])
         .as_array()
         .unwrap()
@@ -201,6 +174,11 @@ fn a_non_member_gets_nothing() {
     let mut y = TestNode::init();
     y.start();
     y.ok(&["peer", "add", &a.listen_addr()]);
+    // A member that reaches A the same way at the same time: what A would
+    // have sent the strangers, had it let them in.
+    let mut m = TestNode::init();
+    m.join(&a, "ips", &a.listen_addr());
+    m.start();
     assert!(
         wait_for(Duration::from_secs(30), || a
             .log()
@@ -210,7 +188,7 @@ fn a_non_member_gets_nothing() {
         "{}",
         a.log()
     );
-    std::thread::sleep(Duration::from_secs(2));
+    assert_converges(&a, &m, "the member");
     for n in [&x, &y] {
         let counts = n.json(&["status"])["counts"].clone();
         assert_eq!(counts["practices"], 0);
@@ -255,10 +233,37 @@ fn a_revoked_member_is_disconnected_and_its_later_edits_reach_no_one() {
         "--set",
         "title=B after revocation",
     ]);
+    let b_id = b.peer_id();
+    let refusals = |n: &TestNode| {
+        n.log()
+            .lines()
+            .filter(|l| l.contains(&b_id) && l.contains("not a member of the consortium"))
+            .count()
+    };
+    let before = [refusals(&a), refusals(&c)];
     b.start();
     b.ok(&["peer", "add", &a.listen_addr()]);
     b.ok(&["peer", "add", &c.listen_addr()]);
-    std::thread::sleep(Duration::from_secs(5));
+    // B did reach A and C again, and both turned it away.
+    assert!(
+        wait_for(CONVERGE, || refusals(&a) > before[0]
+            && refusals(&c) > before[1]),
+        "B never reconnected\nA log:\n{}\nC log:\n{}",
+        a.log(),
+        c.log()
+    );
+    // Meanwhile an edit by a member travels (the network between A and C
+    // works), and B's does not.
+    c.ok(&[
+        "practice",
+        "edit",
+        "p-000003",
+        "--set",
+        "title=C after revocation",
+    ]);
+    assert!(wait_for(CONVERGE, || a
+        .json(&["practice", "show", "p-000003"])["title"]
+        == "C after revocation"));
     for n in [&a, &c] {
         assert_ne!(
             n.json(&["practice", "show", "p-000002"])["title"],
@@ -279,14 +284,25 @@ fn a_node_killed_in_the_middle_of_a_clone_converges_after_restart() {
     a.ok(&["import", gen_dataset(300, 100, 6).to_str().unwrap()]);
     let mut b = TestNode::init();
     join_via(&a, &a, &mut b, "ips");
-    // Kill B as soon as it holds some but not all records.
-    wait_for(Duration::from_secs(30), || {
-        b.json(&["status"])["counts"]["changes"]
-            .as_u64()
-            .unwrap_or(0)
-            > 0
-    });
+    let total = a.json(&["status"])["counts"]["changes"].as_u64().unwrap();
+    // Kill B as soon as it holds some but not all changes.
+    assert!(
+        wait_for(Duration::from_secs(30), || {
+            b.json(&["status"])["counts"]["changes"]
+                .as_u64()
+                .unwrap_or(0)
+                > 0
+        }),
+        "B never started the clone; B log:\n{}",
+        b.log()
+    );
     b.kill9();
+    // With B stopped, its store shows what it held.
+    let held = b.json(&["status"])["counts"]["changes"].as_u64().unwrap();
+    assert!(
+        held > 0 && held < total,
+        "B held {held} of {total} changes when killed: not in the middle of the clone"
+    );
     b.start();
     assert_converges(&a, &b, "after restart");
     assert_eq!(b.json(&["verify"])["invalid"], 0);
