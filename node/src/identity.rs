@@ -1,9 +1,9 @@
 //! The node's key on disk: `node.key` in the data directory, the raw 32-byte
 //! ed25519 seed, mode 0600. The libp2p PeerId is derived from the same key.
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io::{Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use r2com_protocol::identity::NodeKey;
@@ -39,21 +39,25 @@ pub fn init(dir: &Path) -> Result<(NodeKey, bool), IdentityError> {
     let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o700));
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| IdentityError::Random(e.to_string()))?;
-    let tmp = dir.join("node.key.tmp");
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(|e| IdentityError::Io(tmp.clone(), e))?;
-    f.write_all(&seed)
-        .and_then(|_| f.sync_all())
-        .map_err(|e| IdentityError::Io(tmp.clone(), e))?;
-    fs::rename(&tmp, &path).map_err(|e| IdentityError::Io(path.clone(), e))?;
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
+    // A new file of its own (mode 0600, as tempfile creates them), synced,
+    // then moved in place unless a key appeared meanwhile, and the
+    // directory synced: the key is whole and durable, or absent.
+    let io = |e: std::io::Error| IdentityError::Io(path.clone(), e);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".node.key.")
+        .permissions(fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)
+        .map_err(io)?;
+    tmp.write_all(&seed).map_err(io)?;
+    tmp.as_file().sync_all().map_err(io)?;
+    if let Err(e) = tmp.persist_noclobber(&path) {
+        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+            // Another `init` won the race: use its key.
+            return Ok((load(dir)?, false));
+        }
+        return Err(io(e.error));
     }
+    fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
     Ok((NodeKey::from_seed(seed), true))
 }
 
