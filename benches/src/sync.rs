@@ -17,7 +17,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use r2com_protocol::control::{Edit, Frame, Request};
+use r2com_protocol::control::{Edit, Frame, Request, Response, Status};
 use r2com_protocol::ids::RecordKind;
 use r2com_tests::{gen_dataset, socket_addr, wait_for, Proxy, TestNode};
 use serde_json::Value;
@@ -25,7 +25,7 @@ use serde_json::Value;
 use crate::{dir_bytes, rss_kib, Figures};
 
 /// One control request, straight on the socket (no CLI process).
-fn control(dir: &Path, request: &Request) -> anyhow::Result<Value> {
+fn control(dir: &Path, request: &Request) -> anyhow::Result<Response> {
     let mut s = UnixStream::connect(dir.join("control.sock"))?;
     r2com_node::frame::write_sync(&mut s, &serde_json::to_vec(request)?)?;
     loop {
@@ -41,7 +41,8 @@ fn control(dir: &Path, request: &Request) -> anyhow::Result<Value> {
 fn digest(n: &TestNode) -> String {
     control(n.data_dir(), &Request::Status)
         .ok()
-        .and_then(|v| v["sync_digest"].as_str().map(str::to_owned))
+        .and_then(|r| Status::try_from(r).ok())
+        .map(|s| s.sync_digest)
         .unwrap_or_default()
 }
 

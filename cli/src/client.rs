@@ -1,42 +1,61 @@
 //! Talking to the node: over its control socket when it runs, or directly
-//! on its store when it does not.
+//! on its store when it does not. Answers come back typed.
 
 use std::io::ErrorKind;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
 use anyhow::Context;
-use serde_json::Value;
 
-use r2com_node::control::dispatch;
+use r2com_node::api::dispatch;
 use r2com_node::frame;
 use r2com_node::open::{socket_path, NodeError, OpenNode};
 use r2com_node::store::StoreError;
-use r2com_protocol::control::{ApiError, Frame, Request, MAX_REQUEST_LEN, MAX_RESPONSE_LEN};
+use r2com_protocol::control::{
+    ApiError, ErrorCode, Frame, Request, Response, MAX_REQUEST_LEN, MAX_RESPONSE_LEN,
+};
 
-/// An error from the node, or one on the way to it.
-pub enum CallError {
-    Api(ApiError),
-    Other(anyhow::Error),
+use crate::error::CliError;
+
+/// Send one request and take its answer as the type it has.
+pub fn ask<T>(data_dir: &Path, request: Request) -> Result<T, CliError>
+where
+    T: TryFrom<Response, Error = Response>,
+{
+    ask_with_progress(data_dir, request, &mut |_, _| {})
 }
 
-impl From<anyhow::Error> for CallError {
-    fn from(e: anyhow::Error) -> Self {
-        CallError::Other(e)
-    }
+/// As [`ask`]; `progress` sees progress frames.
+pub fn ask_with_progress<T>(
+    data_dir: &Path,
+    request: Request,
+    progress: &mut (dyn FnMut(u64, u64) + Send),
+) -> Result<T, CliError>
+where
+    T: TryFrom<Response, Error = Response>,
+{
+    let name = request.name();
+    call(data_dir, request, progress)?
+        .try_into()
+        .map_err(|r: Response| {
+            CliError(ApiError::new(
+                ErrorCode::Internal,
+                format!("the node answered {name} with {}", r.name()),
+            ))
+        })
 }
 
 /// Send one request; `progress` sees progress frames.
 pub fn call(
     data_dir: &Path,
-    request: &Request,
+    request: Request,
     progress: &mut (dyn FnMut(u64, u64) + Send),
-) -> Result<Value, CallError> {
+) -> Result<Response, CliError> {
     let sock = socket_path(data_dir);
     match UnixStream::connect(&sock) {
-        Ok(stream) => over_socket(stream, request, progress),
+        Ok(stream) => over_socket(stream, &request, progress),
         Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::ConnectionRefused) => {
-            in_process(data_dir, request.clone(), progress)
+            in_process(data_dir, request, progress)
         }
         Err(e) => Err(anyhow::Error::new(e)
             .context(format!("cannot reach the node at {}", sock.display()))
@@ -48,7 +67,7 @@ fn over_socket(
     mut stream: UnixStream,
     request: &Request,
     progress: &mut (dyn FnMut(u64, u64) + Send),
-) -> Result<Value, CallError> {
+) -> Result<Response, CliError> {
     let bytes = serde_json::to_vec(request).context("encoding the request")?;
     if bytes.len() > MAX_REQUEST_LEN {
         return Err(anyhow::anyhow!(
@@ -66,7 +85,7 @@ fn over_socket(
         match f {
             Frame::Progress { done, total } => progress(done, total),
             Frame::Ok(v) => return Ok(v),
-            Frame::Error(e) => return Err(CallError::Api(e)),
+            Frame::Error(e) => return Err(e.into()),
         }
     }
 }
@@ -75,7 +94,7 @@ fn in_process(
     data_dir: &Path,
     request: Request,
     progress: &mut (dyn FnMut(u64, u64) + Send),
-) -> Result<Value, CallError> {
+) -> Result<Response, CliError> {
     let node = match OpenNode::open(data_dir, false) {
         Ok(n) => n,
         Err(NodeError::Store(StoreError::Locked)) => {
@@ -93,5 +112,5 @@ fn in_process(
             p(done, total)
         }
     };
-    dispatch(&node, request, &report).map_err(CallError::Api)
+    Ok(dispatch(&node, request, &report)?)
 }

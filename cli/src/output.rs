@@ -1,52 +1,113 @@
-//! Human output: aligned tables.
+//! The one way answers reach the terminal: every answer type implements
+//! [`Human`] (tables and sentences, in `render/`) and `Serialize` (the
+//! stable `--json` shape, documented in README), and [`emit`] picks one.
 
-/// Print rows under headers, columns padded to their widest cell and the
-/// last column left ragged. Cells are cut at `max` characters.
-pub fn table(headers: &[&str], rows: &[Vec<String>], max: usize) {
-    let cut = |s: &str| -> String {
-        let one_line = s.replace(['\n', '\t'], " ");
-        if one_line.chars().count() > max {
-            let mut t: String = one_line.chars().take(max.saturating_sub(1)).collect();
-            t.push('…');
-            t
-        } else {
-            one_line
-        }
-    };
-    let rows: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| r.iter().map(|c| cut(c)).collect())
-        .collect();
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for r in &rows {
-        for (i, c) in r.iter().enumerate() {
-            widths[i] = widths[i].max(c.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let mut out = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            if i + 1 == cells.len() {
-                out.push_str(c);
-            } else {
-                out.push_str(c);
-                out.push_str(&" ".repeat(widths[i] - c.chars().count() + 2));
-            }
-        }
-        println!("{}", out.trim_end());
-    };
-    line(headers.to_vec());
-    for r in &rows {
-        line(r.iter().map(String::as_str).collect());
-    }
+use std::io::{self, Write};
+
+use comfy_table::{ColumnConstraint, ContentArrangement, Table, Width};
+use serde::Serialize;
+
+/// How people see an answer.
+pub trait Human {
+    /// Write the answer for people to standard output (notes that are not
+    /// the answer itself go to standard error).
+    fn human(&self, out: &mut dyn Write) -> io::Result<()>;
 }
 
-/// A JSON value as a table cell.
-pub fn cell(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::Null => "-".into(),
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Array(a) => a.iter().map(cell).collect::<Vec<_>>().join(", "),
-        other => other.to_string(),
+/// Print `v` as `--json` asks, or for people.
+pub fn emit<T: Serialize + Human + ?Sized>(json: bool, v: &T) -> anyhow::Result<()> {
+    let mut out = io::stdout().lock();
+    if json {
+        print_json(&mut out, v)?;
+    } else {
+        v.human(&mut out)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Pretty JSON and a newline.
+pub fn print_json<T: Serialize + ?Sized>(out: &mut dyn Write, v: &T) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, v)?;
+    writeln!(out)
+}
+
+/// A table without borders: a header line, columns two spaces apart and as
+/// wide as their widest cell (by display width, so wide characters line
+/// up), cells on one line and cut with `…` at `max` columns.
+pub fn table(
+    out: &mut dyn Write,
+    headers: &[&str],
+    rows: Vec<Vec<String>>,
+    max: u16,
+) -> io::Result<()> {
+    let mut t = Table::new();
+    t.load_style(comfy_table::presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_truncation_indicator("…")
+        .set_header(headers.to_vec());
+    for row in rows {
+        let cells: Vec<String> = row
+            .into_iter()
+            .map(|c| c.replace(['\n', '\t', '\r'], " "))
+            .collect();
+        let mut r = comfy_table::Row::from(cells);
+        r.max_height(1);
+        t.add_row(r);
+    }
+    let last = headers.len().saturating_sub(1);
+    for (i, col) in t.column_iter_mut().enumerate() {
+        col.set_padding((0, if i == last { 0 } else { 2 }));
+        col.set_constraint(ColumnConstraint::UpperBoundary(Width::Fixed(max)));
+    }
+    for line in t.lines() {
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+/// An optional value as a cell.
+pub fn or_dash(v: Option<&str>) -> String {
+    v.filter(|s| !s.is_empty()).unwrap_or("-").to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(headers: &[&str], rows: Vec<Vec<String>>, max: u16) -> String {
+        let mut out = Vec::new();
+        table(&mut out, headers, rows, max).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn columns_line_up_by_display_width() {
+        let text = render(
+            &["ID", "TITLE"],
+            vec![
+                vec!["p-1".into(), "Plain".into()],
+                vec!["漢字漢字".into(), "Wide".into()],
+            ],
+            40,
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "ID        TITLE");
+        assert_eq!(lines[1], "p-1       Plain");
+        // Four wide characters take eight columns.
+        assert_eq!(lines[2], "漢字漢字  Wide");
+    }
+
+    #[test]
+    fn long_cells_are_cut_to_one_line_with_an_ellipsis() {
+        let text = render(
+            &["ID", "TITLE"],
+            vec![vec!["p-1".into(), "word ".repeat(30) + "\nsecond line"]],
+            20,
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(lines[1].ends_with('…'), "{text}");
+        assert!(lines[1].chars().count() <= 5 + 20, "{text}");
     }
 }

@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::Semaphore;
 use tracing::{debug, info, warn, Instrument};
 
-use r2com_protocol::control::{ListFilter, Request};
+use r2com_protocol::control::{Ics, ListFilter, Request};
 
 use crate::library_thread::LibraryHandle;
 
@@ -157,12 +157,11 @@ async fn handle(mut stream: TcpStream, library: LibraryHandle) -> std::io::Resul
         )
         .await;
     }
-    let (progress, _) = mpsc::channel(1);
     let request = Request::CalendarIcs {
         filter: ListFilter::default(),
     };
-    match library.call(request, progress).await {
-        Ok(serde_json::Value::String(ics)) => {
+    match library.request::<Ics>(request).await {
+        Ok(Ics { ics, .. }) => {
             info!(bytes = ics.len(), "served calendar feed");
             respond(
                 &mut stream,
@@ -170,16 +169,6 @@ async fn handle(mut stream: TcpStream, library: LibraryHandle) -> std::io::Resul
                 "text/calendar; charset=utf-8",
                 ics.as_bytes(),
                 head_only,
-            )
-            .await
-        }
-        Ok(_) => {
-            respond(
-                &mut stream,
-                "500 Internal Server Error",
-                text,
-                b"error\n",
-                false,
             )
             .await
         }

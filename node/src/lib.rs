@@ -5,7 +5,7 @@
 //!
 //! * [`open`] opens a data directory as an [`open::OpenNode`] (key and
 //!   store); [`run`] serves it (`r2com run`): the [`library_thread`], the
-//!   control socket ([`control`], [`frame`]), the calendar [`feed`] and the
+//!   control socket ([`control`], [`api`], [`frame`]), the calendar [`feed`] and the
 //!   network ([`net`]).
 //! * [`store`]: the `Store` trait, sled and in-memory stores, and the
 //!   failpoint wrapper tests use.
@@ -32,7 +32,7 @@
 //! 2. `control::serve` -> `control::handle` reads the frame and hands it to
 //!    the library thread: `library_thread::LibraryHandle::call` (a bounded
 //!    queue; the answer comes back on a oneshot).
-//! 3. On that thread, `control::dispatch` calls
+//! 3. On that thread, [`api::dispatch`] calls
 //!    `library::write::Library::edit`: it checks this node may write, loads
 //!    the record's document (`library::doc::Library::load_doc`), applies
 //!    the edits, and `Library::change_batch` signs one automerge change and
@@ -72,6 +72,7 @@
 //!    misbehaviour and disconnects the peer; the loop carries out its
 //!    outputs and, woken by the commit, pushes the relayed changes on.
 
+pub mod api;
 pub mod apply;
 pub mod config;
 pub mod control;

@@ -6,12 +6,11 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, Notify};
 
-use r2com_protocol::control::{ApiError, ErrorCode, Request};
+use r2com_protocol::control::{ApiError, ErrorCode, Request, Response};
 
-use crate::control::dispatch;
+use crate::api::dispatch;
 use crate::library::Library;
 use crate::open::OpenNode;
 
@@ -24,7 +23,7 @@ enum Job {
     Api {
         request: Box<Request>,
         progress: mpsc::Sender<(u64, u64)>,
-        reply: oneshot::Sender<Result<Value, ApiError>>,
+        reply: oneshot::Sender<Result<Response, ApiError>>,
     },
     Task(Task),
 }
@@ -84,12 +83,13 @@ impl LibraryHandle {
         ApiError::new(ErrorCode::Internal, "the library thread has stopped")
     }
 
-    /// Run a request on the library thread; progress reports go to `progress`.
+    /// Run a request on the library thread; progress reports go to
+    /// `progress` (dropped when it is full: progress is a hint).
     pub async fn call(
         &self,
         request: Request,
         progress: mpsc::Sender<(u64, u64)>,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Response, ApiError> {
         let (reply, answer) = oneshot::channel();
         self.jobs
             .send(Job::Api {
@@ -100,6 +100,27 @@ impl LibraryHandle {
             .await
             .map_err(|_| Self::gone())?;
         answer.await.map_err(|_| Self::gone())?
+    }
+
+    /// Run a request on the library thread and take its answer as the type
+    /// it has: `let ics: Ics = library.request(Request::CalendarIcs { .. })`.
+    /// Network requests (`Peers`, `Sync`) are the network's, not the
+    /// library's: here they fail as unavailable.
+    pub async fn request<T>(&self, request: Request) -> Result<T, ApiError>
+    where
+        T: TryFrom<Response, Error = Response>,
+    {
+        let (progress, _) = mpsc::channel(1);
+        let name = request.name();
+        self.call(request, progress)
+            .await?
+            .try_into()
+            .map_err(|r: Response| {
+                ApiError::new(
+                    ErrorCode::Internal,
+                    format!("{name} was answered with {}", r.name()),
+                )
+            })
     }
 
     /// Run a closure on the library thread and wait for its result.

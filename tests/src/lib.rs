@@ -348,6 +348,27 @@ impl TestNode {
             .unwrap_or_else(|e| panic!("r2com {args:?}: not JSON ({e}): {text}"))
     }
 
+    /// Run a CLI command with `--json` that must fail with `code`; the
+    /// error object it printed on standard output
+    /// (`{"error": {"code", "message"}}`), checked to be the only output.
+    pub fn json_error(&self, args: &[&str], code: i32) -> Value {
+        let mut a = args.to_vec();
+        a.push("--json");
+        let out = self.cli(&a);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "r2com {args:?}: stdout {stdout} stderr {stderr}"
+        );
+        assert!(stderr.is_empty(), "r2com {args:?}: stderr {stderr}");
+        let v: Value = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("r2com {args:?}: not JSON ({e}): {stdout}"));
+        assert!(v["error"]["message"].is_string(), "{v}");
+        v["error"].clone()
+    }
+
     /// Run a CLI command that must fail with `code`; its stderr.
     pub fn fails(&self, args: &[&str], code: i32) -> String {
         let out = self.cli(args);

@@ -454,7 +454,7 @@ fn ambiguous_autumn_times_are_refused_unless_chosen() {
     let err = node.fails(&add(&[]), 3);
     assert!(err.contains("happens twice"), "{err}");
     assert!(err.contains("+01:00") && err.contains("+00:00"), "{err}");
-    let err = node.fails(&add(&["--fold", "later"]), 1);
+    let err = node.fails(&add(&["--fold", "later"]), 2);
     assert!(err.contains("--fold later"), "{err}");
     node.ok(&add(&["--fold", "earlier"]));
 

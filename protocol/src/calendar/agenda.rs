@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, LocalResult, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::expand::{occurrences, Window};
 use super::{parse_zone, CalendarError};
@@ -13,7 +13,7 @@ use crate::record::{Event, EventFormat, EventStatus};
 pub const MAX_ROWS: usize = 100_000;
 
 /// One session in an agenda (serialized as the `--json` output).
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AgendaRow {
     /// The event id.
     pub id: String,

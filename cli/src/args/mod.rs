@@ -1,0 +1,196 @@
+//! Command-line arguments (clap derive; doc comments are the help text).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+mod calendar;
+mod records;
+
+pub use calendar::{CalendarCmd, CalendarFilter};
+pub use records::{EditArgs, EventAdd, EventCmd, Fold, PracticeAdd, PracticeCmd};
+
+/// r2com: the consortium's shared library of practices and training
+/// calendar, synced peer to peer between member NGOs.
+#[derive(Parser, Debug)]
+#[command(name = "r2com", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Data directory of the node (key, store, control socket).
+    /// Default: $XDG_DATA_HOME/r2com (~/.local/share/r2com).
+    #[arg(long, global = true, env = "R2COM_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Print machine-readable JSON instead of tables: one JSON document on
+    /// standard output, the answer or {"error": {"code", "message"}}.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create this node's key (once) and print its public key and PeerId.
+    Init,
+    /// Print this node's public key and PeerId.
+    Id,
+    /// Run the node in the foreground (logs to stderr; RUST_LOG sets the level).
+    /// Also serves the calendar read-only at http://ADDR/calendar.ics.
+    Run {
+        /// Where the calendar feed listens (e.g. 127.0.0.1:8733, port 0 for
+        /// any, or off); overrides [feed] listen in DATA_DIR/config.toml.
+        /// The bound address is written to DATA_DIR/feed.addr.
+        #[arg(long, value_name = "ADDR")]
+        feed_listen: Option<String>,
+        /// A multiaddr to listen on for peers (repeatable; replaces [net]
+        /// listen of config.toml; default /ip4/0.0.0.0/tcp/7820 and
+        /// /ip4/0.0.0.0/udp/7820/quic-v1).
+        #[arg(long, value_name = "MULTIADDR")]
+        listen: Vec<String>,
+        /// Do not discover members on the local network (mDNS).
+        #[arg(long)]
+        no_mdns: bool,
+    },
+    /// Peer addresses.
+    #[command(subcommand)]
+    Peer(PeerCmd),
+    /// Every member node: connected or not, addresses, last sync, what each side lacks, bytes.
+    Peers,
+    /// Sync now with one peer (PeerId or key) or with every connected member, and wait.
+    Sync { peer: Option<String> },
+    /// This node's identity and record counts.
+    Status,
+    /// Import a dataset file ({"practices": [...], "events": [...]}); all or nothing.
+    Import {
+        /// The JSON file, or - for standard input.
+        file: PathBuf,
+    },
+    /// Export every record as a dataset file.
+    Export {
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+    /// The library of practices.
+    #[command(subcommand)]
+    Practice(PracticeCmd),
+    /// The training calendar.
+    #[command(subcommand)]
+    Event(EventCmd),
+    /// The calendar: agenda of upcoming sessions, iCalendar export.
+    #[command(subcommand)]
+    Calendar(CalendarCmd),
+    /// Full-text search over titles, summaries and bodies (case and accents ignored).
+    Search {
+        /// Words to look for; all must occur.
+        #[arg(required = true)]
+        text: Vec<String>,
+        /// Most results to show.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Re-check every stored change and signature; exits 6 if any fails.
+    Verify,
+    /// The consortium this node belongs to.
+    #[command(subcommand)]
+    Consortium(ConsortiumCmd),
+    /// Invite a node to the consortium (admins only); prints a token to give it.
+    Invite(InviteArgs),
+    /// Take up an invite token (run on the invited node).
+    Join {
+        /// The token `r2com invite` printed.
+        token: String,
+    },
+    /// The consortium's member organisations, their node keys and roles.
+    Members,
+    /// Revoke an organisation (short key) or one node key (hex or PeerId); admins only.
+    Revoke {
+        /// Organisation short key, node public key (hex) or PeerId.
+        target: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Make an organisation an admin (admins only).
+    Promote { org: String },
+    /// Make an admin organisation a plain member (admins only; never the last admin).
+    Demote { org: String },
+    /// Hand the roster to another node by file (until nodes sync by themselves).
+    #[command(subcommand)]
+    Roster(HandoverCmd),
+    /// Hand signed changes to another node by file; the receiver verifies each
+    /// signature and its author's membership.
+    #[command(subcommand)]
+    Changes(HandoverCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PeerCmd {
+    /// Remember a partner's address and dial it (redialed with backoff).
+    Add {
+        /// e.g. /ip4/203.0.113.5/tcp/7820 or /dns4/node.example.org/udp/7820/quic-v1
+        addr: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConsortiumCmd {
+    /// Found a consortium; this node's organisation becomes its first admin.
+    Create {
+        /// The consortium's name.
+        #[arg(long)]
+        name: String,
+        /// This node's organisation short key (e.g. lmds).
+        #[arg(long)]
+        org: String,
+        /// The organisation's display name.
+        #[arg(long)]
+        org_name: String,
+        /// ISO 3166 alpha-2 country (XK for Kosovo).
+        #[arg(long)]
+        country: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HandoverCmd {
+    /// Write to a file (or standard output).
+    Export {
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+    /// Read a file written by export on another node.
+    Import { file: PathBuf },
+}
+
+#[derive(Args, Debug)]
+pub struct InviteArgs {
+    /// The invited organisation's short key (new, or existing for another node).
+    #[arg(long)]
+    pub org: String,
+    #[arg(long)]
+    pub org_name: String,
+    /// ISO 3166 alpha-2 country (XK for Kosovo).
+    #[arg(long)]
+    pub country: String,
+    /// The invited node's public key (hex) or PeerId (`r2com id` on that node).
+    #[arg(long)]
+    pub key: String,
+    /// Make the organisation an admin.
+    #[arg(long)]
+    pub admin: bool,
+    /// How long the invite stays valid: 7d, 12h, 30m.
+    #[arg(long, default_value = "7d", value_parser = parse_duration)]
+    pub expires: std::time::Duration,
+    /// A multiaddr where members can be reached (repeatable).
+    #[arg(long = "addr")]
+    pub addrs: Vec<String>,
+}
+
+/// "90m", "2h", "1h30m", "2d", "30s" (humantime): a positive duration.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    match humantime::parse_duration(s) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        _ => Err(format!("{s:?}: write 90m, 2h, 1h30m, 2d or 30s")),
+    }
+}

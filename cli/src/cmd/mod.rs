@@ -1,0 +1,110 @@
+//! One module per command group; each turns its arguments into a request,
+//! asks the node, and hands the typed answer to [`crate::output::emit`].
+
+mod calendar;
+mod consortium;
+mod handover;
+mod library;
+mod node;
+mod peers;
+mod records;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::anyhow;
+use serde::Serialize;
+
+use r2com_protocol::control::{Request, Response};
+use r2com_protocol::roster::Role;
+
+use crate::args::{Cli, Command, ConsortiumCmd, PeerCmd};
+use crate::output::{emit, Human};
+use crate::render::Written;
+use crate::{client, files, Outcome};
+
+/// What every command needs: where the node lives and how to print.
+pub struct Ctx {
+    pub dir: PathBuf,
+    pub json: bool,
+}
+
+impl Ctx {
+    /// Ask the node and take the answer as the type it has.
+    fn ask<T>(&self, request: Request) -> Result<T, crate::error::CliError>
+    where
+        T: TryFrom<Response, Error = Response>,
+    {
+        client::ask(&self.dir, request)
+    }
+
+    /// Print an answer (table or JSON).
+    fn emit<T: Serialize + Human + ?Sized>(&self, v: &T) -> Outcome {
+        Ok(emit(self.json, v)?)
+    }
+
+    /// An export: to standard output as the answer prints, or written to
+    /// `out` (then `--json` reports the file written).
+    fn export<T: Serialize + Human>(&self, out: Option<&Path>, answer: &T, file: &[u8]) -> Outcome {
+        match out {
+            None => self.emit(answer),
+            Some(path) => {
+                files::write_atomically(path, file)?;
+                self.emit(&Written {
+                    written: path.display().to_string(),
+                    bytes: file.len() as u64,
+                })
+            }
+        }
+    }
+}
+
+/// Run the command the command line names.
+pub fn run(cli: Cli) -> Outcome {
+    let ctx = Ctx {
+        dir: data_dir(cli.data_dir)?,
+        json: cli.json,
+    };
+    match cli.command {
+        Command::Init => node::init(&ctx),
+        Command::Id => node::id(&ctx),
+        Command::Run {
+            feed_listen,
+            listen,
+            no_mdns,
+        } => node::run(&ctx, feed_listen, listen, no_mdns),
+        Command::Status => node::status(&ctx),
+        Command::Import { file } => library::import(&ctx, &file),
+        Command::Export { out } => library::export(&ctx, out.as_deref()),
+        Command::Search { text, limit } => library::search(&ctx, text.join(" "), limit),
+        Command::Verify => library::verify(&ctx),
+        Command::Practice(cmd) => records::practice(&ctx, cmd),
+        Command::Event(cmd) => records::event(&ctx, cmd),
+        Command::Calendar(cmd) => calendar::run(&ctx, cmd),
+        Command::Consortium(ConsortiumCmd::Create {
+            name,
+            org,
+            org_name,
+            country,
+        }) => consortium::create(&ctx, name, org, org_name, country),
+        Command::Invite(a) => consortium::invite(&ctx, a),
+        Command::Join { token } => consortium::join(&ctx, token),
+        Command::Members => consortium::members(&ctx),
+        Command::Revoke { target, reason } => consortium::revoke(&ctx, target, reason),
+        Command::Promote { org } => consortium::set_role(&ctx, org, Role::Admin),
+        Command::Demote { org } => consortium::set_role(&ctx, org, Role::Member),
+        Command::Roster(cmd) => handover::roster(&ctx, cmd),
+        Command::Changes(cmd) => handover::changes(&ctx, cmd),
+        Command::Peer(PeerCmd::Add { addr }) => peers::add(&ctx, addr),
+        Command::Peers => peers::list(&ctx),
+        Command::Sync { peer } => peers::sync(&ctx, peer),
+    }
+}
+
+fn data_dir(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    match given {
+        Some(d) => Ok(d),
+        None => dirs::data_dir()
+            .map(|d| d.join("r2com"))
+            .ok_or_else(|| anyhow!("no data directory: give --data-dir or set R2COM_DATA_DIR")),
+    }
+}

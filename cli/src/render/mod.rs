@@ -1,0 +1,12 @@
+//! How each answer looks to people ([`crate::output::Human`]); its
+//! `--json` shape is its `Serialize`. One impl per type.
+
+mod calendar;
+mod library;
+mod membership;
+mod network;
+mod node;
+
+pub use calendar::Agenda;
+pub use library::{Listed, Saved};
+pub use node::{Identity, Initialised, Written};

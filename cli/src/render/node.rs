@@ -1,0 +1,100 @@
+//! This node's identity, and files written.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use r2com_protocol::control::{Standing, Status};
+
+use crate::output::Human;
+
+/// `id`.
+#[derive(Serialize)]
+pub struct Identity {
+    pub public_key: String,
+    pub peer_id: String,
+}
+
+/// `init`.
+#[derive(Serialize)]
+pub struct Initialised {
+    pub public_key: String,
+    pub peer_id: String,
+    pub data_dir: String,
+    /// False when the data directory had a key already (kept).
+    pub created: bool,
+}
+
+/// An export written with `--out`: where, and how many bytes.
+#[derive(Serialize)]
+pub struct Written {
+    pub written: String,
+    pub bytes: u64,
+}
+
+impl Human for Identity {
+    fn human(&self, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "public key  {}", self.public_key)?;
+        writeln!(out, "peer id     {}", self.peer_id)
+    }
+}
+
+impl Human for Initialised {
+    fn human(&self, out: &mut dyn Write) -> io::Result<()> {
+        if !self.created {
+            eprintln!("r2com: {} has a key already; keeping it", self.data_dir);
+        }
+        writeln!(out, "public key  {}", self.public_key)?;
+        writeln!(out, "peer id     {}", self.peer_id)?;
+        writeln!(out, "data dir    {}", self.data_dir)
+    }
+}
+
+/// Files are written silently, as `cp` would.
+impl Human for Written {
+    fn human(&self, _: &mut dyn Write) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Human for Status {
+    fn human(&self, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "public key  {}", self.public_key)?;
+        writeln!(out, "peer id     {}", self.peer_id)?;
+        writeln!(out, "data dir    {}", self.data_dir)?;
+        let node = if self.running {
+            "running"
+        } else {
+            "stopped (store opened directly)"
+        };
+        writeln!(out, "node        {node}")?;
+        if let Some(listen) = &self.listen {
+            let listen = if listen.is_empty() {
+                "-".to_owned()
+            } else {
+                listen.join(", ")
+            };
+            writeln!(out, "listening   {listen}")?;
+        }
+        match &self.consortium {
+            None => writeln!(
+                out,
+                "consortium  none (r2com consortium create, or r2com join TOKEN)"
+            )?,
+            Some(c) => {
+                let this: Standing = c.this_node;
+                writeln!(
+                    out,
+                    "consortium  {} ({}), {} members; this node: {this}",
+                    c.name, c.id, c.members
+                )?
+            }
+        }
+        let n = &self.counts;
+        writeln!(
+            out,
+            "records     {} practices, {} events ({} documents, {} signed changes)",
+            n.practices, n.events, n.documents, n.changes
+        )
+    }
+}

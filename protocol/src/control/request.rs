@@ -1,0 +1,154 @@
+//! What the CLI (or the web app) asks of the node.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::Edit;
+use crate::ids::RecordKind;
+use crate::roster::{OrgInfo, Role};
+
+/// What the CLI asks of the node.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Request {
+    /// This node's identity and counts.
+    Status,
+    /// Import a dataset (`{"practices": [...], "events": [...]}`), all or nothing.
+    Import { data: Value },
+    /// Every record, as a dataset.
+    Export,
+    /// Records of a kind, filtered.
+    List {
+        kind: RecordKind,
+        #[serde(default)]
+        filter: ListFilter,
+    },
+    /// One record.
+    Show { kind: RecordKind, id: String },
+    /// Add a new record (an error if the id exists).
+    Add {
+        kind: RecordKind,
+        record: Value,
+        /// Accept an event time that happens twice (the repeated autumn
+        /// hour) as its earlier occurrence instead of refusing it.
+        #[serde(default)]
+        accept_ambiguous: bool,
+    },
+    /// Change fields of a record.
+    Edit {
+        kind: RecordKind,
+        id: String,
+        edits: Vec<Edit>,
+        /// As for `Add`.
+        #[serde(default)]
+        accept_ambiguous: bool,
+    },
+    /// Delete a record.
+    Remove { kind: RecordKind, id: String },
+    /// Full-text search.
+    Search { query: String, limit: usize },
+    /// Re-check every stored signature.
+    Verify,
+    /// Found a consortium; this node's organisation is its first admin.
+    ConsortiumCreate { name: String, org: OrgInfo },
+    /// Issue an invite token (admins only).
+    Invite {
+        org: OrgInfo,
+        /// Invitee node key: 64 hex digits or a PeerId.
+        key: String,
+        admin: bool,
+        expires_secs: i64,
+        addrs: Vec<String>,
+    },
+    /// Take up an invite.
+    Join { token: String },
+    /// The roster.
+    Members,
+    /// Revoke an organisation (short key) or a node key (admins only).
+    Revoke { target: String, reason: String },
+    /// Promote or demote an organisation (admins only).
+    SetRole { org: String, role: Role },
+    /// Every roster entry, for hand-over.
+    RosterExport,
+    /// Store the valid entries of a roster file.
+    RosterImport { data: Value },
+    /// Every signed change, for hand-over.
+    ChangesExport,
+    /// Accept signed changes from another member.
+    ChangesImport { data: Value },
+    /// Every member node: connected or not, addresses, last sync, lacks, bytes.
+    Peers,
+    /// Run a sync round now with one peer (PeerId or key) or all, and wait.
+    Sync { peer: Option<String> },
+    /// Remember a peer address and dial it.
+    PeerAdd { addr: String },
+    /// Every session of the filtered events between two dates (inclusive,
+    /// `YYYY-MM-DD` in `zone`), recurrences expanded, shown in `zone`.
+    CalendarAgenda {
+        from: String,
+        to: String,
+        /// The reader's IANA zone.
+        zone: String,
+        #[serde(default)]
+        filter: ListFilter,
+    },
+    /// The filtered events as an RFC 5545 iCalendar text.
+    CalendarIcs {
+        #[serde(default)]
+        filter: ListFilter,
+    },
+}
+
+impl Request {
+    /// A short name of the request, for logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Request::Status => "status",
+            Request::Import { .. } => "import",
+            Request::Export => "export",
+            Request::List { .. } => "list",
+            Request::Show { .. } => "show",
+            Request::Add { .. } => "add",
+            Request::Edit { .. } => "edit",
+            Request::Remove { .. } => "remove",
+            Request::Search { .. } => "search",
+            Request::Verify => "verify",
+            Request::ConsortiumCreate { .. } => "consortium_create",
+            Request::Invite { .. } => "invite",
+            Request::Join { .. } => "join",
+            Request::Members => "members",
+            Request::Revoke { .. } => "revoke",
+            Request::SetRole { .. } => "set_role",
+            Request::RosterExport => "roster_export",
+            Request::RosterImport { .. } => "roster_import",
+            Request::ChangesExport => "changes_export",
+            Request::ChangesImport { .. } => "changes_import",
+            Request::Peers => "peers",
+            Request::Sync { .. } => "sync",
+            Request::PeerAdd { .. } => "peer_add",
+            Request::CalendarAgenda { .. } => "calendar_agenda",
+            Request::CalendarIcs { .. } => "calendar_ics",
+        }
+    }
+}
+
+/// Filters of `practice list` / `event list`. Absent fields do not filter.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ListFilter {
+    /// Owning organisation (practices) or organiser (events).
+    pub organisation: Option<String>,
+    pub theme: Option<String>,
+    pub target_group: Option<String>,
+    pub status: Option<String>,
+    pub language: Option<String>,
+    pub country: Option<String>,
+    pub evidence: Option<String>,
+    pub format: Option<String>,
+    /// Events starting on or after this date (`YYYY-MM-DD`, organiser's zone).
+    pub from: Option<String>,
+    /// Events starting on or before this date.
+    pub to: Option<String>,
+    /// Whole records rather than summary rows.
+    pub full: bool,
+}
