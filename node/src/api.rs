@@ -6,8 +6,6 @@
 //! say the node is not running.
 
 use chrono::Utc;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 
 use r2com_protocol::calendar;
 use r2com_protocol::control::{
@@ -31,16 +29,14 @@ pub fn dispatch(
     let now = Utc::now();
     Ok(match request {
         Request::Status => Response::Status(status(node)?),
-        Request::Import { data } => Response::Imported(typed(lib.import(data, now, progress)?)?),
+        Request::Import { data } => Response::Imported(lib.import(data, now, progress)?),
         Request::Export => Response::Dataset(lib.export()?),
         Request::List { kind, filter } => {
-            let rows = lib.list(kind, &filter)?;
-            match (kind, filter.full) {
-                (_, true) => Response::Records(typed::<Vec<Record>>(rows)?),
-                (RecordKind::Practice, false) => {
-                    Response::Practices(typed::<Vec<PracticeRow>>(rows)?)
-                }
-                (RecordKind::Event, false) => Response::Events(typed::<Vec<EventRow>>(rows)?),
+            let records = lib.list(kind, &filter)?;
+            if filter.full {
+                Response::Records(records)
+            } else {
+                rows(kind, &records)
             }
         }
         Request::Show { kind, id } => Response::Record(lib.show(kind, &id)?),
@@ -61,9 +57,9 @@ pub fn dispatch(
                 removed: format!("{kind}/{id}"),
             })
         }
-        Request::Search { query, limit } => Response::Hits(typed(lib.search(&query, limit)?)?),
+        Request::Search { query, limit } => Response::Hits(lib.search(&query, limit)?),
         Request::Verify => {
-            let report: r2com_protocol::control::VerifyReport = typed(lib.verify()?)?;
+            let report = lib.verify()?;
             if report.invalid > 0 {
                 return Err(ApiError::new(
                     ErrorCode::VerifyFailed,
@@ -92,7 +88,7 @@ pub fn dispatch(
             })
         }
         Request::ConsortiumCreate { name, org } => {
-            Response::Founded(typed(lib.consortium_create(&name, org, now)?)?)
+            Response::Founded(lib.consortium_create(&name, org, now)?)
         }
         Request::Invite {
             org,
@@ -109,22 +105,17 @@ pub fn dispatch(
             }
             let role = if admin { Role::Admin } else { Role::Member };
             let expires = chrono::Duration::seconds(expires_secs);
-            Response::Invite(typed(lib.invite(org, &key, role, expires, addrs, now)?)?)
+            Response::Invite(lib.invite(org, &key, role, expires, addrs, now)?)
         }
-        Request::Join { token } => Response::Joined(typed(lib.join(&token, now)?)?),
-        Request::Members => Response::Members(typed(lib.members()?)?),
-        Request::Revoke { target, reason } => {
-            Response::Revoked(typed(lib.revoke(&target, &reason, now)?)?)
-        }
-        Request::SetRole { org, role } => Response::RoleSet(typed(lib.set_role(&org, role, now)?)?),
-        Request::RosterExport => Response::RosterFile(typed(lib.roster_export()?)?),
-        Request::RosterImport { data } => {
-            Response::RosterImported(typed(lib.roster_import(data)?)?)
-        }
-        Request::ChangesExport => Response::ChangesFile(typed(lib.changes_export()?)?),
+        Request::Join { token } => Response::Joined(lib.join(&token, now)?),
+        Request::Members => Response::Members(lib.members()?),
+        Request::Revoke { target, reason } => Response::Revoked(lib.revoke(&target, &reason, now)?),
+        Request::SetRole { org, role } => Response::RoleSet(lib.set_role(&org, role, now)?),
+        Request::RosterExport => Response::RosterFile(lib.roster_export()?),
+        Request::RosterImport { data } => Response::RosterImported(lib.roster_import(data)?),
+        Request::ChangesExport => Response::ChangesFile(lib.changes_export()?),
         Request::ChangesImport { data } => {
-            let report: r2com_protocol::control::ChangesImported =
-                typed(lib.changes_import(data)?)?;
+            let report = lib.changes_import(data)?;
             if report.refused > 0 {
                 return Err(ApiError::new(
                     ErrorCode::Invalid,
@@ -180,16 +171,32 @@ fn status(node: &OpenNode) -> Result<Status, ApiError> {
         data_dir: node.data_dir.display().to_string(),
         consortium,
         running: node.running,
-        counts: typed(lib.counts()?)?,
+        counts: lib.counts()?,
         sync_digest: hex::encode(lib.summary()?.digest),
         listen: None,
     })
 }
 
-/// The library's own answer as the protocol's type. (Until the library
-/// returns the protocol's types itself.)
-pub(crate) fn typed<T: DeserializeOwned>(v: impl Serialize) -> Result<T, ApiError> {
-    serde_json::to_value(v)
-        .and_then(serde_json::from_value)
-        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("answer does not fit: {e}")))
+/// The summary rows `list` shows for records of `kind`.
+fn rows(kind: RecordKind, records: &[Record]) -> Response {
+    match kind {
+        RecordKind::Practice => Response::Practices(
+            records
+                .iter()
+                .filter_map(|r| match r {
+                    Record::Practice(p) => Some(PracticeRow::from(p)),
+                    Record::Event(_) => None,
+                })
+                .collect(),
+        ),
+        RecordKind::Event => Response::Events(
+            records
+                .iter()
+                .filter_map(|r| match r {
+                    Record::Event(e) => Some(EventRow::from(e)),
+                    Record::Practice(_) => None,
+                })
+                .collect(),
+        ),
+    }
 }

@@ -19,9 +19,8 @@ use r2com_protocol::control::{
     MAX_RESPONSE_LEN,
 };
 
-use crate::library_thread::LibraryHandle;
-use crate::api::typed;
 use crate::frame;
+use crate::library_thread::LibraryHandle;
 use crate::net::NetHandle;
 
 /// Control connections served at once; more wait.
@@ -84,14 +83,12 @@ async fn network_request(
 ) -> Option<Result<Response, ApiError>> {
     let unavailable = |e: String| ApiError::new(ErrorCode::Unavailable, e);
     Some(match request {
-        Request::Peers => match net.peers().await {
-            Ok(v) => typed(v).map(Response::Peers),
-            Err(e) => Err(unavailable(e)),
-        },
-        Request::Sync { peer } => match net.sync(peer.clone()).await {
-            Ok(v) => typed(v).map(Response::Synced),
-            Err(e) => Err(unavailable(e)),
-        },
+        Request::Peers => net.peers().await.map(Response::Peers).map_err(unavailable),
+        Request::Sync { peer } => net
+            .sync(peer.clone())
+            .await
+            .map(Response::Synced)
+            .map_err(unavailable),
         Request::PeerAdd { addr } => {
             let parsed: libp2p::Multiaddr = match addr.parse() {
                 Ok(a) => a,

@@ -244,7 +244,13 @@ fn write_commands_print_what_they_did() {
     let imported = a.json(&["roster", "import", roster.to_str().unwrap()]);
     has_keys(
         &imported,
-        &["added", "refused", "rejected_by_rules", "pending", "admitted"],
+        &[
+            "added",
+            "refused",
+            "rejected_by_rules",
+            "pending",
+            "admitted",
+        ],
     );
     assert_eq!(imported["added"], 1, "{imported}");
     let role = a.json(&["promote", "ips"]);

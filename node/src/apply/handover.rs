@@ -1,6 +1,8 @@
 //! Changes handed over as a file: `changes export` and `changes import`.
 
-use serde_json::{json, Value};
+use serde_json::Value;
+
+use r2com_protocol::control::{ChangesFile, ChangesImported};
 
 use super::ApplyReport;
 use crate::library::{Library, LibraryError};
@@ -11,21 +13,24 @@ pub const MAX_IMPORT_CHANGES: usize = 200_000;
 
 impl Library {
     /// Every stored signed change (hex envelopes), for hand-over.
-    pub fn changes_export(&self) -> Result<Value, LibraryError> {
-        let mut out = Vec::new();
+    pub fn changes_export(&self) -> Result<ChangesFile, LibraryError> {
+        let mut changes = Vec::new();
         for e in self.store.scan_prefix(&[keys::CHANGE, 0]) {
             let (_, v) = e?;
-            out.push(Value::String(hex::encode(v)));
+            changes.push(hex::encode(v));
         }
-        let cid = self.consortium_id()?.map(|c| c.to_hex());
-        Ok(json!({"consortium": cid, "changes": out}))
+        let consortium = self.consortium_id()?.map(|c| c.to_hex());
+        Ok(ChangesFile {
+            consortium,
+            changes,
+        })
     }
 
     /// Accept changes from another member: each must decode, verify for
     /// this consortium, and be by an author the roster lets write. Accepted
     /// changes are applied and stored with their signatures; refused ones
     /// change nothing and are reported.
-    pub fn changes_import(&self, data: Value) -> Result<ApplyReport, LibraryError> {
+    pub fn changes_import(&self, data: Value) -> Result<ChangesImported, LibraryError> {
         let items = data
             .get("changes")
             .and_then(Value::as_array)
@@ -54,13 +59,26 @@ impl Library {
                 ..ApplyReport::default()
             };
             not_hex.into_iter().for_each(|why| report.refuse(why));
-            return Ok(report);
+            return Ok(report.into());
         }
         let (mut report, _) = self.apply(None, Vec::new(), envelopes)?;
         // For the operator, a change whose author may not write is refused.
         for why in std::mem::take(&mut report.not_allowed) {
             report.refuse(why);
         }
-        Ok(report)
+        Ok(report.into())
+    }
+}
+
+impl From<ApplyReport> for ChangesImported {
+    fn from(r: ApplyReport) -> Self {
+        ChangesImported {
+            received: r.received,
+            applied: r.applied,
+            duplicates: r.duplicates,
+            refused: r.refused,
+            refusals: r.refusals,
+            not_allowed: r.not_allowed,
+        }
     }
 }

@@ -3,9 +3,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use serde_json::Value;
 
+use r2com_protocol::control::ImportReport;
 use r2com_protocol::ids::RecordKind;
 use r2com_protocol::record::Dataset;
 
@@ -14,15 +14,6 @@ use crate::store::keys;
 
 /// Records per atomic batch during an import.
 const IMPORT_BATCH: usize = 500;
-
-#[derive(Debug, Default, Serialize)]
-pub struct ImportReport {
-    /// Records in the file.
-    pub records: u64,
-    pub created: u64,
-    pub updated: u64,
-    pub unchanged: u64,
-}
 
 impl Library {
     /// Import a dataset, all or nothing: every record is validated before

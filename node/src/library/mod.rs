@@ -35,10 +35,9 @@ mod tests;
 use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Serialize;
 
 use r2com_protocol::calendar::CalendarError;
-use r2com_protocol::control::{ApiError, ErrorCode};
+use r2com_protocol::control::{ApiError, Counts, ErrorCode};
 use r2com_protocol::doc::DocError;
 use r2com_protocol::envelope::Scope;
 use r2com_protocol::identity::NodeKey;
@@ -50,13 +49,11 @@ use crate::store::{keys, Store, StoreError};
 
 pub(crate) use commit::Batch;
 pub use commit::OUTBOX_CAPACITY;
-pub use dataset::ImportReport;
 pub(crate) use doc::heads_hex;
 pub use doc::DocState;
 pub(crate) use index::{author_index, hash_index};
 pub(crate) use roster::META_CONSORTIUM;
-pub use search::{SearchHit, MAX_SEARCH_RESULTS};
-pub use verify::VerifyReport;
+pub use search::MAX_SEARCH_RESULTS;
 
 /// Why a library operation failed. Nothing was written.
 #[derive(Debug, thiserror::Error)]
@@ -97,14 +94,6 @@ impl From<LibraryError> for ApiError {
         };
         ApiError::new(code, e.to_string())
     }
-}
-
-#[derive(Debug, Serialize)]
-pub struct Counts {
-    pub practices: u64,
-    pub events: u64,
-    pub documents: u64,
-    pub changes: u64,
 }
 
 /// Where the library reads the time.

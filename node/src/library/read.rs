@@ -21,8 +21,8 @@ impl Library {
         })
     }
 
-    /// Records of a kind that pass the filter: summary rows, or whole records.
-    pub fn list(&self, kind: RecordKind, f: &ListFilter) -> Result<Vec<Value>, LibraryError> {
+    /// Records of a kind that pass the filter (`f.full` is the caller's).
+    pub fn list(&self, kind: RecordKind, f: &ListFilter) -> Result<Vec<Record>, LibraryError> {
         let mut out = Vec::new();
         for entry in self
             .store
@@ -33,11 +33,7 @@ impl Library {
             if !matches_filter(&record, f) {
                 continue;
             }
-            out.push(if f.full {
-                record.to_value()
-            } else {
-                summary(&record)
-            });
+            out.push(record);
         }
         Ok(out)
     }
@@ -153,21 +149,5 @@ fn matches_filter(record: &Record, f: &ListFilter) -> bool {
                 && f.from.as_deref().is_none_or(|from| day >= from)
                 && f.to.as_deref().is_none_or(|to| day <= to)
         }
-    }
-}
-
-/// The row `list` shows for a record.
-fn summary(record: &Record) -> Value {
-    match record {
-        Record::Practice(p) => serde_json::json!({
-            "id": p.id, "title": p.title, "organisation": p.organisation,
-            "status": p.status, "evidence": p.evidence, "themes": p.themes,
-            "languages": p.languages, "countries": p.countries, "updated_at": p.updated_at,
-        }),
-        Record::Event(e) => serde_json::json!({
-            "id": e.id, "title": e.title, "starts_at": e.starts_at, "ends_at": e.ends_at,
-            "timezone": e.timezone, "organiser": e.organiser, "format": e.format,
-            "language": e.language, "status": e.status, "recurrence": e.recurrence,
-        }),
     }
 }

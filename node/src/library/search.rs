@@ -1,8 +1,7 @@
 //! Ranked full-text search over the stored search texts.
 
-use serde::Serialize;
-
-use r2com_protocol::ids::{DocId, RecordKind};
+use r2com_protocol::control::SearchHit;
+use r2com_protocol::ids::DocId;
 use r2com_protocol::record::Record;
 use r2com_protocol::search::Query;
 
@@ -11,15 +10,6 @@ use crate::store::keys;
 
 /// Most search results returned.
 pub const MAX_SEARCH_RESULTS: usize = 1000;
-
-#[derive(Debug, Serialize)]
-pub struct SearchHit {
-    pub kind: RecordKind,
-    pub id: String,
-    pub title: String,
-    pub score: u32,
-    pub snippet: String,
-}
 
 impl Library {
     /// Ranked full-text search over titles, summaries and bodies.

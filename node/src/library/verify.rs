@@ -1,21 +1,10 @@
 //! `r2com verify`: re-check every stored change offline.
 
-use serde::Serialize;
-
+use r2com_protocol::control::VerifyReport;
 use r2com_protocol::envelope::SignedChange;
 
 use super::{Library, LibraryError};
 use crate::store::keys;
-
-#[derive(Debug, Default, Serialize)]
-pub struct VerifyReport {
-    pub changes: u64,
-    pub documents: u64,
-    pub valid: u64,
-    pub invalid: u64,
-    /// The first failures, one line each.
-    pub failures: Vec<String>,
-}
 
 impl Library {
     /// Re-check every stored change: it decodes, sits under its own

@@ -2,8 +2,11 @@
 //! frontier), roles, and hand-over of the roster as a file.
 
 use chrono::{DateTime, Utc};
-use serde_json::{json, Value};
+use serde_json::Value;
 
+use r2com_protocol::control::{
+    Members, RejectedEntry, Revoked, RoleSet, RosterFile, RosterImported,
+};
 use r2com_protocol::envelope::SignedChange;
 use r2com_protocol::roster::{Action, FrontierItem, Role, SignedEntry, Target};
 
@@ -13,11 +16,11 @@ use crate::store::keys;
 
 impl Library {
     /// The roster as a member list.
-    pub fn members(&self) -> Result<Value, LibraryError> {
+    pub fn members(&self) -> Result<Members, LibraryError> {
         let roster = self
             .roster()
             .ok_or_else(|| bad("this node is not in a consortium"))?;
-        Ok(serde_json::to_value(&*roster).expect("roster serializes"))
+        Ok(Members::from(&*roster))
     }
 
     /// An author's frontier: per document it wrote to, the hashes of its
@@ -59,7 +62,7 @@ impl Library {
         target: &str,
         reason: &str,
         now: DateTime<Utc>,
-    ) -> Result<Value, LibraryError> {
+    ) -> Result<Revoked, LibraryError> {
         let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         let cid = self.require_admin()?;
         let roster = self.roster().expect("admin has a roster");
@@ -94,7 +97,10 @@ impl Library {
             },
             now,
         )?;
-        Ok(json!({"revoked": struck, "entry": signed.id().to_hex()}))
+        Ok(Revoked {
+            revoked: struck,
+            entry: signed.id().to_hex(),
+        })
     }
 
     /// Promote or demote an organisation.
@@ -103,7 +109,7 @@ impl Library {
         org: &str,
         role: Role,
         now: DateTime<Utc>,
-    ) -> Result<Value, LibraryError> {
+    ) -> Result<RoleSet, LibraryError> {
         let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         let cid = self.require_admin()?;
         let (signed, _) = self.add_entry(
@@ -114,11 +120,15 @@ impl Library {
             },
             now,
         )?;
-        Ok(json!({"org": org, "role": role, "entry": signed.id().to_hex()}))
+        Ok(RoleSet {
+            org: org.to_owned(),
+            role,
+            entry: signed.id().to_hex(),
+        })
     }
 
     /// Every stored roster entry, for hand-over to another node.
-    pub fn roster_export(&self) -> Result<Value, LibraryError> {
+    pub fn roster_export(&self) -> Result<RosterFile, LibraryError> {
         let cid = self
             .consortium_id()?
             .ok_or_else(|| bad("this node is not in a consortium"))?;
@@ -127,13 +137,16 @@ impl Library {
             .into_iter()
             .map(|v| v.signed)
             .collect();
-        Ok(json!({"consortium": cid.to_hex(), "entries": entries}))
+        Ok(RosterFile {
+            consortium: cid.to_hex(),
+            entries,
+        })
     }
 
     /// Store the valid entries of a roster file. A node outside any
     /// consortium adopts the file's consortium only if the file holds its
     /// genesis and this node's own admission is possible later (join).
-    pub fn roster_import(&self, data: Value) -> Result<Value, LibraryError> {
+    pub fn roster_import(&self, data: Value) -> Result<RosterImported, LibraryError> {
         let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         let cid = self
             .consortium_id()?
@@ -167,12 +180,19 @@ impl Library {
         }
         self.commit(Batch::of(writes))?;
         let roster = self.reload_roster()?.expect("consortium known");
-        Ok(json!({
-            "added": added,
-            "refused": refused,
-            "rejected_by_rules": roster.rejected,
-            "pending": roster.pending,
-            "admitted": roster.is_live_member(&self.key.public().to_hex()),
-        }))
+        Ok(RosterImported {
+            added,
+            refused,
+            rejected_by_rules: roster
+                .rejected
+                .iter()
+                .map(|r| RejectedEntry {
+                    id: r.id.clone(),
+                    reason: r.reason.clone(),
+                })
+                .collect(),
+            pending: roster.pending.clone(),
+            admitted: roster.is_live_member(&self.key.public().to_hex()),
+        })
     }
 }

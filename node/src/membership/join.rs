@@ -2,8 +2,8 @@
 
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
-use serde_json::{json, Value};
 
+use r2com_protocol::control::{Founded, InviteIssued, Joined};
 use r2com_protocol::envelope::{Scope, SignedChange};
 use r2com_protocol::roster::{Action, Entry, EntryId, Invite, OrgInfo, Role, SignedEntry};
 
@@ -18,7 +18,7 @@ impl Library {
         name: &str,
         org: OrgInfo,
         now: DateTime<Utc>,
-    ) -> Result<Value, LibraryError> {
+    ) -> Result<Founded, LibraryError> {
         let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(c) = self.consortium_id()? {
             return Err(bad(format!("this node is already in consortium {c}")));
@@ -45,7 +45,10 @@ impl Library {
         writes.extend(self.rescope_writes(&Scope(cid.0))?);
         self.commit(Batch::of(writes))?;
         self.reload_roster()?;
-        Ok(json!({"consortium": cid.to_hex(), "name": name}))
+        Ok(Founded {
+            consortium: cid.to_hex(),
+            name: name.to_owned(),
+        })
     }
 
     /// Re-sign this node's own changes for a new consortium scope (changes
@@ -77,7 +80,7 @@ impl Library {
         expires_in: Duration,
         addrs: Vec<String>,
         now: DateTime<Utc>,
-    ) -> Result<Value, LibraryError> {
+    ) -> Result<InviteIssued, LibraryError> {
         let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         let cid = self.require_admin()?;
         let invitee = parse_node_key(key)?;
@@ -93,13 +96,16 @@ impl Library {
             "{TOKEN_PREFIX}{}",
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(signed.encode())
         );
-        Ok(
-            json!({"token": token, "invite": signed.id().to_hex(), "expires_at": invite.expires_at, "key": invite.key}),
-        )
+        Ok(InviteIssued {
+            token,
+            invite: signed.id().to_hex(),
+            expires_at: invite.expires_at,
+            key: invite.key,
+        })
     }
 
     /// Take up an invite: store it and this node's admission.
-    pub fn join(&self, token: &str, now: DateTime<Utc>) -> Result<Value, LibraryError> {
+    pub fn join(&self, token: &str, now: DateTime<Utc>) -> Result<Joined, LibraryError> {
         let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         let raw = token
             .trim()
@@ -168,13 +174,13 @@ impl Library {
         writes.extend(self.rescope_writes(&Scope(cid.0))?);
         self.commit(Batch::of(writes))?;
         let roster = self.reload_roster()?.expect("consortium known");
-        Ok(json!({
-            "consortium": cid.to_hex(),
-            "org": inv.org.key,
-            "role": inv.role,
-            "addrs": inv.addrs,
-            "admitted": roster.is_live_member(&self.key.public().to_hex()),
-        }))
+        Ok(Joined {
+            consortium: cid.to_hex(),
+            org: inv.org.key.clone(),
+            role: inv.role,
+            addrs: inv.addrs.clone(),
+            admitted: roster.is_live_member(&self.key.public().to_hex()),
+        })
     }
 
     /// Remember a peer address (dialed by the running node, with backoff).

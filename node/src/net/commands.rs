@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use libp2p::PeerId;
-use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
+use r2com_protocol::control::{PeerRow, SyncOutcome, SyncResult};
 use r2com_protocol::sync::{Event, Input, PeerState};
 
 use super::dial::{Dial, REDIAL_MIN};
@@ -19,7 +19,7 @@ impl Loop {
     pub(super) async fn on_command(&mut self, cmd: Command) {
         match cmd {
             Command::Peers { reply } => {
-                let _ = reply.send(self.peers_json().await);
+                let _ = reply.send(self.peers().await);
             }
             Command::Sync { peer, reply } => {
                 let targets: Vec<PeerId> = match &peer {
@@ -57,9 +57,15 @@ impl Loop {
                     let mut out = Vec::new();
                     for (t, rx) in waits {
                         let r = rx.await.unwrap_or(Err("network stopped".into()));
-                        out.push(json!({"peer": t.to_base58(), "result": match r { Ok(o) => json!(o), Err(e) => json!({"error": e}) }}));
+                        out.push(SyncResult {
+                            peer: t.to_base58(),
+                            result: match r {
+                                Ok(o) => SyncOutcome::Done(o.into()),
+                                Err(error) => SyncOutcome::Failed { error },
+                            },
+                        });
                     }
-                    let _ = reply.send(Ok(Value::Array(out)));
+                    let _ = reply.send(Ok(out));
                 });
             }
             Command::AddPeer { addr, reply } => {
@@ -85,14 +91,14 @@ impl Loop {
         }
     }
 
-    async fn peers_json(&mut self) -> Value {
+    async fn peers(&mut self) -> Vec<PeerRow> {
         let roster = self
             .library
             .with(|l| (l.roster(), l.key().public().to_hex()))
             .await
             .ok();
         let Some((Some(roster), me)) = roster else {
-            return json!([]);
+            return Vec::new();
         };
         let states: HashMap<PeerId, PeerState> = {
             let m = self.machine.lock().unwrap_or_else(|e| e.into_inner());
@@ -108,21 +114,25 @@ impl Loop {
                     continue;
                 };
                 let st = states.get(&pid).cloned().unwrap_or_default();
-                out.push(json!({
-                    "org": org.info.key,
-                    "key": k.key,
-                    "peer_id": pid.to_base58(),
-                    "revoked": org.revoked.is_some() || k.revoked.is_some(),
-                    "connected": self.swarm.is_connected(&pid),
-                    "addrs": self.addrs.get(&pid).map(|a| a.iter().map(|a| a.to_string()).collect::<Vec<_>>()).unwrap_or_default(),
-                    "last_sync": st.last_sync,
-                    "we_lack": st.we_lack,
-                    "they_lack": st.they_lack,
-                    "bytes_sent": st.bytes_sent,
-                    "bytes_received": st.bytes_received,
-                }));
+                out.push(PeerRow {
+                    org: org.info.key.clone(),
+                    key: k.key.clone(),
+                    peer_id: pid.to_base58(),
+                    revoked: org.revoked.is_some() || k.revoked.is_some(),
+                    connected: self.swarm.is_connected(&pid),
+                    addrs: self
+                        .addrs
+                        .get(&pid)
+                        .map(|a| a.iter().map(|a| a.to_string()).collect())
+                        .unwrap_or_default(),
+                    last_sync: st.last_sync,
+                    we_lack: st.we_lack,
+                    they_lack: st.they_lack,
+                    bytes_sent: st.bytes_sent,
+                    bytes_received: st.bytes_received,
+                });
             }
         }
-        Value::Array(out)
+        out
     }
 }

@@ -1,7 +1,7 @@
 //! The network loop's handle: what the control API may ask of it.
 
 use libp2p::Multiaddr;
-use serde_json::Value;
+use r2com_protocol::control::{PeerRow, SyncResult};
 use tokio::sync::{mpsc, oneshot};
 
 /// Commands waiting for the network loop.
@@ -9,11 +9,11 @@ pub(super) const COMMAND_CAPACITY: usize = 256;
 
 pub(super) enum Command {
     Peers {
-        reply: oneshot::Sender<Value>,
+        reply: oneshot::Sender<Vec<PeerRow>>,
     },
     Sync {
         peer: Option<String>,
-        reply: oneshot::Sender<Result<Value, String>>,
+        reply: oneshot::Sender<Result<Vec<SyncResult>, String>>,
     },
     AddPeer {
         addr: Multiaddr,
@@ -40,11 +40,14 @@ impl NetHandle {
         rx.await.map_err(|_| "the network has stopped".to_owned())
     }
 
-    pub async fn peers(&self) -> Result<Value, String> {
+    /// Every member node but this one, with what the sync machine knows.
+    pub async fn peers(&self) -> Result<Vec<PeerRow>, String> {
         self.ask(|reply| Command::Peers { reply }).await
     }
 
-    pub async fn sync(&self, peer: Option<String>) -> Result<Value, String> {
+    /// A round with `peer` (PeerId or node key) or every connected member,
+    /// answered when the rounds end.
+    pub async fn sync(&self, peer: Option<String>) -> Result<Vec<SyncResult>, String> {
         self.ask(|reply| Command::Sync { peer, reply }).await?
     }
 
