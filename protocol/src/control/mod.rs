@@ -48,7 +48,9 @@ pub const MAX_REQUEST_LEN: usize = 256 * 1024 * 1024;
 /// Largest response frame.
 pub const MAX_RESPONSE_LEN: usize = 1024 * 1024 * 1024;
 
-/// A frame the node sends.
+/// A frame the node sends. (One per message on a socket, moved once: its
+/// size does not matter.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Frame {
