@@ -253,6 +253,10 @@ fn write_commands_print_what_they_did() {
         ],
     );
     assert_eq!(imported["added"], 1, "{imported}");
+    // And A's roster (the genesis) reaches B.
+    let back = a.data_dir().join("roster.json");
+    a.ok(&["roster", "export", "--out", back.to_str().unwrap()]);
+    b.ok(&["roster", "import", back.to_str().unwrap()]);
     let role = a.json(&["promote", "ips"]);
     has_keys(&role, &["org", "role", "entry"]);
     assert_eq!(role["role"], "admin");
