@@ -20,7 +20,6 @@ use anyhow::{bail, Context};
 use r2com_protocol::control::{Edit, Frame, Request, Response, Status};
 use r2com_protocol::ids::RecordKind;
 use r2com_tests::{gen_dataset, socket_addr, wait_for, Proxy, TestNode};
-use serde_json::Value;
 
 use crate::{dir_bytes, rss_kib, Figures};
 

@@ -71,17 +71,16 @@ pub fn invite(
     expires: Duration,
     clock: &TestClock,
 ) -> String {
-    let v = a
-        .invite(
-            org(org_key),
-            &b.key().public().to_hex(),
-            Role::Member,
-            expires,
-            Vec::new(),
-            clock.now(),
-        )
-        .expect("invite");
-    v["token"].as_str().expect("token").to_owned()
+    a.invite(
+        org(org_key),
+        &b.key().public().to_hex(),
+        Role::Member,
+        expires,
+        Vec::new(),
+        clock.now(),
+    )
+    .expect("invite")
+    .token
 }
 
 /// `a` (lmds) founds a consortium; `b` (ips) joins with an invite, hands

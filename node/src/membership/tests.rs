@@ -23,7 +23,7 @@ fn an_invite_is_taken_up_only_before_it_expires() {
     let token = invite(&a, &b, "ips", Duration::hours(1), &clock);
     clock.advance(Duration::minutes(59));
     let joined = b.join(&token, clock.now()).unwrap();
-    assert_eq!(joined["org"], "ips");
+    assert_eq!(joined.org, "ips");
     assert!(a
         .admit_from_peer(&b.key().public().to_hex(), b.own_admission().unwrap())
         .unwrap());

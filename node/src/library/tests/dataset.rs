@@ -16,7 +16,7 @@ fn import(
     lib: &Library,
     data: Value,
     clock: &TestClock,
-) -> Result<crate::library::ImportReport, LibraryError> {
+) -> Result<r2com_protocol::control::ImportReport, LibraryError> {
     lib.import(data, clock.now(), &|_, _| {})
 }
 

@@ -2,6 +2,7 @@ use serde_json::json;
 
 use r2com_protocol::control::ListFilter;
 use r2com_protocol::ids::RecordKind;
+use r2com_protocol::record::Record;
 
 use crate::library::LibraryError;
 use crate::store::keys;
@@ -10,8 +11,8 @@ use crate::testing::{event, library, practice, TestClock};
 const P: RecordKind = RecordKind::Practice;
 const E: RecordKind = RecordKind::Event;
 
-fn ids(rows: &[serde_json::Value]) -> Vec<&str> {
-    rows.iter().map(|r| r["id"].as_str().unwrap()).collect()
+fn ids(rows: &[Record]) -> Vec<&str> {
+    rows.iter().map(Record::id).collect()
 }
 
 #[test]
@@ -30,16 +31,11 @@ fn list_filters_practices_and_events() {
     }
     let all = lib.list(P, &ListFilter::default()).unwrap();
     assert_eq!(ids(&all), ["p-1", "p-2"]);
-    // Summary rows by default, whole records with `full`.
-    assert!(all[0].get("body").is_none());
-    let full = ListFilter {
-        full: true,
-        ..ListFilter::default()
+    // Whole records (the API makes summary rows of them unless `full`).
+    let Record::Practice(first) = &all[0] else {
+        panic!("a practice list holds practices")
     };
-    assert_eq!(
-        lib.list(P, &full).unwrap()[0]["body"],
-        "The body of the practice."
-    );
+    assert_eq!(first.body, "The body of the practice.");
     let only = |f: ListFilter| ids(&lib.list(P, &f).unwrap()).join(",");
     let f = ListFilter::default;
     assert_eq!(
