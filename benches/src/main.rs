@@ -1,6 +1,6 @@
 //! `r2com-bench`: the figures of issue "Foundation" on real processes.
 //!
-//! For each scale it generates the dataset with ../shared/tools/gen-dataset,
+//! For each scale it generates the dataset of `r2com demo-data` (seed 1),
 //! then on a fresh data directory: imports it through a running node, stops
 //! and restarts the node (time until the control socket accepts), times
 //! `practice list --json` and `search`, makes N edits to different practices

@@ -76,6 +76,7 @@ pub mod api;
 pub mod apply;
 pub mod config;
 pub mod control;
+pub mod demo_data;
 pub mod feed;
 pub mod frame;
 pub mod identity;

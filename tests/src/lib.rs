@@ -9,12 +9,15 @@
 //! assert_eq!(practices.as_array().unwrap().len(), 20);
 //! ```
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use r2com_node::demo_data;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 mod proxy;
 pub use proxy::{socket_addr, Proxy};
@@ -58,35 +61,22 @@ pub fn r2com_bin() -> &'static Path {
     })
 }
 
-/// `../shared/tools/gen-dataset` output, cached per arguments.
+/// The demo dataset `r2com demo-data --practices P --events E --seed S`
+/// prints (generated in this process), as a file to import. The file is
+/// named by its content: tests running at once write their own temporary
+/// file and rename it into place, and a changed generator never finds a
+/// stale file.
 pub fn gen_dataset(practices: u32, events: u32, seed: u32) -> PathBuf {
+    let data = demo_data::to_json(&demo_data::generate(practices, events, seed.into()));
+    let digest = hex::encode(&Sha256::digest(&data)[..8]);
     let dir = std::env::temp_dir().join("r2com-datasets");
     std::fs::create_dir_all(&dir).expect("dataset dir");
-    let path = dir.join(format!("p{practices}-e{events}-s{seed}.json"));
-    if path.exists() {
-        return path;
+    let path = dir.join(format!("p{practices}-e{events}-s{seed}-{digest}.json"));
+    if !path.exists() {
+        let mut tmp = tempfile::NamedTempFile::new_in(&dir).expect("dataset temp file");
+        tmp.write_all(&data).expect("write dataset");
+        tmp.persist(&path).expect("rename dataset into place");
     }
-    let tool = workspace().join("../shared/tools/gen-dataset");
-    let out = Command::new("python3")
-        .arg(&tool)
-        .args([
-            "--practices",
-            &practices.to_string(),
-            "--events",
-            &events.to_string(),
-            "--seed",
-            &seed.to_string(),
-        ])
-        .output()
-        .unwrap_or_else(|e| panic!("running {}: {e}", tool.display()));
-    assert!(
-        out.status.success(),
-        "gen-dataset failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, &out.stdout).expect("write dataset");
-    std::fs::rename(&tmp, &path).expect("rename dataset");
     path
 }
 
@@ -406,4 +396,22 @@ pub fn sorted_dataset(v: &Value) -> Value {
         out.insert(key.to_owned(), Value::Array(items));
     }
     Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn datasets_generated_at_once_by_several_tests_are_whole() {
+        let paths: Vec<_> = (0..4)
+            .map(|_| std::thread::spawn(|| super::gen_dataset(50, 20, 11)))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| t.join().expect("no panic"))
+            .collect();
+        assert!(paths.windows(2).all(|w| w[0] == w[1]));
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&paths[0]).unwrap()).unwrap();
+        assert_eq!(v["practices"].as_array().unwrap().len(), 50);
+        assert_eq!(v["events"].as_array().unwrap().len(), 20);
+    }
 }

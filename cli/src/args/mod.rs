@@ -72,6 +72,20 @@ pub enum Command {
         #[arg(long, short)]
         out: Option<PathBuf>,
     },
+    /// Print a demo dataset for `import`: practices and events of the eight
+    /// partner organisations, in their languages. The same seed gives the
+    /// same bytes.
+    DemoData {
+        #[arg(long, default_value_t = 500)]
+        practices: u32,
+        #[arg(long, default_value_t = 200)]
+        events: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
     /// The library of practices.
     #[command(subcommand)]
     Practice(PracticeCmd),

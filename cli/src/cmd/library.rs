@@ -45,3 +45,28 @@ pub fn verify(ctx: &Ctx) -> Outcome {
     let report: VerifyReport = ctx.ask(Request::Verify)?;
     ctx.emit(&report)
 }
+
+/// `demo-data`: the generated dataset, to standard output as it is (with
+/// or without `--json`: it is JSON) or written to `out`.
+pub fn demo_data(ctx: &Ctx, practices: u32, events: u32, seed: u64, out: Option<&Path>) -> Outcome {
+    use r2com_node::demo_data;
+    let data = demo_data::to_json(&demo_data::generate(practices, events, seed));
+    match out {
+        None => {
+            use std::io::Write;
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(&data)
+                .and_then(|()| stdout.flush())
+                .context("writing")?;
+            Ok(())
+        }
+        Some(path) => {
+            files::write_atomically(path, &data)?;
+            ctx.emit(&crate::render::Written {
+                written: path.display().to_string(),
+                bytes: data.len() as u64,
+            })
+        }
+    }
+}

@@ -75,6 +75,12 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Status => node::status(&ctx),
         Command::Import { file } => library::import(&ctx, &file),
         Command::Export { out } => library::export(&ctx, out.as_deref()),
+        Command::DemoData {
+            practices,
+            events,
+            seed,
+            out,
+        } => library::demo_data(&ctx, practices, events, seed, out.as_deref()),
         Command::Search { text, limit } => library::search(&ctx, text.join(" "), limit),
         Command::Verify => library::verify(&ctx),
         Command::Practice(cmd) => records::practice(&ctx, cmd),
