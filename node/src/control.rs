@@ -15,7 +15,7 @@ use tokio_util::codec::{FramedRead, FramedWrite};
 use tracing::{debug, info, warn, Instrument};
 
 use r2com_protocol::control::{
-    ApiError, ErrorCode, Frame, PeerAdded, Request, Response, Status, MAX_REQUEST_LEN,
+    ApiError, ErrorCode, Frame, Joined, PeerAdded, Request, Response, Status, MAX_REQUEST_LEN,
     MAX_RESPONSE_LEN,
 };
 
@@ -116,6 +116,20 @@ async fn network_request(
             };
             status.listen = Some(net.listen_addrs().await.unwrap_or_default());
             Ok(Response::Status(status))
+        }
+        // A running node dials the inviting members now, as it would on
+        // its next start, so that its admission reaches them.
+        Request::Join { .. } => {
+            let joined: Joined = match library.request(request.clone()).await {
+                Ok(j) => j,
+                Err(e) => return Some(Err(e)),
+            };
+            for addr in joined.addrs.iter().filter_map(|a| a.parse().ok()) {
+                if let Err(e) = net.add_peer(addr).await {
+                    warn!(error = %e, "cannot dial an inviting member");
+                }
+            }
+            Ok(Response::Joined(joined))
         }
         _ => return None,
     })

@@ -34,6 +34,10 @@ fn demo_data_prints_the_same_dataset_every_time_and_it_imports() {
     assert!(written.status.success());
     assert!(written.stdout.is_empty());
     assert_eq!(std::fs::read(&file).unwrap(), out.stdout);
+    let reported = demo_data(&[&args[..], &["--json", "--out", file.to_str().unwrap()]].concat());
+    let reported: Value = serde_json::from_slice(&reported.stdout).unwrap();
+    assert_eq!(reported["written"], file.to_str().unwrap());
+    assert_eq!(reported["bytes"], out.stdout.len());
     let report = node.json(&["import", file.to_str().unwrap()]);
     assert_eq!(report["created"], 42);
     // Imported unchanged: the export gives back the generated records.

@@ -307,3 +307,18 @@ fn a_node_killed_in_the_middle_of_a_clone_converges_after_restart() {
     assert_converges(&a, &b, "after restart");
     assert_eq!(b.json(&["verify"])["invalid"], 0);
 }
+
+#[test]
+fn joining_while_the_node_runs_reaches_the_inviting_member() {
+    let a = founder();
+    let mut b = TestNode::init();
+    b.start();
+    b.join(&a, "ips", &a.listen_addr());
+    let admitted = |n: &TestNode| n.ok(&["members"]).lines().any(|l| l.starts_with("ips "));
+    assert!(
+        wait_for(CONVERGE, || admitted(&a) && admitted(&b)),
+        "A log:\n{}\nB log:\n{}",
+        a.log(),
+        b.log()
+    );
+}

@@ -1,12 +1,13 @@
 //! Deterministic demo data: a practice library and a training calendar as
-//! the consortium's eight organisations would fill them, in the shape of
-//! DATA-MODEL.md (the import/export file).
+//! the consortium's eight organisations would fill them, as the import
+//! file ([`Dataset`]).
 //!
 //! Practices and events are written in the organisations' languages (fr,
-//! pt, it, sq, sv, bg, hu) or in English, with Markdown bodies of one to six
-//! KB; events are online or in a partner's city, in that city's IANA zone,
-//! some recurring (RRULEs), some cancelled or postponed. Every record passes
-//! validation as generated (importing changes nothing).
+//! pt, it, sq, sv, bg, hu) or in English, with Markdown bodies of half a
+//! KB to five KB; events are online or in a partner's city, in that
+//! city's IANA zone, some recurring (RRULEs), some cancelled or postponed.
+//! Every record passes validation as generated (importing changes
+//! nothing).
 //!
 //! The same arguments give the same bytes on every machine: each record
 //! draws from its own ChaCha8 stream of the seed, so the first N records do
@@ -88,7 +89,7 @@ impl Rng {
     }
 
     fn word(&mut self, words: &[&'static str]) -> &'static str {
-        *self.pick(words)
+        words[self.below(words.len())]
     }
 
     /// `k` distinct items, sorted.

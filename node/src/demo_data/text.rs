@@ -125,9 +125,9 @@ impl Text {
         }
     }
 
-    /// A Markdown body of about 1 to 5 KB: context and approach always,
-    /// then some of steps (numbered), results (with a quote), lessons
-    /// (bullets) and resources (links under `url`).
+    /// A Markdown body of 0.5 to 5 KB (2 KB on average): context and
+    /// approach always, then some of steps (numbered), results (with a
+    /// quote), lessons (bullets) and resources (links under `url`).
     pub fn body(&self, rng: &mut Rng, url: &str) -> String {
         let mut s = String::new();
         self.push_heading(&mut s, 0);
@@ -148,7 +148,7 @@ impl Text {
         }
         if rng.chance(70) {
             self.push_heading(&mut s, 3);
-            self.push_paragraphs(rng, &mut s, 2);
+            self.push_paragraphs(rng, &mut s, 1);
             if rng.chance(40) {
                 s.push_str("\n\n> ");
                 self.push_sentence(rng, &mut s);
