@@ -133,37 +133,7 @@ impl Library {
         if self.record(doc_id)?.as_ref() != visible {
             writes.extend(self.revision_write(doc_id, (self.clock)())?);
         }
-        let state = DocState {
-            heads: heads_hex(d),
-            deleted,
-        };
-        writes.push((
-            keys::doc(keys::DOC, &key),
-            Some(serde_json::to_vec(&state).expect("state")),
-        ));
-        match visible {
-            Some(r) => {
-                writes.push((
-                    keys::doc(keys::RECORD, &key),
-                    Some(serde_json::to_vec(r).expect("record")),
-                ));
-                writes.push((
-                    keys::doc(keys::SEARCH, &key),
-                    Some(r.search_text().into_bytes()),
-                ));
-            }
-            None => {
-                writes.push((keys::doc(keys::RECORD, &key), None));
-                writes.push((keys::doc(keys::SEARCH, &key), None));
-            }
-        }
-        // A new document made of one change loads as fast from that change
-        // as from a snapshot: skip the snapshot.
-        if !d.get_missing_deps(&[]).is_empty() {
-            writes.push((keys::doc(keys::SNAPSHOT, &key), None));
-        } else if snapshot {
-            writes.push((keys::doc(keys::SNAPSHOT, &key), Some(d.save())));
-        }
+        writes.extend(state_writes(&key, d, visible, snapshot));
         Ok(Ok(writes))
     }
 
@@ -195,6 +165,48 @@ impl Library {
         }
         Ok(writes)
     }
+}
+
+/// The writes for the state a document reached: its heads, the record and
+/// its search text (removed when `visible` is `None`: deleted), and a
+/// snapshot if `snapshot` (none while a change waits for a dependency: it
+/// would leave that change out, so the document loads from its changes).
+pub(crate) fn state_writes(
+    key: &str,
+    d: &mut AutoCommit,
+    visible: Option<&Record>,
+    snapshot: bool,
+) -> Vec<Write> {
+    let state = DocState {
+        heads: heads_hex(d),
+        deleted: visible.is_none(),
+    };
+    let mut writes = vec![(
+        keys::doc(keys::DOC, key),
+        Some(serde_json::to_vec(&state).expect("state serializes")),
+    )];
+    match visible {
+        Some(r) => {
+            writes.push((
+                keys::doc(keys::RECORD, key),
+                Some(serde_json::to_vec(r).expect("records serialize")),
+            ));
+            writes.push((
+                keys::doc(keys::SEARCH, key),
+                Some(r.search_text().into_bytes()),
+            ));
+        }
+        None => {
+            writes.push((keys::doc(keys::RECORD, key), None));
+            writes.push((keys::doc(keys::SEARCH, key), None));
+        }
+    }
+    if !d.get_missing_deps(&[]).is_empty() {
+        writes.push((keys::doc(keys::SNAPSHOT, key), None));
+    } else if snapshot {
+        writes.push((keys::doc(keys::SNAPSHOT, key), Some(d.save())));
+    }
+    writes
 }
 
 pub(crate) fn heads_hex(d: &mut AutoCommit) -> Vec<String> {

@@ -13,7 +13,7 @@ use r2com_protocol::ids::{DocId, RecordKind};
 use r2com_protocol::record::Record;
 
 use super::{
-    author_index, doc_id, hash_index, heads_hex, time_ms, timestamp, Batch, DocState, Library,
+    author_index, doc_id, hash_index, state_writes, time_ms, timestamp, Batch, Library,
     LibraryError,
 };
 use crate::store::{keys, Write};
@@ -34,44 +34,12 @@ impl Library {
         let seq = change.seq();
         let signed = SignedChange::sign(&self.key, &self.scope(), doc_id, change);
         let envelope = signed.encode();
-        let state = DocState {
-            heads: heads_hex(d),
-            deleted: record.is_none(),
-        };
         let mut w: Vec<Write> = vec![
             (keys::change(&key, &hash.0), Some(envelope.clone())),
             author_index(&self.key.public().to_hex(), &key, seq, &hash.0),
             hash_index(&key, &hash.0),
-            (
-                keys::doc(keys::DOC, &key),
-                Some(serde_json::to_vec(&state).expect("state serializes")),
-            ),
         ];
-        match record {
-            Some(r) => {
-                w.push((
-                    keys::doc(keys::RECORD, &key),
-                    Some(serde_json::to_vec(r).expect("records serialize")),
-                ));
-                w.push((
-                    keys::doc(keys::SEARCH, &key),
-                    Some(r.search_text().into_bytes()),
-                ));
-            }
-            None => {
-                w.push((keys::doc(keys::RECORD, &key), None));
-                w.push((keys::doc(keys::SEARCH, &key), None));
-            }
-        }
-        if snapshot {
-            if d.get_missing_deps(&[]).is_empty() {
-                w.push((keys::doc(keys::SNAPSHOT, &key), Some(d.save())));
-            } else {
-                // A snapshot leaves out changes waiting for a dependency:
-                // load from the changes instead.
-                w.push((keys::doc(keys::SNAPSHOT, &key), None));
-            }
-        }
+        w.extend(state_writes(&key, d, record, snapshot));
         let mut batch = Batch::of(w);
         batch.change(envelope);
         batch
