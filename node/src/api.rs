@@ -174,6 +174,7 @@ fn status(node: &OpenNode) -> Result<Status, ApiError> {
         counts: lib.counts()?,
         sync_digest: hex::encode(lib.summary()?.digest),
         listen: None,
+        peers: None,
     })
 }
 

@@ -4,10 +4,16 @@
 //! [feed]
 //! # Where the read-only iCalendar feed listens ("off" to disable).
 //! listen = "127.0.0.1:8733"
+//!
+//! [sync]
+//! # Check each connected member after this many idle seconds (a summary
+//! # round; default 60).
+//! interval_secs = 60
 //! ```
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -46,6 +52,22 @@ pub struct Config {
     /// Peer-to-peer networking.
     #[serde(default)]
     pub net: NetSection,
+    /// Sync with the members.
+    #[serde(default)]
+    pub sync: SyncSection,
+}
+
+/// How long a link to a member may stay idle before a check, unless
+/// configured.
+pub const DEFAULT_SYNC_INTERVAL: Duration = Duration::from_secs(60);
+
+/// `[sync]`: sync with the members.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncSection {
+    /// Seconds a link to a connected member may stay idle before a check
+    /// round (default [`DEFAULT_SYNC_INTERVAL`]; at least 1).
+    pub interval_secs: Option<u64>,
 }
 
 /// Where the node listens for peers unless configured: a fixed TCP and QUIC
@@ -64,6 +86,19 @@ pub struct NetSection {
 }
 
 impl Config {
+    /// How long a link may stay idle before a check round.
+    pub fn sync_interval(&self, data_dir: &Path) -> Result<Duration, ConfigError> {
+        match self.sync.interval_secs {
+            None => Ok(DEFAULT_SYNC_INTERVAL),
+            Some(0) => Err(ConfigError::Value {
+                path: data_dir.join(CONFIG_FILE),
+                setting: "sync.interval_secs",
+                reason: "must be at least 1".into(),
+            }),
+            Some(s) => Ok(Duration::from_secs(s)),
+        }
+    }
+
     /// The listen addresses: `run --listen` options win over `config.toml`.
     pub fn net_listen(
         &self,
@@ -179,5 +214,18 @@ mod tests {
         assert!(c.feed_listen(dir.path(), Some("nowhere")).is_err());
         std::fs::write(dir.path().join(CONFIG_FILE), "[feed]\nport = 1\n").unwrap();
         assert!(Config::load(dir.path()).is_err());
+    }
+
+    #[test]
+    fn reads_the_sync_interval() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Config::load(dir.path()).unwrap();
+        assert_eq!(c.sync_interval(dir.path()).unwrap(), DEFAULT_SYNC_INTERVAL);
+        std::fs::write(dir.path().join(CONFIG_FILE), "[sync]\ninterval_secs = 5\n").unwrap();
+        let c = Config::load(dir.path()).unwrap();
+        assert_eq!(c.sync_interval(dir.path()).unwrap(), Duration::from_secs(5));
+        std::fs::write(dir.path().join(CONFIG_FILE), "[sync]\ninterval_secs = 0\n").unwrap();
+        let c = Config::load(dir.path()).unwrap();
+        assert!(c.sync_interval(dir.path()).is_err());
     }
 }

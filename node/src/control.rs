@@ -115,6 +115,7 @@ async fn network_request(
                 Err(e) => return Some(Err(e)),
             };
             status.listen = Some(net.listen_addrs().await.unwrap_or_default());
+            status.peers = Some(net.peers().await.unwrap_or_default());
             Ok(Response::Status(status))
         }
         // A running node dials the inviting members now, as it would on

@@ -30,6 +30,7 @@ pub async fn run(
     let feed_listen = config.feed_listen(data_dir, feed_listen)?;
     let listen = config.net_listen(data_dir, &net.listen)?;
     let mdns = !net.no_mdns && config.net.mdns.unwrap_or(true);
+    let sync_interval = config.sync_interval(data_dir)?;
     let (key, created) = identity::init(data_dir)?;
     if created {
         info!(public_key = %key.public(), "created a new node key");
@@ -66,6 +67,7 @@ pub async fn run(
             listen,
             mdns,
             data_dir: data_dir.to_owned(),
+            sync_interval,
         },
         library.clone(),
     )

@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use r2com_protocol::control::{Standing, Status};
+use r2com_protocol::control::{PeerRow, Standing, Status};
 
 use crate::output::Human;
 
@@ -95,6 +95,46 @@ impl Human for Status {
             out,
             "records     {} practices, {} events ({} documents, {} signed changes)",
             n.practices, n.events, n.documents, n.changes
-        )
+        )?;
+        for (i, p) in self.peers.iter().flatten().enumerate() {
+            let label = if i == 0 { "members" } else { "" };
+            writeln!(out, "{label:<11} {}", member_line(p))?;
+        }
+        Ok(())
     }
+}
+
+/// One member node in `status`: connected or not, in sync or how far
+/// apart, and when it last synced.
+fn member_line(p: &PeerRow) -> String {
+    let link = if p.revoked {
+        "revoked"
+    } else if p.connected {
+        "connected"
+    } else {
+        "not connected"
+    };
+    let sync = match (&p.last_sync, p.we_lack, p.they_lack) {
+        (None, ..) => "never synced".to_owned(),
+        (Some(_), 0, 0) => "in sync".to_owned(),
+        (Some(_), we, they) => format!("this node lacks {we} changes, it lacks {they}"),
+    };
+    let last = match &p.last_sync {
+        None => String::new(),
+        Some(t) => format!(", last sync {t}{}", ago(t)),
+    };
+    format!("{} {}: {link}, {sync}{last}", p.org, p.peer_id)
+}
+
+/// " (5m ago)" for an RFC 3339 time in the past.
+fn ago(t: &str) -> String {
+    let Ok(t) = chrono::DateTime::parse_from_rfc3339(t) else {
+        return String::new();
+    };
+    let secs = (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds();
+    if secs < 0 {
+        return String::new();
+    }
+    let d = std::time::Duration::from_secs(secs as u64);
+    format!(" ({} ago)", humantime::format_duration(d))
 }

@@ -47,6 +47,8 @@ pub struct NetConfig {
     pub listen: Vec<Multiaddr>,
     pub mdns: bool,
     pub data_dir: PathBuf,
+    /// Check a link idle this long (see [`SyncMachine::check_every`]).
+    pub sync_interval: std::time::Duration,
 }
 
 /// Start the swarm and its loop. Returns a handle for the control API.
@@ -102,7 +104,9 @@ pub async fn start(cfg: NetConfig, library: LibraryHandle) -> Result<NetHandle, 
         swarm,
         library,
         rx,
-        machine: Arc::new(Mutex::new(SyncMachine::new(states))),
+        machine: Arc::new(Mutex::new(
+            SyncMachine::new(states).check_every(cfg.sync_interval),
+        )),
         inbound: HashMap::new(),
         next_inbound: 0,
         outbound: HashMap::new(),

@@ -25,6 +25,10 @@ pub struct Status {
     /// Multiaddrs the running node listens on for peers (only when running).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub listen: Option<Vec<String>>,
+    /// Every member node but this one, as `peers` shows them (only when
+    /// running).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peers: Option<Vec<super::PeerRow>>,
 }
 
 /// The consortium a node belongs to, as `status` shows it.

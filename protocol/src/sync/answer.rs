@@ -65,9 +65,15 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
         if p.push_in_flight == Some(id) {
             p.push_in_flight = None;
             match response {
-                SyncResponse::Ack { missing_deps, .. } => {
+                SyncResponse::Ack {
+                    missing_deps,
+                    applied,
+                } => {
                     if missing_deps {
                         self.want_round(peer.clone(), replica, step);
+                    } else {
+                        p.state.they_lack = p.state.they_lack.saturating_sub(applied);
+                        self.exchanged(&peer, now);
                     }
                 }
                 SyncResponse::Refused { reason } => step.event(Event::Refused {

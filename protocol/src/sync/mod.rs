@@ -32,6 +32,11 @@
 //!   peer; what is written meanwhile waits in a bounded per-peer queue and
 //!   goes in the next push. A push the peer could not fully apply (missing
 //!   dependencies) or that was lost makes this node run a round with it.
+//! * **Checks**: with [`SyncMachine::check_every`], a connected member
+//!   that exchanged nothing with this node for that long gets a round (the
+//!   summary alone when both hold the same), so an idle link shows a fresh
+//!   last sync and a link that silently lost something catches up. Every
+//!   successful exchange counts: a round either way, a push either way.
 //! * **Gating**: a live member may make every request; the holder of a
 //!   valid invite may only hand in its admission (`Admit`); anyone else is
 //!   refused and disconnected (unless this node itself waits for its
@@ -109,6 +114,8 @@ struct PeerSync {
     retry_at: Option<SystemTime>,
     /// Start of the request-counting window and the requests in it.
     window: Option<(SystemTime, u32)>,
+    /// The last successful exchange (or check started) with this peer.
+    last_exchange: Option<SystemTime>,
 }
 
 /// The sync machine of one node, for all its peers. `P` is the peer's id
@@ -118,6 +125,8 @@ pub struct SyncMachine<P> {
     peers: BTreeMap<P, PeerSync>,
     next_request: u64,
     next_round: u64,
+    /// Check an idle link this often (`None`: never).
+    check_every: Option<Duration>,
 }
 
 impl<P: Ord + Clone + fmt::Debug> Default for SyncMachine<P> {
@@ -169,7 +178,15 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
                 .collect(),
             next_request: 0,
             next_round: 0,
+            check_every: None,
         }
+    }
+
+    /// Run a round with every connected member that exchanged nothing with
+    /// this node for `every` (checked on [`Input::Tick`]).
+    pub fn check_every(mut self, every: Duration) -> Self {
+        self.check_every = Some(every);
+        self
     }
 
     /// The persisted state of every peer known.
@@ -240,6 +257,7 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
                         self.want_round(peer, replica, &mut step);
                     }
                 }
+                self.check_idle(now, replica, &mut step);
             }
             Input::Sync { peer } => {
                 let connected = self.peers.get(&peer).is_some_and(|p| p.connected);
@@ -255,6 +273,42 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
             }
         }
         step.out
+    }
+
+    /// A round with each connected member idle for [`Self::check_every`].
+    fn check_idle<R: Replica<P>>(&mut self, now: SystemTime, replica: &mut R, step: &mut Step<P>) {
+        let Some(every) = self.check_every else {
+            return;
+        };
+        let idle: Vec<P> = self
+            .peers
+            .iter_mut()
+            .filter(|(_, p)| {
+                p.connected
+                    && p.round.is_none()
+                    && p.queued.is_none()
+                    && p.retry_at.is_none()
+                    && p.last_exchange.is_none_or(|t| t + every <= now)
+            })
+            .map(|(peer, p)| {
+                // Not again before `every`, whatever this round does.
+                p.last_exchange = Some(now);
+                peer.clone()
+            })
+            .collect();
+        for peer in idle {
+            if replica.standing(&peer) == Standing::Member {
+                self.want_round(peer, replica, step);
+            }
+        }
+    }
+
+    /// A successful exchange with `peer` at `now`: its last sync.
+    fn exchanged(&mut self, peer: &P, now: SystemTime) {
+        if let Some(p) = self.peers.get_mut(peer) {
+            p.state.last_sync = Some(rfc3339(now));
+            p.last_exchange = Some(now);
+        }
     }
 
     fn request_id(&mut self) -> RequestId {

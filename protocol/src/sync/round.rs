@@ -117,6 +117,7 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
         }
         if let Ok(o) = &result {
             p.state.last_sync = Some(rfc3339(now));
+            p.last_exchange = Some(now);
             p.state.we_lack = o.we_lack;
             p.state.they_lack = o.they_lack;
             p.state.last_digest = Some(o.digest.clone());

@@ -8,7 +8,7 @@ use serde_bytes::ByteBuf;
 
 use crate::wire::{self, SyncRequest, SyncResponse};
 
-use super::{arrays, bufs, rfc3339, Applied, Blame, Event, Replica, Step, SyncMachine};
+use super::{arrays, bufs, Applied, Blame, Event, Replica, Step, SyncMachine};
 
 impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
     /// Answer one request from a peer allowed to make it.
@@ -32,8 +32,8 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
                     if p.round.is_none() {
                         p.state.we_lack = 0;
                         p.state.they_lack = 0;
-                        p.state.last_sync = Some(rfc3339(now));
                         p.state.last_digest = Some(hex::encode(ours.digest));
+                        self.exchanged(peer, now);
                     }
                 } else {
                     // The peer has something we lack (or lacks something,
@@ -89,6 +89,11 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
                 let applied = self.apply(peer, entries, envs, replica, step)?;
                 if applied.missing_deps {
                     self.want_round(peer.clone(), replica, step);
+                } else {
+                    if let Some(p) = self.peers.get_mut(peer) {
+                        p.state.we_lack = p.state.we_lack.saturating_sub(applied.applied);
+                    }
+                    self.exchanged(peer, now);
                 }
                 SyncResponse::Ack {
                     applied: applied.applied,
