@@ -73,6 +73,10 @@ pub fn dispatch(
             }
             Response::Verified(report)
         }
+        Request::Backup { out } => Response::BackedUp(crate::backup::write(
+            &crate::backup::Source::of(lib)?,
+            std::path::Path::new(&out),
+        )?),
         Request::CalendarAgenda {
             from,
             to,

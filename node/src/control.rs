@@ -109,6 +109,20 @@ async fn network_request(
                 })
                 .map_err(unavailable)
         }
+        Request::Backup { out } => {
+            let source = match library.with(crate::backup::Source::of).await {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => return Some(Err(e.into())),
+                Err(e) => return Some(Err(e)),
+            };
+            let out = std::path::PathBuf::from(out);
+            let written =
+                tokio::task::spawn_blocking(move || crate::backup::write(&source, &out)).await;
+            match written {
+                Ok(r) => r.map(Response::BackedUp).map_err(ApiError::from),
+                Err(e) => Err(ApiError::new(ErrorCode::Internal, e.to_string())),
+            }
+        }
         Request::Status => {
             let mut status: Status = match library.request(Request::Status).await {
                 Ok(s) => s,

@@ -14,6 +14,17 @@ pub const KEY_FILE: &str = "node.key";
 pub enum IdentityError {
     #[error("no node key in {0} (run `r2com init` first)")]
     Missing(PathBuf),
+    /// A store without its key: a lost `node.key` or a wrong `--data-dir`.
+    /// A new key would make this node a stranger to every member (its edits
+    /// accepted here, then refused by everyone), so none is made.
+    #[error(
+        "{0} holds a store but no node.key: the key was lost or this is the wrong data directory. \
+         Put this node's key back (from your key backup, mode 0600) as {1}, or give the right \
+         --data-dir. A new key would make this node a stranger to its consortium; to start over \
+         under a new identity on purpose, move {0}/store aside first (the new key must then be \
+         invited)"
+    )]
+    MissingBesideStore(PathBuf, PathBuf),
     #[error("node key {0} is not a 32-byte ed25519 seed")]
     Corrupt(PathBuf),
     #[error("node key {0} is readable by other users (mode {1:o}); run chmod 600 on it")]
@@ -29,11 +40,15 @@ pub fn key_path(dir: &Path) -> PathBuf {
 }
 
 /// Create the data directory (mode 0700) and a new key, unless one exists.
-/// Returns the key and whether it was created now.
+/// Returns the key and whether it was created now. Refuses (creating
+/// nothing) when the directory holds a store but no key.
 pub fn init(dir: &Path) -> Result<(NodeKey, bool), IdentityError> {
     let path = key_path(dir);
     if path.exists() {
         return Ok((load(dir)?, false));
+    }
+    if dir.join(crate::open::STORE_DIR).exists() {
+        return Err(IdentityError::MissingBesideStore(dir.to_owned(), path));
     }
     fs::create_dir_all(dir).map_err(|e| IdentityError::Io(dir.to_owned(), e))?;
     let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o700));

@@ -74,6 +74,7 @@
 
 pub mod api;
 pub mod apply;
+pub mod backup;
 pub mod config;
 pub mod control;
 pub mod demo_data;

@@ -105,7 +105,28 @@ pub enum Command {
         limit: usize,
     },
     /// Re-check every stored change and signature; exits 6 if any fails.
-    Verify,
+    /// With --backup, check a backup file instead (offline).
+    Verify {
+        /// A backup file to check: its checksum, every signature, every
+        /// author against its roster. Exits 6 if it is damaged.
+        #[arg(long, value_name = "FILE")]
+        backup: Option<PathBuf>,
+    },
+    /// Write a backup of this node's history (roster entries and every
+    /// signed change, compressed, with checksums) to FILE; the node may run.
+    /// The node key is not in it: keep node.key elsewhere.
+    Backup {
+        /// The backup file (replaced atomically).
+        #[arg(long, short, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Rebuild this node from a backup, into a data directory holding its
+    /// node.key and no store (the node stopped). Checks the whole backup
+    /// first; stores nothing unless all of it is valid.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+    },
     /// The consortium this node belongs to.
     #[command(subcommand)]
     Consortium(ConsortiumCmd),

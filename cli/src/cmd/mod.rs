@@ -1,6 +1,7 @@
 //! One module per command group; each turns its arguments into a request,
 //! asks the node, and hands the typed answer to [`crate::output::emit`].
 
+mod backup;
 mod calendar;
 mod consortium;
 mod handover;
@@ -82,7 +83,10 @@ pub fn run(cli: Cli) -> Outcome {
             out,
         } => library::demo_data(&ctx, practices, events, seed, out.as_deref()),
         Command::Search { text, limit } => library::search(&ctx, text.join(" "), limit),
-        Command::Verify => library::verify(&ctx),
+        Command::Verify { backup: None } => library::verify(&ctx),
+        Command::Verify { backup: Some(file) } => backup::verify(&ctx, &file),
+        Command::Backup { out } => backup::backup(&ctx, &out),
+        Command::Restore { file } => backup::restore(&ctx, &file),
         Command::Practice(cmd) => records::practice(&ctx, cmd),
         Command::Event(cmd) => records::event(&ctx, cmd),
         Command::Calendar(cmd) => calendar::run(&ctx, cmd),

@@ -180,3 +180,21 @@ fn cell(v: &Value) -> String {
         other => other.to_string(),
     }
 }
+
+impl Human for r2com_protocol::control::BackupReport {
+    fn human(&self, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(
+            out,
+            "{}: {} signed changes, {} roster entries, {} peer addresses of node {} \
+             ({} bytes, made {}, sha256 {})",
+            self.file,
+            self.changes,
+            self.entries,
+            self.addrs,
+            self.peer_id,
+            self.bytes,
+            self.created_at,
+            self.sha256
+        )
+    }
+}

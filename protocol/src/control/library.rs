@@ -193,3 +193,25 @@ pub struct Ics {
     /// RFC 5545 text (CRLF line ends, folded lines, VTIMEZONEs).
     pub ics: String,
 }
+
+/// `backup`, `restore`, `verify --backup`: what a backup file holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupReport {
+    /// The backup file.
+    pub file: String,
+    /// When it was made (RFC 3339).
+    pub created_at: String,
+    /// The node it is of: public key (hex) and PeerId.
+    pub node_key: String,
+    pub peer_id: String,
+    /// The consortium id (hex).
+    pub consortium: String,
+    /// Signed changes, roster entries and peer addresses in it.
+    pub changes: u64,
+    pub entries: u64,
+    pub addrs: u64,
+    /// SHA-256 (hex) of its content, as its last line records.
+    pub sha256: String,
+    /// Size of the file.
+    pub bytes: u64,
+}

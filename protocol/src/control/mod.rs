@@ -29,8 +29,8 @@ use serde::{Deserialize, Serialize};
 pub use edit::{apply_edits, Edit};
 pub use error::{ApiError, ErrorCode};
 pub use library::{
-    ConsortiumStatus, Counts, EventRow, Ics, ImportReport, PracticeRow, Removed, SearchHit,
-    Standing, Status, VerifyReport,
+    BackupReport, ConsortiumStatus, Counts, EventRow, Ics, ImportReport, PracticeRow, Removed,
+    SearchHit, Standing, Status, VerifyReport,
 };
 pub use membership::{
     ChangesFile, ChangesImported, Founded, InviteIssued, Joined, Member, MemberKey, Members,

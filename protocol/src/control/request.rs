@@ -49,6 +49,9 @@ pub enum Request {
     Search { query: String, limit: usize },
     /// Re-check every stored signature.
     Verify,
+    /// Write a backup of the node's history to `out` (a path the node can
+    /// write; absolute).
+    Backup { out: String },
     /// Found a consortium; this node's organisation is its first admin.
     ConsortiumCreate { name: String, org: OrgInfo },
     /// Issue an invite token (admins only).
@@ -113,6 +116,7 @@ impl Request {
             Request::Remove { .. } => "remove",
             Request::Search { .. } => "search",
             Request::Verify => "verify",
+            Request::Backup { .. } => "backup",
             Request::ConsortiumCreate { .. } => "consortium_create",
             Request::Invite { .. } => "invite",
             Request::Join { .. } => "join",

@@ -6,7 +6,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::library::{
-    EventRow, Ics, ImportReport, PracticeRow, Removed, SearchHit, Status, VerifyReport,
+    BackupReport, EventRow, Ics, ImportReport, PracticeRow, Removed, SearchHit, Status,
+    VerifyReport,
 };
 use super::membership::{
     ChangesFile, ChangesImported, Founded, InviteIssued, Joined, Members, Revoked, RoleSet,
@@ -78,6 +79,8 @@ responses! {
     Hits(Vec<SearchHit>),
     /// `Verify` (when every change verified).
     Verified(VerifyReport),
+    /// `Backup`.
+    BackedUp(BackupReport),
     /// `ConsortiumCreate`.
     Founded(Founded),
     /// `Invite`.

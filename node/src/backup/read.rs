@@ -1,0 +1,195 @@
+//! Reading a backup as a stream, and checking all of it.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+use r2com_protocol::envelope::{Scope, SignedChange};
+use r2com_protocol::roster::{ConsortiumId, EntryId, Roster, SignedEntry, VerifiedEntry};
+use r2com_protocol::sync::check_change;
+
+use super::{BackupError, BackupReport, End, Line, Manifest, FORMAT, MAX_LINE};
+
+/// What the first pass over a backup found: its manifest, its end, and
+/// its roster (entries verified, evaluated), addresses.
+pub(super) struct Scanned {
+    pub manifest: Manifest,
+    pub end: End,
+    pub cid: ConsortiumId,
+    pub entries: Vec<SignedEntry>,
+    pub roster: Roster,
+    pub addrs: Vec<String>,
+}
+
+/// Check a backup entirely, offline: structure, checksum and counts,
+/// every roster entry's signature, every change's signature and author.
+pub fn verify(path: &Path) -> Result<BackupReport, BackupError> {
+    let scanned = first_pass(path)?;
+    for_each_change(path, &scanned, |_| Ok(()))?;
+    let bytes = std::fs::metadata(path)
+        .map_err(|e| BackupError::Io(path.display().to_string(), e))?
+        .len();
+    let (m, end) = (scanned.manifest, scanned.end);
+    Ok(BackupReport {
+        file: path.display().to_string(),
+        created_at: m.created_at,
+        node_key: m.node_key,
+        peer_id: m.peer_id,
+        consortium: m.consortium,
+        changes: end.changes,
+        entries: end.entries,
+        addrs: end.addrs,
+        sha256: end.sha256,
+        bytes,
+    })
+}
+
+/// The first pass: structure, checksum, counts, the roster.
+pub(super) fn first_pass(path: &Path) -> Result<Scanned, BackupError> {
+    let bad = bad(path);
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut entries = Vec::new();
+    let mut addrs = Vec::new();
+    let (manifest, end) = scan(path, |line| {
+        match line {
+            Line::Entry(e) => {
+                let bytes = b64.decode(e).map_err(|e| format!("entry: {e}"))?;
+                entries.push(SignedEntry::decode(&bytes).map_err(|e| format!("entry: {e}"))?);
+            }
+            Line::Addr(a) => addrs.push(a),
+            _ => {}
+        }
+        Ok(())
+    })?;
+    let cid = EntryId::from_hex(&manifest.consortium)
+        .map_err(|e| bad(format!("manifest consortium: {e}")))?;
+    let verified: Vec<VerifiedEntry> = entries
+        .iter()
+        .map(|e| {
+            e.verify(Some(&cid))
+                .map_err(|err| bad(format!("roster entry {}: {err}", e.id().to_hex())))
+        })
+        .collect::<Result<_, _>>()?;
+    let roster = Roster::evaluate(&cid, &verified);
+    Ok(Scanned {
+        manifest,
+        end,
+        cid,
+        entries,
+        roster,
+        addrs,
+    })
+}
+
+/// Read every change again, check it against the roster of the first pass
+/// and hand it (the envelope as stored) to `f`.
+pub(super) fn for_each_change(
+    path: &Path,
+    scanned: &Scanned,
+    mut f: impl FnMut(Vec<u8>) -> Result<(), BackupError>,
+) -> Result<(), BackupError> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let scope = Scope(scanned.cid.0);
+    let mut failed: Option<BackupError> = None;
+    scan(path, |line| {
+        let Line::Change(c) = line else {
+            return Ok(());
+        };
+        let bytes = b64.decode(c).map_err(|e| format!("change: {e}"))?;
+        let sc = SignedChange::decode(&bytes).map_err(|e| format!("change: {e}"))?;
+        check_change(&scope, Some(&scanned.roster), &sc).map_err(|e| format!("change: {e:?}"))?;
+        if let Err(e) = f(bytes) {
+            failed = Some(e);
+            return Err("stopped".into());
+        }
+        Ok(())
+    })
+    .map_err(|e| failed.take().unwrap_or(e))?;
+    Ok(())
+}
+
+fn bad(path: &Path) -> impl Fn(String) -> BackupError + '_ {
+    move |reason| BackupError::Bad {
+        path: path.display().to_string(),
+        reason,
+    }
+}
+
+/// Read the lines of a backup, handing each but the manifest and the end
+/// to `f` (whose `Err` is a reason the backup is bad); check the manifest,
+/// the end's checksum and counts. Returns the manifest and the end.
+fn scan(
+    path: &Path,
+    mut f: impl FnMut(Line) -> Result<(), String>,
+) -> Result<(Manifest, End), BackupError> {
+    let bad = bad(path);
+    let file =
+        std::fs::File::open(path).map_err(|e| BackupError::Io(path.display().to_string(), e))?;
+    let z = zstd::stream::Decoder::new(file).map_err(|e| bad(format!("not zstd: {e}")))?;
+    let mut reader = BufReader::new(z);
+    let mut sha = Sha256::new();
+    let mut buf = Vec::new();
+    let mut manifest: Option<Manifest> = None;
+    let mut counts = (0u64, 0u64, 0u64);
+    let mut n = 0u64;
+    loop {
+        buf.clear();
+        let read = (&mut reader)
+            .take(MAX_LINE)
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| bad(format!("line {}: {e}", n + 1)))?;
+        n += 1;
+        if read == 0 {
+            return Err(bad("it ends before its last line (truncated)".into()));
+        }
+        if buf.last() != Some(&b'\n') {
+            return Err(bad(format!("line {n} is cut or too long")));
+        }
+        let line: Line = serde_json::from_slice(&buf).map_err(|e| bad(format!("line {n}: {e}")))?;
+        match (line, &manifest) {
+            (Line::Manifest(m), None) if n == 1 => {
+                if m.format != FORMAT {
+                    return Err(bad(format!("format {:?}, not {FORMAT}", m.format)));
+                }
+                manifest = Some(m);
+            }
+            (_, None) => return Err(bad("it does not start with a manifest".into())),
+            (Line::Manifest(_), Some(_)) => {
+                return Err(bad(format!("line {n}: a second manifest")))
+            }
+            (Line::End(end), Some(_)) => {
+                let sum = hex::encode(sha.finalize_reset());
+                if end.sha256 != sum {
+                    return Err(bad(format!(
+                        "checksum {sum}, the backup says {}",
+                        end.sha256
+                    )));
+                }
+                if (end.changes, end.entries, end.addrs) != counts {
+                    return Err(bad(format!(
+                        "it holds {:?} changes, entries, addresses; its end says {:?}",
+                        counts,
+                        (end.changes, end.entries, end.addrs)
+                    )));
+                }
+                let mut rest = [0u8; 1];
+                if reader.read(&mut rest).map_err(|e| bad(e.to_string()))? != 0 {
+                    return Err(bad("something follows its last line".into()));
+                }
+                return Ok((manifest.expect("read"), end));
+            }
+            (line, Some(_)) => {
+                match &line {
+                    Line::Change(_) => counts.0 += 1,
+                    Line::Entry(_) => counts.1 += 1,
+                    Line::Addr(_) => counts.2 += 1,
+                    _ => {}
+                }
+                f(line).map_err(|e| bad(format!("line {n}: {e}")))?;
+            }
+        }
+        sha.update(&buf);
+    }
+}
