@@ -49,8 +49,8 @@ use crate::store::{keys, Store, StoreError};
 
 pub(crate) use commit::Batch;
 pub use commit::OUTBOX_CAPACITY;
-pub use doc::DocState;
 pub(crate) use doc::state_writes;
+pub use doc::DocState;
 pub(crate) use index::{author_index, hash_index};
 pub(crate) use roster::META_CONSORTIUM;
 pub use search::MAX_SEARCH_RESULTS;
