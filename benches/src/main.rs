@@ -12,6 +12,7 @@
 //!
 //!     cargo run --release -p r2com-bench -- --runs 3
 
+mod swarm;
 mod sync;
 
 use std::collections::BTreeMap;
@@ -27,7 +28,8 @@ struct Args {
     /// Repetitions of every step (medians are reported).
     #[arg(long, default_value_t = 3)]
     runs: usize,
-    /// full (5000 practices, 2000 events), fifth (1000, 400), or both.
+    /// full (5000 practices, 2000 events), fifth (1000, 400), both, or ten
+    /// (50,000, 20,000).
     #[arg(long, default_value = "both")]
     scale: String,
     /// Edits in the memory-flatness step.
@@ -37,9 +39,13 @@ struct Args {
     #[arg(long, default_value = "target/bench.json")]
     out: String,
     /// foundation (import, list, search, memory over edits), sync (W1/W2/W3
-    /// against the anchor), or all.
+    /// against the anchor), all (both), or swarm (one seed with the 1/5
+    /// dataset and --partners nodes joining it at once).
     #[arg(long, default_value = "all")]
     suite: String,
+    /// Partner counts of the swarm suite (comma-separated).
+    #[arg(long, default_value = "19", value_delimiter = ',')]
+    partners: Vec<usize>,
     /// Seconds of W3 idleness.
     #[arg(long, default_value_t = 30)]
     idle: u64,
@@ -232,11 +238,16 @@ fn median(v: &mut [f64]) -> f64 {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let scales: Vec<(&str, u32, u32)> = match args.scale.as_str() {
+        _ if args.suite == "swarm" => vec![("1/5", 1000, 400)],
         "full" => vec![("full", 5000, 2000)],
         "fifth" => vec![("1/5", 1000, 400)],
         "both" => vec![("full", 5000, 2000), ("1/5", 1000, 400)],
-        s => bail!("--scale {s:?}: full, fifth or both"),
+        "ten" => vec![("ten", 50_000, 20_000)],
+        s => bail!("--scale {s:?}: full, fifth, both or ten"),
     };
+    if !["foundation", "sync", "all", "swarm"].contains(&args.suite.as_str()) {
+        bail!("--suite {:?}: foundation, sync, all or swarm", args.suite);
+    }
     let mut all = serde_json::Map::new();
     println!(
         "machine: {} cores, {}",
@@ -253,6 +264,8 @@ fn main() -> anyhow::Result<()> {
             )
             .unwrap_or_default()
     );
+    let load = || std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("load average at start: {}", load().trim());
     for (name, p, e) in scales {
         let mut figs = Figures::new();
         for run in 0..args.runs {
@@ -263,6 +276,11 @@ fn main() -> anyhow::Result<()> {
             }
             if args.suite == "sync" || args.suite == "all" {
                 sync::run_once(p, e, args.edits, args.idle, &mut figs)?;
+            }
+            if args.suite == "swarm" {
+                for &n in &args.partners {
+                    swarm::run_once(p, e, n, &mut figs)?;
+                }
             }
             std::thread::sleep(Duration::from_millis(200));
         }
@@ -276,6 +294,7 @@ fn main() -> anyhow::Result<()> {
             let med = median(&mut s);
             println!("| {k} | {med:.3} | {:.3} | {:.3} |", s[0], s[s.len() - 1]);
         }
+        println!("load average at the end: {}", load().trim());
         all.insert(name.to_owned(), serde_json::to_value(&figs)?);
     }
     if let Some(parent) = Path::new(&args.out).parent() {

@@ -23,8 +23,36 @@ use r2com_tests::{gen_dataset, socket_addr, wait_for, Proxy, TestNode};
 
 use crate::{dir_bytes, rss_kib, Figures};
 
+/// Clients sending edits at once in W2's concurrent variant.
+const CLIENTS: usize = 4;
+
+/// Edit `i` of a W2 run (`round` 0 or 1): set `updated_at` of practice
+/// `i`, over the control socket (one request, no CLI process).
+fn edit(seed: &TestNode, practices: u32, i: usize, round: usize) -> anyhow::Result<()> {
+    let id = format!("p-{:06}", i % practices as usize);
+    let ts = format!(
+        "203{round}-01-01T{:02}:{:02}:{:02}Z",
+        (i / 3600) % 24,
+        (i / 60) % 60,
+        i % 60
+    );
+    control(
+        seed.data_dir(),
+        &Request::Edit {
+            kind: RecordKind::Practice,
+            id,
+            edits: vec![Edit::Set {
+                field: "updated_at".into(),
+                value: ts,
+            }],
+            accept_ambiguous: false,
+        },
+    )?;
+    Ok(())
+}
+
 /// One control request, straight on the socket (no CLI process).
-fn control(dir: &Path, request: &Request) -> anyhow::Result<Response> {
+pub(crate) fn control(dir: &Path, request: &Request) -> anyhow::Result<Response> {
     let mut s = UnixStream::connect(dir.join("control.sock"))?;
     r2com_node::frame::write_sync(&mut s, &serde_json::to_vec(request)?)?;
     loop {
@@ -37,7 +65,7 @@ fn control(dir: &Path, request: &Request) -> anyhow::Result<Response> {
     }
 }
 
-fn digest(n: &TestNode) -> String {
+pub(crate) fn digest(n: &TestNode) -> String {
     control(n.data_dir(), &Request::Status)
         .ok()
         .and_then(|r| Status::try_from(r).ok())
@@ -133,25 +161,7 @@ pub fn run_once(
     let (d0, u0) = proxy.counts();
     let t_first = Instant::now();
     for i in 0..edits {
-        let id = format!("p-{:06}", i % practices as usize);
-        let ts = format!(
-            "2030-01-01T{:02}:{:02}:{:02}Z",
-            (i / 3600) % 24,
-            (i / 60) % 60,
-            i % 60
-        );
-        control(
-            seed.data_dir(),
-            &Request::Edit {
-                kind: RecordKind::Practice,
-                id,
-                edits: vec![Edit::Set {
-                    field: "updated_at".into(),
-                    value: ts,
-                }],
-                accept_ambiguous: false,
-            },
-        )?;
+        edit(&seed, practices, i, 0)?;
     }
     let t_last = Instant::now();
     let target = digest(&seed);
@@ -173,10 +183,48 @@ pub fn run_once(
     let done = Instant::now();
     let (d1, u1) = proxy.counts();
     let rss_after = (rss_kib(seed_pid, "VmRSS:"), rss_kib(fresh_pid, "VmRSS:"));
+    let (disk_seed, disk_fresh) = (dir_bytes(&seed.store_dir()), dir_bytes(&fresh.store_dir()));
+
+    // W2 again with the edits coming from CLIENTS clients at once (other
+    // records' second edits), until the fresh node has them all.
+    let t = Instant::now();
+    std::thread::scope(|s| -> anyhow::Result<()> {
+        let workers: Vec<_> = (0..CLIENTS)
+            .map(|c| {
+                let seed = &seed;
+                s.spawn(move || -> anyhow::Result<()> {
+                    for i in (c..edits).step_by(CLIENTS) {
+                        edit(seed, practices, i, 1)?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().expect("client thread")?;
+        }
+        Ok(())
+    })?;
+    let concurrent_s = t.elapsed().as_secs_f64();
+    let target = digest(&seed);
+    if !wait_for(Duration::from_secs(300), || digest(&fresh) == target) {
+        bail!("W2 (concurrent clients) did not converge");
+    }
+    let concurrent_all_s = t.elapsed().as_secs_f64();
+
+    let loop_s = (t_last - t_first).as_secs_f64();
     for (k, v) in [
         ("w2_first_edit_to_all_s", (done - t_first).as_secs_f64()),
         ("w2_last_edit_to_all_s", (done - t_last).as_secs_f64()),
-        ("w2_seed_edit_loop_s", (t_last - t_first).as_secs_f64()),
+        ("w2_seed_edit_loop_s", loop_s),
+        ("w2_seed_edit_each_ms", loop_s * 1000.0 / edits as f64),
+        (
+            "w2_concurrent_edit_each_ms",
+            concurrent_s * 1000.0 / edits as f64,
+        ),
+        ("w2_concurrent_first_edit_to_all_s", concurrent_all_s),
+        ("disk_seed_after_w2_mib", disk_seed as f64 / 1048576.0),
+        ("disk_fresh_after_w2_mib", disk_fresh as f64 / 1048576.0),
         ("w2_bytes_seed_to_fresh_kib", (d1 - d0) as f64 / 1024.0),
         ("w2_bytes_fresh_to_seed_kib", (u1 - u0) as f64 / 1024.0),
         ("w2_rss_growth_seed_mib", mib(rss_after.0 - rss_before.0)),

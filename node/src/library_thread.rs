@@ -40,6 +40,46 @@ fn release_free_memory() {
     }
 }
 
+/// Most record writes made durable by one flush.
+const MAX_GROUP: usize = 32;
+
+/// Requests that write one record: several of them waiting at once are
+/// committed as a group.
+fn is_record_write(request: &Request) -> bool {
+    matches!(
+        request,
+        Request::Add { .. } | Request::Edit { .. } | Request::Remove { .. }
+    )
+}
+
+impl Job {
+    fn is_record_write(&self) -> bool {
+        matches!(self, Job::Api { request, .. } if is_record_write(request))
+    }
+}
+
+/// Answer record writes with one flush for all of them: each is applied
+/// (its writes in the store, not yet durable), then the group's flush, and
+/// only then does any of them get its answer. If the flush fails, every
+/// write of the group is answered with the failure.
+fn run_group(node: &OpenNode, group: Vec<Job>) {
+    let mut answered = Vec::with_capacity(group.len());
+    let flushed = node.library.grouped(|| {
+        for job in group {
+            if let Job::Api { request, reply, .. } = job {
+                answered.push((reply, dispatch(node, *request, &|_, _| ())));
+            }
+        }
+    });
+    for (reply, result) in answered {
+        let result = match &flushed {
+            Ok(()) => result,
+            Err(e) => result.and(Err(ApiError::new(ErrorCode::Internal, e.to_string()))),
+        };
+        let _ = reply.send(result);
+    }
+}
+
 /// A cheap, cloneable handle to the library thread.
 #[derive(Clone)]
 pub struct LibraryHandle {
@@ -57,8 +97,25 @@ impl LibraryHandle {
         std::thread::Builder::new()
             .name("library".into())
             .spawn(move || {
-                while let Some(job) = rx.blocking_recv() {
+                let mut next = None;
+                while let Some(job) = next.take().or_else(|| rx.blocking_recv()) {
                     match job {
+                        job if job.is_record_write() => {
+                            // Record writes queued behind this one share its
+                            // flush (group commit).
+                            let mut group = vec![job];
+                            while group.len() < MAX_GROUP {
+                                match rx.try_recv() {
+                                    Ok(j @ Job::Api { .. }) if j.is_record_write() => group.push(j),
+                                    Ok(other) => {
+                                        next = Some(other);
+                                        break;
+                                    }
+                                    Err(_) => break,
+                                }
+                            }
+                            run_group(&node, group);
+                        }
                         Job::Api {
                             request,
                             progress,

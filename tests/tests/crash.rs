@@ -203,7 +203,9 @@ fn check_after_restart(node: &mut TestNode, ledger: &Mutex<Ledger>, what: &str) 
 /// No partial multi-key state: every stored record has its document state
 /// and at least one change. Reads the store directly (node stopped).
 fn check_store_consistent(store: &PathBuf) {
-    let db = sled::open(store).expect("store reopens");
+    let db = r2com_node::store::sled_config(store)
+        .open()
+        .expect("store reopens");
     let mut records = 0;
     for kv in db.scan_prefix(b"r\0") {
         let (k, _) = kv.unwrap();

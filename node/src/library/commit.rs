@@ -116,22 +116,71 @@ pub(crate) struct CommitState {
     /// Set while writes may be in the store that no flush has made durable
     /// (a commit is under way, or failed after writing).
     unflushed: AtomicBool,
+    /// An open group commit (see [`Library::grouped`]): the thread that
+    /// opened it, and the commits that wait for its flush.
+    group: std::sync::Mutex<Option<(std::thread::ThreadId, Vec<Committed>)>>,
 }
 
 impl Library {
     /// Write a batch, flush, then announce its changes and entries. Returns
     /// only once everything in it is durable.
+    ///
+    /// Inside [`Library::grouped`] (on the thread that opened the group) the
+    /// flush and the announcement wait for the group's end, and so must the
+    /// caller's acknowledgement.
     pub(crate) fn commit(&self, mut batch: Batch) -> Result<(), LibraryError> {
         self.write_part(&mut batch)?;
-        self.store.flush()?;
-        self.commits.unflushed.store(false, Ordering::SeqCst);
-        self.announce(Committed {
+        let committed = Committed {
             changes: batch.changes,
             entries: batch.entries,
             overflowed: batch.overflowed,
             origin: batch.origin,
-        });
+        };
+        {
+            let mut group = self.commits.group.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((owner, waiting)) = group.as_mut() {
+                if *owner == std::thread::current().id() {
+                    waiting.push(committed);
+                    return Ok(());
+                }
+            }
+        }
+        self.store.flush()?;
+        self.commits.unflushed.store(false, Ordering::SeqCst);
+        self.announce(committed);
         Ok(())
+    }
+
+    /// Group commit: run `f` (several requests' writes) with every commit
+    /// in it written but not flushed, then make all of them durable with
+    /// one flush and only then announce them. Nothing `f` wrote may be
+    /// acknowledged before this returns `Ok`; on `Err` none of it is
+    /// durable for sure (and none is announced or served, see
+    /// [`Library::settle`]).
+    pub fn grouped<R>(&self, f: impl FnOnce() -> R) -> Result<R, LibraryError> {
+        /// Closes the group however `f` ends (a panic too).
+        struct Open<'a>(&'a CommitState);
+        impl Open<'_> {
+            fn close(&self) -> Vec<Committed> {
+                let mut g = self.0.group.lock().unwrap_or_else(|e| e.into_inner());
+                g.take().map(|(_, w)| w).unwrap_or_default()
+            }
+        }
+        impl Drop for Open<'_> {
+            fn drop(&mut self) {
+                self.close();
+            }
+        }
+        *self.commits.group.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((std::thread::current().id(), Vec::new()));
+        let open = Open(&self.commits);
+        let r = f();
+        let waiting = open.close();
+        self.settle()?;
+        for c in waiting {
+            self.announce(c);
+        }
+        Ok(r)
     }
 
     /// Write what the batch holds so far, not yet durable (a large batch

@@ -5,12 +5,14 @@
 //! [`failpoint::FailpointStore`] wraps either to crash or fail on cue.
 //! Nothing is acknowledged to anyone before [`Store::flush`] returned.
 
+pub mod codec;
 pub mod failpoint;
 mod memory;
+mod rewrite;
 mod sled_store;
 
 pub use memory::MemoryStore;
-pub use sled_store::SledStore;
+pub use sled_store::{sled_config, SledStore};
 
 /// A key and its value.
 pub type Entry = (Vec<u8>, Vec<u8>);
@@ -29,6 +31,14 @@ pub enum StoreError {
     Locked,
     #[error("store: {0}")]
     Io(#[from] std::io::Error),
+    /// A stored value does not decode (the files were damaged or altered).
+    #[error("store: a stored value does not decode: {0}")]
+    Value(String),
+    /// The store was written by a newer version of r2com.
+    #[error(
+        "the store has format {0:?}, which this version of r2com does not know (upgrade r2com)"
+    )]
+    Format(String),
 }
 
 pub trait Store: Send + Sync + 'static {
@@ -153,5 +163,86 @@ mod tests {
             s.get(&keys::doc(keys::RECORD, "practice/p-2")).unwrap(),
             Some(b"2".to_vec())
         );
+    }
+
+    /// A store of the format before (values as given, no format entry),
+    /// as an earlier r2com left it.
+    fn old_format_store(dir: &std::path::Path, values: &[(Vec<u8>, Vec<u8>)]) -> u64 {
+        let db = sled_config(dir).open().unwrap();
+        for (k, v) in values {
+            db.insert(k, v.clone()).unwrap();
+        }
+        db.flush().unwrap();
+        db.size_on_disk().unwrap()
+    }
+
+    #[test]
+    fn a_store_of_the_format_before_is_rewritten_compressed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store");
+        let text = "réinsertion famille communauté confiance ".repeat(50);
+        let values: Vec<_> = (0..3000)
+            .map(|i| {
+                (
+                    keys::doc(keys::SEARCH, &format!("practice/p-{i:06}")),
+                    format!("{i} {text}").into_bytes(),
+                )
+            })
+            .collect();
+        let before = old_format_store(&path, &values);
+        let s = SledStore::open(&path).unwrap();
+        for (k, v) in values.iter().step_by(97) {
+            assert_eq!(s.get(k).unwrap().as_ref(), Some(v));
+        }
+        let scanned: Vec<_> = s
+            .scan_prefix(&keys::doc(keys::SEARCH, "practice/"))
+            .map(|e| e.unwrap())
+            .collect();
+        assert_eq!(scanned, values);
+        drop(s);
+        // Again: nothing left to rewrite, values unchanged.
+        let s = SledStore::open(&path).unwrap();
+        assert_eq!(s.get(&values[5].0).unwrap(), Some(values[5].1.clone()));
+        let after = s.size_on_disk();
+        drop(s);
+        assert!(after * 4 < before, "compressed {after} bytes, was {before}");
+        assert!(!dir.path().join("store.rewrite").exists());
+        assert!(!dir.path().join("store.before-rewrite").exists());
+    }
+
+    #[test]
+    fn a_rewrite_cut_short_is_finished_or_undone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store");
+        let key = keys::doc(keys::RECORD, "practice/p-1");
+        {
+            let s = SledStore::open(&path).unwrap();
+            s.write(vec![(key.clone(), Some(b"kept".to_vec()))])
+                .unwrap();
+            s.flush().unwrap();
+        }
+        // Killed while building the copy: the partial copy is dropped.
+        std::fs::create_dir(dir.path().join("store.rewrite")).unwrap();
+        std::fs::write(dir.path().join("store.rewrite/db"), b"partial").unwrap();
+        let s = SledStore::open(&path).unwrap();
+        assert_eq!(s.get(&key).unwrap(), Some(b"kept".to_vec()));
+        drop(s);
+        assert!(!dir.path().join("store.rewrite").exists());
+        // Killed between moving the store aside and moving the copy in:
+        // the (complete) copy is put in place.
+        SledStore::compact(&path).unwrap();
+        std::fs::rename(&path, dir.path().join("store.rewrite")).unwrap();
+        std::fs::create_dir(dir.path().join("store.before-rewrite")).unwrap();
+        let s = SledStore::open(&path).unwrap();
+        assert_eq!(s.get(&key).unwrap(), Some(b"kept".to_vec()));
+        assert!(!dir.path().join("store.before-rewrite").exists());
+    }
+
+    #[test]
+    fn a_store_held_by_another_opener_is_locked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store");
+        let _held = SledStore::open(&path).unwrap();
+        assert!(SledStore::compact(&path).is_err());
     }
 }

@@ -1,9 +1,19 @@
 use std::path::Path;
 
-use super::{Entry, Store, StoreError, Write};
+use super::rewrite::{self, RewriteLock};
+use super::{codec, Entry, Store, StoreError, Write};
 
 /// Page cache of the store; bounds the node's memory.
 const CACHE_BYTES: u64 = 1024 * 1024;
+
+/// Where the store's format is kept: a tree of its own, so that the data
+/// tree holds only the key layout of [`super::keys`].
+const FORMAT_TREE: &[u8] = b"r2com-format";
+const FORMAT_KEY: &[u8] = b"values";
+/// Values carry a tag byte and are zstd-compressed when that pays (see
+/// [`codec`]). Stores written before have no format entry: their values are
+/// as given, and opening them rewrites them once.
+const FORMAT: &[u8] = b"tagged-zstd-1";
 
 /// The node's store: one sled tree, so that a batch spanning a change, its
 /// record and its search text is atomic.
@@ -11,22 +21,68 @@ pub struct SledStore {
     db: sled::Db,
 }
 
+/// sled's settings for a store (also for tests that open one directly).
+pub fn sled_config(dir: &Path) -> sled::Config {
+    sled::Config::new().path(dir).cache_capacity(CACHE_BYTES)
+}
+
+fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
+    sled_config(dir).open().map_err(|e| match e {
+        sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => StoreError::Locked,
+        sled::Error::Io(io) if io.raw_os_error() == Some(11) => StoreError::Locked,
+        other => StoreError::Sled(other),
+    })
+}
+
+fn mark_format(db: &sled::Db) -> Result<(), StoreError> {
+    db.open_tree(FORMAT_TREE)?.insert(FORMAT_KEY, FORMAT)?;
+    Ok(())
+}
+
+/// Whether the store is in the current format (`false`: written before
+/// values were tagged). A format this version does not know is an error.
+fn is_current(db: &sled::Db) -> Result<bool, StoreError> {
+    match db.open_tree(FORMAT_TREE)?.get(FORMAT_KEY)? {
+        Some(f) if f == FORMAT => Ok(true),
+        Some(f) => Err(StoreError::Format(String::from_utf8_lossy(&f).into_owned())),
+        None => Ok(false),
+    }
+}
+
 impl SledStore {
     /// Open (or create) the store in `dir`. Fails with [`StoreError::Locked`]
-    /// if another process holds it.
+    /// if another process holds it. A store of the format before (values
+    /// uncompressed) is rewritten in the current one first; a rewrite a
+    /// crash interrupted is finished or started over.
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(CACHE_BYTES)
-            .open()
-            .map_err(|e| match e {
-                sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
-                    StoreError::Locked
-                }
-                sled::Error::Io(io) if io.raw_os_error() == Some(11) => StoreError::Locked,
-                other => StoreError::Sled(other),
-            })?;
-        Ok(SledStore { db })
+        let _rewriting = RewriteLock::take(dir)?;
+        rewrite::recover(dir)?;
+        let db = open_db(dir)?;
+        if is_current(&db)? {
+            return Ok(SledStore { db });
+        }
+        if db.is_empty() {
+            mark_format(&db)?;
+            db.flush()?;
+            return Ok(SledStore { db });
+        }
+        tracing::info!(store = %dir.display(), "compressing the store (once, after an upgrade)");
+        rewrite::rewrite(dir, db, open_db, |v| Ok(codec::encode(v)), mark_format)?;
+        Ok(SledStore { db: open_db(dir)? })
+    }
+
+    /// Rewrite the store in `dir` into fresh files that hold live data
+    /// only. The store must not be open.
+    pub fn compact(dir: &Path) -> Result<(), StoreError> {
+        let _rewriting = RewriteLock::take(dir)?;
+        rewrite::recover(dir)?;
+        let db = open_db(dir)?;
+        if !is_current(&db)? {
+            drop(db);
+            // Opening moves it to the current format, compacted.
+            return SledStore::open(dir).map(drop);
+        }
+        rewrite::rewrite(dir, db, open_db, |v| Ok(v.to_vec()), mark_format)
     }
 
     /// Bytes the store takes on disk.
@@ -37,7 +93,7 @@ impl SledStore {
 
 impl Store for SledStore {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.db.get(key)?.map(|v| v.to_vec()))
+        self.db.get(key)?.map(|v| codec::decode(&v)).transpose()
     }
 
     fn scan_prefix<'a>(
@@ -45,8 +101,8 @@ impl Store for SledStore {
         prefix: &[u8],
     ) -> Box<dyn Iterator<Item = Result<Entry, StoreError>> + 'a> {
         Box::new(self.db.scan_prefix(prefix).map(|r| {
-            r.map(|(k, v)| (k.to_vec(), v.to_vec()))
-                .map_err(StoreError::from)
+            let (k, v) = r?;
+            Ok((k.to_vec(), codec::decode(&v)?))
         }))
     }
 
@@ -54,7 +110,7 @@ impl Store for SledStore {
         let mut b = sled::Batch::default();
         for (k, v) in batch {
             match v {
-                Some(v) => b.insert(k, v),
+                Some(v) => b.insert(k, codec::encode(&v)),
                 None => b.remove(k),
             }
         }

@@ -1,0 +1,114 @@
+//! Rewriting a sled store into fresh files: to move a store of an older
+//! format to the current one, and to compact (sled keeps old versions of
+//! pages on disk until it reuses their segment; a copy holds live data
+//! only).
+//!
+//! The copy is built next to the store, flushed, then swapped in; each
+//! step leaves a state [`recover`] resolves after a crash: the new store
+//! is complete before the old one is moved aside, and the old one is
+//! removed only once the new one is in place.
+
+use std::path::{Path, PathBuf};
+
+use super::StoreError;
+
+/// Entries copied per batch.
+const BATCH: usize = 2000;
+
+/// Held while a store is checked for, or goes through, a rewrite: a second
+/// process opening the store meanwhile gets [`StoreError::Locked`] instead
+/// of seeing a half-built copy.
+pub(super) struct RewriteLock(#[allow(dead_code)] std::fs::File);
+
+impl RewriteLock {
+    pub(super) fn take(dir: &Path) -> Result<RewriteLock, StoreError> {
+        use std::os::fd::AsRawFd;
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(sibling(dir, ".lock"))?;
+        // SAFETY: flock on a descriptor this function owns.
+        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            return Err(StoreError::Locked);
+        }
+        Ok(RewriteLock(f))
+    }
+}
+
+/// `dir` with `suffix` added to its name.
+fn sibling(dir: &Path, suffix: &str) -> PathBuf {
+    let mut name = dir.file_name().map(|n| n.to_owned()).unwrap_or_default();
+    name.push(suffix);
+    dir.with_file_name(name)
+}
+
+/// Copy the data tree of `from` into a new store made by `open_new` next
+/// to `dir`, each value passed through `value`, then `finish` it (mark its
+/// format), flush, and swap it in for the store in `dir`. `from` must be
+/// the store in `dir`; it is closed before the swap.
+pub(super) fn rewrite(
+    dir: &Path,
+    from: sled::Db,
+    open_new: impl Fn(&Path) -> Result<sled::Db, StoreError>,
+    value: impl Fn(&[u8]) -> Result<Vec<u8>, StoreError>,
+    finish: impl Fn(&sled::Db) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let (new_dir, old_dir) = (sibling(dir, ".rewrite"), sibling(dir, ".before-rewrite"));
+    if new_dir.exists() {
+        std::fs::remove_dir_all(&new_dir)?;
+    }
+    {
+        let to = open_new(&new_dir)?;
+        let mut batch = sled::Batch::default();
+        let mut n = 0;
+        for kv in from.iter() {
+            let (k, v) = kv?;
+            batch.insert(k, value(&v)?);
+            n += 1;
+            if n == BATCH {
+                to.apply_batch(std::mem::take(&mut batch))?;
+                n = 0;
+            }
+        }
+        to.apply_batch(batch)?;
+        finish(&to)?;
+        to.flush()?;
+    }
+    drop(from);
+    sync_dir(&new_dir)?;
+    std::fs::rename(dir, &old_dir)?;
+    std::fs::rename(&new_dir, dir)?;
+    sync_parent(dir)?;
+    std::fs::remove_dir_all(&old_dir)?;
+    Ok(())
+}
+
+/// Finish or undo a rewrite a crash interrupted: if the store was moved
+/// aside, the new one is complete (put it in place); if not, the new one
+/// may be partial (remove it).
+pub(super) fn recover(dir: &Path) -> Result<(), StoreError> {
+    let (new_dir, old_dir) = (sibling(dir, ".rewrite"), sibling(dir, ".before-rewrite"));
+    if old_dir.exists() {
+        if !dir.exists() {
+            std::fs::rename(&new_dir, dir)?;
+            sync_parent(dir)?;
+        }
+        std::fs::remove_dir_all(&old_dir)?;
+    } else if new_dir.exists() {
+        std::fs::remove_dir_all(&new_dir)?;
+    }
+    Ok(())
+}
+
+fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
+fn sync_parent(dir: &Path) -> Result<(), StoreError> {
+    match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => sync_dir(p),
+        _ => Ok(()),
+    }
+}
