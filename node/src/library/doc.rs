@@ -147,8 +147,8 @@ impl Library {
     ) -> Result<Vec<Write>, LibraryError> {
         let prefix = keys::changes_of(key);
         let mut writes = Vec::new();
-        for e in self.store.scan_prefix(&prefix) {
-            let (k, _) = e?;
+        for k in self.store.scan_keys(&prefix) {
+            let k = k?;
             let Ok(hash) = <[u8; 32]>::try_from(&k[prefix.len()..]) else {
                 continue;
             };

@@ -28,8 +28,8 @@ impl Library {
             return Ok(());
         }
         let mut writes: Vec<Write> = Vec::new();
-        for e in self.store.scan_prefix(&[keys::CHANGE, 0]) {
-            let (k, _) = e?;
+        for k in self.store.scan_keys(&[keys::CHANGE, 0]) {
+            let k = k?;
             let rest = keys::rest(&k);
             if rest.len() > 33 {
                 let (doc, hash) = rest.split_at(rest.len() - 33);

@@ -189,8 +189,8 @@ impl Library {
     pub fn counts(&self) -> Result<Counts, LibraryError> {
         let count = |prefix: Vec<u8>| -> Result<u64, LibraryError> {
             let mut n = 0;
-            for e in self.store.scan_prefix(&prefix) {
-                e?;
+            for k in self.store.scan_keys(&prefix) {
+                k?;
                 n += 1;
             }
             Ok(n)

@@ -14,8 +14,8 @@ use crate::store::keys;
 impl Library {
     fn change_hashes(&self, prefix: &[u8]) -> Result<Vec<[u8; 32]>, LibraryError> {
         let mut out = Vec::new();
-        for e in self.store.scan_prefix(prefix) {
-            let (k, _) = e?;
+        for k in self.store.scan_keys(prefix) {
+            let k = k?;
             if let Ok(h) = <[u8; 32]>::try_from(keys::rest(&k)) {
                 out.push(h);
             }
@@ -25,8 +25,8 @@ impl Library {
 
     pub fn roster_ids(&self) -> Result<Vec<[u8; 32]>, LibraryError> {
         let mut out = Vec::new();
-        for e in self.store.scan_prefix(&[keys::ROSTER, 0]) {
-            let (k, _) = e?;
+        for k in self.store.scan_keys(&[keys::ROSTER, 0]) {
+            let k = k?;
             let id = EntryId::from_hex(&String::from_utf8_lossy(keys::rest(&k)))
                 .map_err(|e| LibraryError::Corrupt(e.to_string()))?;
             out.push(id.0);

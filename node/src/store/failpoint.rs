@@ -149,6 +149,13 @@ impl<S: Store> Store for FailpointStore<S> {
         self.inner.scan_prefix(prefix)
     }
 
+    fn scan_keys<'a>(
+        &'a self,
+        prefix: &[u8],
+    ) -> Box<dyn Iterator<Item = Result<Vec<u8>, StoreError>> + 'a> {
+        self.inner.scan_keys(prefix)
+    }
+
     fn write(&self, batch: Vec<Write>) -> Result<(), StoreError> {
         if batch.len() > 1 {
             self.at(Site::Batch, || self.inner.write(batch))

@@ -50,6 +50,15 @@ pub trait Store: Send + Sync + 'static {
         prefix: &[u8],
     ) -> Box<dyn Iterator<Item = Result<Entry, StoreError>> + 'a>;
 
+    /// Every key that starts with `prefix`, in key order, without reading
+    /// (decoding) the values.
+    fn scan_keys<'a>(
+        &'a self,
+        prefix: &[u8],
+    ) -> Box<dyn Iterator<Item = Result<Vec<u8>, StoreError>> + 'a> {
+        Box::new(self.scan_prefix(prefix).map(|e| e.map(|(k, _)| k)))
+    }
+
     /// Apply all writes atomically: after a crash either all or none are there.
     fn write(&self, batch: Vec<Write>) -> Result<(), StoreError>;
 

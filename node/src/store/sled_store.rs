@@ -106,6 +106,13 @@ impl Store for SledStore {
         }))
     }
 
+    fn scan_keys<'a>(
+        &'a self,
+        prefix: &[u8],
+    ) -> Box<dyn Iterator<Item = Result<Vec<u8>, StoreError>> + 'a> {
+        Box::new(self.db.scan_prefix(prefix).keys().map(|k| Ok(k?.to_vec())))
+    }
+
     fn write(&self, batch: Vec<Write>) -> Result<(), StoreError> {
         let mut b = sled::Batch::default();
         for (k, v) in batch {
