@@ -254,5 +254,22 @@ pub fn run_once(
         .push(mib(rss_kib(fresh_pid, "VmHWM:")));
     seed.stop();
     fresh.stop();
+
+    // A restart compacts a store that grew (sled keeps old versions of
+    // pages until it reuses their space): the size after, and how long
+    // that start took.
+    for (name, node) in [("seed", &mut seed), ("fresh", &mut fresh)] {
+        let t = Instant::now();
+        node.start_with(&tcp_only);
+        let load = t.elapsed().as_secs_f64();
+        let disk = dir_bytes(&node.store_dir()) as f64 / 1048576.0;
+        node.stop();
+        figs.entry(format!("restart_load_s_{name}"))
+            .or_default()
+            .push(load);
+        figs.entry(format!("disk_{name}_after_restart_mib"))
+            .or_default()
+            .push(disk);
+    }
     Ok(())
 }

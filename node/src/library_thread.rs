@@ -32,6 +32,10 @@ enum Job {
 /// the medium-sized blocks of a request (documents, store pages) are freed,
 /// and fragmentation then grows a long-running node by tens of MiB over a
 /// thousand edits; with this, its memory stays flat.
+///
+/// Trimming walks the whole heap (and the pages it returns fault back in
+/// on the next request): after every request it took a third of an edit's
+/// time, so it runs at most every [`TRIM_EVERY`].
 fn release_free_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only returns free memory to the OS.
@@ -39,6 +43,9 @@ fn release_free_memory() {
         libc::malloc_trim(0);
     }
 }
+
+/// How often free heap pages are given back to the OS, at most.
+const TRIM_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Most record writes made durable by one flush.
 const MAX_GROUP: usize = 32;
@@ -98,6 +105,7 @@ impl LibraryHandle {
             .name("library".into())
             .spawn(move || {
                 let mut next = None;
+                let mut trimmed = std::time::Instant::now();
                 while let Some(job) = next.take().or_else(|| rx.blocking_recv()) {
                     match job {
                         job if job.is_record_write() => {
@@ -129,7 +137,10 @@ impl LibraryHandle {
                         }
                         Job::Task(task) => task(&node),
                     }
-                    release_free_memory();
+                    if trimmed.elapsed() >= TRIM_EVERY {
+                        release_free_memory();
+                        trimmed = std::time::Instant::now();
+                    }
                 }
             })
             .expect("spawning the library thread");

@@ -248,6 +248,50 @@ mod tests {
     }
 
     #[test]
+    fn a_store_that_grew_is_compacted_when_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store");
+        let value = |i: usize, round: usize| {
+            // Values that compress poorly, so that the store grows.
+            let mut x = (i * 7919 + round * 104_729) as u64 | 1;
+            (0..2000)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as u8
+                })
+                .collect::<Vec<u8>>()
+        };
+        let key = |i: usize| keys::doc(keys::RECORD, &format!("practice/p-{i:06}"));
+        let grown = {
+            let s = SledStore::open(&path).unwrap();
+            for round in 0..8 {
+                for chunk in (0..1000).collect::<Vec<_>>().chunks(100) {
+                    let batch = chunk.iter().map(|&i| (key(i), Some(value(i, round))));
+                    s.write(batch.collect()).unwrap();
+                }
+            }
+            s.flush().unwrap();
+            s.size_on_disk()
+        };
+        let s = SledStore::open(&path).unwrap();
+        let compacted = s.size_on_disk();
+        assert!(
+            compacted * 2 < grown,
+            "grown {grown} bytes, compacted {compacted}"
+        );
+        for i in (0..1000).step_by(71) {
+            assert_eq!(s.get(&key(i)).unwrap(), Some(value(i, 7)));
+        }
+        drop(s);
+        // Not grown since: opened as it is, values intact.
+        let s = SledStore::open(&path).unwrap();
+        assert!(s.size_on_disk() < grown / 2);
+        assert_eq!(s.get(&key(999)).unwrap(), Some(value(999, 7)));
+    }
+
+    #[test]
     fn a_store_held_by_another_opener_is_locked() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store");

@@ -14,6 +14,12 @@ const FORMAT_KEY: &[u8] = b"values";
 /// [`codec`]). Stores written before have no format entry: their values are
 /// as given, and opening them rewrites them once.
 const FORMAT: &[u8] = b"tagged-zstd-1";
+/// The store's size on disk right after it was last rewritten.
+const COMPACTED_KEY: &[u8] = b"compacted-bytes";
+/// A store is compacted when it opens at more than twice its size after
+/// the last rewrite, and more than this (sled leaves old versions of pages
+/// on disk; a big import or clone leaves a store several times its data).
+const COMPACT_ABOVE: u64 = if cfg!(test) { 1 } else { 32 } * 1024 * 1024;
 
 /// The node's store: one sled tree, so that a batch spanning a change, its
 /// record and its search text is atomic.
@@ -49,40 +55,68 @@ fn is_current(db: &sled::Db) -> Result<bool, StoreError> {
     }
 }
 
+/// The store's size after its last rewrite (0 if never rewritten).
+fn compacted_size(db: &sled::Db) -> Result<u64, StoreError> {
+    Ok(db
+        .open_tree(FORMAT_TREE)?
+        .get(COMPACTED_KEY)?
+        .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
+        .map_or(0, u64::from_be_bytes))
+}
+
 impl SledStore {
     /// Open (or create) the store in `dir`. Fails with [`StoreError::Locked`]
     /// if another process holds it. A store of the format before (values
     /// uncompressed) is rewritten in the current one first; a rewrite a
     /// crash interrupted is finished or started over.
+    ///
+    /// A store that grew past twice its size after it was last rewritten
+    /// (and past [`COMPACT_ABOVE`]) is compacted: rewritten with live data
+    /// only.
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
         let _rewriting = RewriteLock::take(dir)?;
         rewrite::recover(dir)?;
         let db = open_db(dir)?;
         if is_current(&db)? {
-            return Ok(SledStore { db });
-        }
-        if db.is_empty() {
+            let size = db.size_on_disk()?;
+            let compacted = compacted_size(&db)?;
+            if size <= COMPACT_ABOVE || size <= compacted.saturating_mul(2) {
+                return Ok(SledStore { db });
+            }
+            tracing::info!(
+                store = %dir.display(),
+                mib = size >> 20,
+                after_last_compaction_mib = compacted >> 20,
+                "compacting the store"
+            );
+            rewrite::rewrite(dir, db, open_db, |v| Ok(v.to_vec()), mark_format)?;
+        } else if db.is_empty() {
             mark_format(&db)?;
-            db.flush()?;
-            return Ok(SledStore { db });
+        } else {
+            tracing::info!(store = %dir.display(), "compressing the store (once, after an upgrade)");
+            rewrite::rewrite(dir, db, open_db, |v| Ok(codec::encode(v)), mark_format)?;
         }
-        tracing::info!(store = %dir.display(), "compressing the store (once, after an upgrade)");
-        rewrite::rewrite(dir, db, open_db, |v| Ok(codec::encode(v)), mark_format)?;
-        Ok(SledStore { db: open_db(dir)? })
+        let db = open_db(dir)?;
+        db.open_tree(FORMAT_TREE)?
+            .insert(COMPACTED_KEY, db.size_on_disk()?.to_be_bytes().to_vec())?;
+        db.flush()?;
+        Ok(SledStore { db })
     }
 
     /// Rewrite the store in `dir` into fresh files that hold live data
     /// only. The store must not be open.
     pub fn compact(dir: &Path) -> Result<(), StoreError> {
-        let _rewriting = RewriteLock::take(dir)?;
-        rewrite::recover(dir)?;
-        let db = open_db(dir)?;
-        if !is_current(&db)? {
-            drop(db);
-            // Opening moves it to the current format, compacted.
-            return SledStore::open(dir).map(drop);
+        {
+            let _rewriting = RewriteLock::take(dir)?;
+            rewrite::recover(dir)?;
+            let db = open_db(dir)?;
+            if is_current(&db)? {
+                rewrite::rewrite(dir, db, open_db, |v| Ok(v.to_vec()), mark_format)?;
+            }
         }
-        rewrite::rewrite(dir, db, open_db, |v| Ok(v.to_vec()), mark_format)
+        // Opening moves a store of the format before to the current one
+        // (compacted too), and records the size.
+        SledStore::open(dir).map(drop)
     }
 
     /// Bytes the store takes on disk.
