@@ -43,6 +43,11 @@ struct Args {
     /// dataset and --partners nodes joining it at once).
     #[arg(long, default_value = "all")]
     suite: String,
+    /// Import this dataset file instead of the demo data (e.g. the
+    /// anchor's `gen-dataset --practices 5000 --events 2000 --seed 1`
+    /// output, with `--scale full`; its counts must be the scale's).
+    #[arg(long)]
+    dataset: Option<std::path::PathBuf>,
     /// Partner counts of the swarm suite (comma-separated).
     #[arg(long, default_value = "19", value_delimiter = ',')]
     partners: Vec<usize>,
@@ -52,6 +57,18 @@ struct Args {
 }
 
 pub(crate) type Figures = BTreeMap<String, Vec<f64>>;
+
+/// The `--dataset` file, if one was given.
+static DATASET: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+
+/// The dataset to import at a scale: the `--dataset` file, or the demo
+/// data of that size.
+pub(crate) fn dataset(practices: u32, events: u32) -> std::path::PathBuf {
+    match DATASET.get() {
+        Some(Some(file)) => file.clone(),
+        _ => gen_dataset(practices, events, 1),
+    }
+}
 
 pub(crate) fn rss_kib(pid: u32, field: &str) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -89,7 +106,7 @@ pub(crate) fn dir_bytes(p: &Path) -> u64 {
 }
 
 fn run_once(practices: u32, events: u32, edits: usize, figs: &mut Figures) -> anyhow::Result<()> {
-    let data = gen_dataset(practices, events, 1);
+    let data = dataset(practices, events);
     let mut node = TestNode::init();
     node.start();
     let (_, import_s) = timed(|| node.ok(&["import", data.to_str().unwrap()]));
@@ -237,6 +254,7 @@ fn median(v: &mut [f64]) -> f64 {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    DATASET.set(args.dataset.clone()).expect("set once");
     let scales: Vec<(&str, u32, u32)> = match args.scale.as_str() {
         _ if args.suite == "swarm" => vec![("1/5", 1000, 400)],
         "full" => vec![("full", 5000, 2000)],

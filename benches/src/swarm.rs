@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 use r2com_protocol::control::{Edit, Request};
 use r2com_protocol::ids::RecordKind;
-use r2com_tests::{gen_dataset, TestNode};
+use r2com_tests::TestNode;
 
 use crate::sync::{control, digest};
 use crate::{dir_bytes, rss_kib, Figures};
@@ -54,7 +54,7 @@ pub fn run_once(
     figs: &mut Figures,
 ) -> anyhow::Result<()> {
     let prefix = format!("n{partners}_");
-    let data = gen_dataset(practices, events, 1);
+    let data = crate::dataset(practices, events);
     let mut seed = TestNode::init();
     seed.create_consortium("Bench", "lmds", "LMDS", "FR");
     seed.start_with(&TCP_ONLY);

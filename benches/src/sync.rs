@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use r2com_protocol::control::{Edit, Frame, Request, Response, Status};
 use r2com_protocol::ids::RecordKind;
-use r2com_tests::{gen_dataset, socket_addr, wait_for, Proxy, TestNode};
+use r2com_tests::{socket_addr, wait_for, Proxy, TestNode};
 
 use crate::{dir_bytes, rss_kib, Figures};
 
@@ -80,7 +80,7 @@ pub fn run_once(
     idle_s: u64,
     figs: &mut Figures,
 ) -> anyhow::Result<()> {
-    let data = gen_dataset(practices, events, 1);
+    let data = crate::dataset(practices, events);
     let tcp_only = [
         "--listen",
         "/ip4/127.0.0.1/tcp/0",
