@@ -77,7 +77,7 @@ impl SledStore {
         let _rewriting = RewriteLock::take(dir)?;
         rewrite::recover(dir)?;
         let db = open_db(dir)?;
-        if is_current(&db)? {
+        let db = if is_current(&db)? {
             let size = db.size_on_disk()?;
             let compacted = compacted_size(&db)?;
             if size <= COMPACT_ABOVE || size <= compacted.saturating_mul(2) {
@@ -90,13 +90,15 @@ impl SledStore {
                 "compacting the store"
             );
             rewrite::rewrite(dir, db, open_db, |v| Ok(v.to_vec()), mark_format)?;
+            open_db(dir)?
         } else if db.is_empty() {
             mark_format(&db)?;
+            db
         } else {
             tracing::info!(store = %dir.display(), "compressing the store (once, after an upgrade)");
             rewrite::rewrite(dir, db, open_db, |v| Ok(codec::encode(v)), mark_format)?;
-        }
-        let db = open_db(dir)?;
+            open_db(dir)?
+        };
         db.open_tree(FORMAT_TREE)?
             .insert(COMPACTED_KEY, db.size_on_disk()?.to_be_bytes().to_vec())?;
         db.flush()?;
