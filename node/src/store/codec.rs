@@ -14,9 +14,41 @@ const MIN_COMPRESS: usize = 96;
 /// zstd level: fast to write, and most of what a higher level would save.
 const LEVEL: i32 = 3;
 
+/// Largest value a stored frame may claim to hold (a damaged frame must
+/// not make the node allocate without bound).
+const MAX_VALUE: u64 = 256 * 1024 * 1024;
+
 thread_local! {
+    // One context per thread and direction: making one per value cost more
+    // than the (de)compression itself when a search reads every value.
     static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
         const { std::cell::RefCell::new(None) };
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn decompress(frame: &[u8]) -> Result<Vec<u8>, StoreError> {
+    let bad = |why: String| StoreError::Value(why);
+    let size = match zstd::zstd_safe::get_frame_content_size(frame) {
+        Ok(Some(n)) if n <= MAX_VALUE => n as usize,
+        Ok(Some(n)) => return Err(bad(format!("a value claims {n} bytes"))),
+        Ok(None) | Err(_) => return Err(bad("a value's frame has no size".into())),
+    };
+    DECOMPRESSOR.with(|d| {
+        let mut d = d.borrow_mut();
+        if d.is_none() {
+            *d = Some(zstd::bulk::Decompressor::new().map_err(|e| bad(e.to_string()))?);
+        }
+        let d = d.as_mut().expect("just made");
+        let out = d.decompress(frame, size).map_err(|e| bad(e.to_string()))?;
+        if out.len() != size {
+            return Err(bad(format!(
+                "a value holds {} bytes, not {size}",
+                out.len()
+            )));
+        }
+        Ok(out)
+    })
 }
 
 /// The bytes to store for `value`.
@@ -46,9 +78,7 @@ pub fn encode(value: &[u8]) -> Vec<u8> {
 pub fn decode(stored: &[u8]) -> Result<Vec<u8>, StoreError> {
     match stored.split_first() {
         Some((&RAW, v)) => Ok(v.to_vec()),
-        Some((&ZSTD, v)) => {
-            zstd::stream::decode_all(v).map_err(|e| StoreError::Value(e.to_string()))
-        }
+        Some((&ZSTD, v)) => decompress(v),
         Some((tag, _)) => Err(StoreError::Value(format!("unknown value tag {tag}"))),
         None => Err(StoreError::Value("empty value".into())),
     }
