@@ -4,7 +4,7 @@
 //! `r2com verify` is clean and no record lacks its document state or change.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -202,7 +202,7 @@ fn check_after_restart(node: &mut TestNode, ledger: &Mutex<Ledger>, what: &str) 
 
 /// No partial multi-key state: every stored record has its document state
 /// and at least one change. Reads the store directly (node stopped).
-fn check_store_consistent(store: &PathBuf) {
+fn check_store_consistent(store: &Path) {
     let db = r2com_node::store::sled_config(store)
         .open()
         .expect("store reopens");
