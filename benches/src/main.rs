@@ -12,6 +12,7 @@
 //!
 //!     cargo run --release -p r2com-bench -- --runs 3
 
+mod files;
 mod swarm;
 mod sync;
 
@@ -39,8 +40,10 @@ struct Args {
     #[arg(long, default_value = "target/bench.json")]
     out: String,
     /// foundation (import, list, search, memory over edits), sync (W1/W2/W3
-    /// against the anchor), all (both), or swarm (one seed with the 1/5
-    /// dataset and --partners nodes joining it at once).
+    /// against the anchor), files (attachments: fetch from one and two
+    /// members, memory, sync under a fetch), all (foundation, sync and
+    /// files), or swarm (one seed with the 1/5 dataset and --partners nodes
+    /// joining it at once).
     #[arg(long, default_value = "all")]
     suite: String,
     /// Import this dataset file instead of the demo data (e.g. the
@@ -299,6 +302,9 @@ fn main() -> anyhow::Result<()> {
                 for &n in &args.partners {
                     swarm::run_once(p, e, n, &mut figs)?;
                 }
+            }
+            if args.suite == "files" || args.suite == "all" {
+                files::run_once(args.edits, &mut figs)?;
             }
             std::thread::sleep(Duration::from_millis(200));
         }

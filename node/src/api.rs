@@ -5,17 +5,21 @@
 //! `sync`) are answered by the running node's network instead; here they
 //! say the node is not running.
 
+use std::path::Path;
+
 use chrono::Utc;
 
 use r2com_protocol::calendar;
 use r2com_protocol::control::{
-    ApiError, ConsortiumStatus, ErrorCode, EventRow, Ics, PeerAdded, PracticeRow, Removed, Request,
-    Response, Standing, Status,
+    ApiError, Attached, AttachmentRow, ConsortiumStatus, Detached, ErrorCode, EventRow,
+    FileWritten, Ics, PeerAdded, PracticeRow, Removed, Request, Response, Standing, Status,
 };
 use r2com_protocol::ids::RecordKind;
-use r2com_protocol::record::Record;
+use r2com_protocol::record::{Attachment, Record};
 use r2com_protocol::roster::Role;
 
+use crate::files::fetch::Fetched;
+use crate::files::parse_hash;
 use crate::library::LibraryError;
 use crate::open::OpenNode;
 
@@ -141,7 +145,134 @@ pub fn dispatch(
                 dialing: false,
             })
         }
+        Request::Attach {
+            id,
+            path,
+            title,
+            language,
+        } => Response::Attached(attach(node, &id, &path, title, language)?),
+        Request::Detach { id, hash } => Response::Detached(detach(node, &id, &hash)?),
+        Request::Attachments { missing } => Response::Attachments(attachments(node, missing)?),
+        Request::AttachmentGet { hash, out } => {
+            Response::FileWritten(export_held(node, &hash, &out, None)?)
+        }
         Request::Peers | Request::Sync { .. } => return Err(not_running()),
+    })
+}
+
+/// Copy a file into the store and add its reference to a record.
+fn attach(
+    node: &OpenNode,
+    id: &str,
+    path: &str,
+    title: Option<String>,
+    language: Option<String>,
+) -> Result<Attached, ApiError> {
+    let path = Path::new(path);
+    if !path.is_absolute() {
+        return Err(ApiError::new(
+            ErrorCode::Invalid,
+            format!("{} is not an absolute path", path.display()),
+        ));
+    }
+    // Refuse before copying a file to a record that does not exist.
+    node.library.find_record(id)?;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stored = node.files.ingest(path)?;
+    let attachment = Attachment {
+        hash: stored.hash,
+        size: stored.size,
+        media_type: stored.media_type,
+        title: title.unwrap_or_else(|| file_name.clone()),
+        file_name,
+        language,
+    };
+    let (record, attachment) = node.library.attach(id, attachment, Utc::now())?;
+    Ok(Attached {
+        record: format!("{}/{}", record.kind(), record.id()),
+        attachment,
+    })
+}
+
+/// Remove a reference; delete this node's copy if no record refers to the
+/// file any more.
+fn detach(node: &OpenNode, id: &str, hash: &str) -> Result<Detached, ApiError> {
+    let record = node.library.detach(id, hash, Utc::now())?;
+    let mut file_removed = false;
+    if node.library.reference(hash)?.is_none() {
+        if let Some(h) = parse_hash(hash) {
+            file_removed = node.files.remove(&h)?;
+        }
+    }
+    Ok(Detached {
+        record: format!("{}/{}", record.kind(), record.id()),
+        hash: hash.to_owned(),
+        file_removed,
+    })
+}
+
+fn attachments(node: &OpenNode, missing: bool) -> Result<Vec<AttachmentRow>, ApiError> {
+    let held =
+        |a: &Attachment| parse_hash(&a.hash).and_then(|h| node.files.holds(&h)) == Some(a.size);
+    let mut rows = node.library.attachment_rows(&held)?;
+    if missing {
+        rows.retain(|r| !r.held);
+    }
+    Ok(rows)
+}
+
+/// The hash of a file some record refers to, and its size.
+pub fn referenced(node: &OpenNode, hash: &str) -> Result<([u8; 32], u64), ApiError> {
+    let h = parse_hash(hash).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::Invalid,
+            format!("{hash:?} is not a file hash (64 lowercase hex digits)"),
+        )
+    })?;
+    match node.library.reference(hash)? {
+        Some(a) => Ok((h, a.size)),
+        None => Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("no practice or event refers to file {hash}"),
+        )),
+    }
+}
+
+/// Write a file this node holds to `out` (`fetched`: what a fetch just did).
+pub fn export_held(
+    node: &OpenNode,
+    hash: &str,
+    out: &str,
+    fetched: Option<Fetched>,
+) -> Result<FileWritten, ApiError> {
+    let (h, size) = referenced(node, hash)?;
+    let out_path = Path::new(out);
+    if !out_path.is_absolute() {
+        return Err(ApiError::new(
+            ErrorCode::Invalid,
+            format!("{out} is not an absolute path"),
+        ));
+    }
+    if node.files.holds(&h) != Some(size) {
+        return Err(ApiError::new(
+            ErrorCode::Unavailable,
+            format!(
+                "file {hash} is not held here; start the node (`r2com run`) to fetch it from members"
+            ),
+        ));
+    }
+    let bytes = node.files.export(&h, out_path)?;
+    let fetched = fetched.unwrap_or_default();
+    Ok(FileWritten {
+        hash: hash.to_owned(),
+        written: out.to_owned(),
+        bytes,
+        fetched: fetched.fetched,
+        resumed: fetched.resumed,
+        from: fetched.from,
     })
 }
 

@@ -9,6 +9,13 @@
 //! # Check each connected member after this many idle seconds (a summary
 //! # round; default 60).
 //! interval_secs = 60
+//!
+//! [attachments]
+//! # Largest file `attach` accepts, in MB (default 100).
+//! max_size_mb = 100
+//! # Files fetched without being asked: "none" (default), "all" (a backup
+//! # node), or "organisation" (those of this node's organisation's records).
+//! prefetch = "none"
 //! ```
 
 use std::net::SocketAddr;
@@ -55,6 +62,9 @@ pub struct Config {
     /// Sync with the members.
     #[serde(default)]
     pub sync: SyncSection,
+    /// Files attached to records.
+    #[serde(default)]
+    pub attachments: AttachmentsSection,
 }
 
 /// How long a link to a member may stay idle before a check, unless
@@ -68,6 +78,26 @@ pub struct SyncSection {
     /// Seconds a link to a connected member may stay idle before a check
     /// round (default [`DEFAULT_SYNC_INTERVAL`]; at least 1).
     pub interval_secs: Option<u64>,
+}
+
+/// `[attachments]`: files attached to records.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentsSection {
+    /// Largest file accepted, in MB (10^6 bytes); default 100.
+    pub max_size_mb: Option<u64>,
+    /// Which files to fetch without being asked.
+    #[serde(default)]
+    pub prefetch: crate::files::Prefetch,
+}
+
+impl AttachmentsSection {
+    /// The largest file accepted, in bytes.
+    pub fn max_size(&self) -> u64 {
+        self.max_size_mb
+            .map(|mb| mb.saturating_mul(1000 * 1000))
+            .unwrap_or(crate::files::DEFAULT_MAX_SIZE)
+    }
 }
 
 /// Where the node listens for peers unless configured: a fixed TCP and QUIC

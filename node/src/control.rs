@@ -19,6 +19,7 @@ use r2com_protocol::control::{
     MAX_RESPONSE_LEN,
 };
 
+use crate::files::{self, FileStore};
 use crate::frame;
 use crate::library_thread::LibraryHandle;
 use crate::net::NetHandle;
@@ -43,7 +44,12 @@ pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
 }
 
 /// Serve control connections until the listener fails.
-pub async fn serve(listener: UnixListener, library: LibraryHandle, net: Option<NetHandle>) {
+pub async fn serve(
+    listener: UnixListener,
+    library: LibraryHandle,
+    net: Option<NetHandle>,
+    store: FileStore,
+) {
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let mut next_id: u64 = 0;
     loop {
@@ -61,10 +67,11 @@ pub async fn serve(listener: UnixListener, library: LibraryHandle, net: Option<N
         next_id += 1;
         let library = library.clone();
         let net = net.clone();
+        let store = store.clone();
         let span = tracing::info_span!("control", conn = next_id);
         tokio::spawn(
             async move {
-                if let Err(e) = handle(stream, library, net).await {
+                if let Err(e) = handle(stream, library, net, store).await {
                     debug!(error = %e, "control connection ended with an error");
                 }
                 drop(permit);
@@ -154,6 +161,7 @@ async fn handle(
     stream: UnixStream,
     library: LibraryHandle,
     net: Option<NetHandle>,
+    store: FileStore,
 ) -> std::io::Result<()> {
     let (read, write) = stream.into_split();
     let mut requests = FramedRead::new(read, frame::codec(MAX_REQUEST_LEN));
@@ -179,7 +187,28 @@ async fn handle(
         Some(result) => result,
         None => {
             let (tx, mut rx) = mpsc::channel::<(u64, u64)>(PROGRESS_CAPACITY);
-            let work = library.call(request, tx);
+            let work = async {
+                match (request, &net) {
+                    // Disk work and fetches off the library thread.
+                    (
+                        Request::Attach {
+                            id,
+                            path,
+                            title,
+                            language,
+                        },
+                        _,
+                    ) => files::control::attach(&library, &store, id, path, title, language)
+                        .await
+                        .map(Response::Attached),
+                    (Request::AttachmentGet { hash, out }, Some(net)) => {
+                        files::control::get(&library, &store, net, hash, out, tx)
+                            .await
+                            .map(Response::FileWritten)
+                    }
+                    (request, _) => library.call(request, tx).await,
+                }
+            };
             tokio::pin!(work);
             loop {
                 tokio::select! {

@@ -19,7 +19,9 @@
 //!   a file.
 //! * [`replica`]: the library as the protocol's sync machine sees it.
 //! * [`net`]: the libp2p swarm and the event loop that drives the sync
-//!   machine.
+//!   machine, and serves and fetches files.
+//! * [`files`]: files attached to records: the content-addressed store,
+//!   serving members, fetching from them.
 //!
 //! Dependencies point one way: `library` depends on `store` only;
 //! `membership` and `apply` on `library`; `replica` on those; `net` on
@@ -79,6 +81,7 @@ pub mod config;
 pub mod control;
 pub mod demo_data;
 pub mod feed;
+pub mod files;
 pub mod frame;
 pub mod identity;
 pub mod library;

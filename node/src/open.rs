@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::files::FileStore;
 use crate::identity::{self, IdentityError};
 use crate::library::Library;
 use crate::store::failpoint::{Failpoint, FailpointStore};
@@ -37,6 +38,8 @@ pub enum NodeError {
 /// An opened node: its library and where it lives.
 pub struct OpenNode {
     pub library: Library,
+    /// Files attached to records (`DATA_DIR/files`).
+    pub files: FileStore,
     pub data_dir: PathBuf,
     /// Whether this is the running node (`r2com run`) or the CLI working on
     /// a stopped node's store.
@@ -46,6 +49,7 @@ pub struct OpenNode {
 impl OpenNode {
     /// Open the key and the store of a data directory.
     pub fn open(data_dir: &Path, running: bool) -> Result<OpenNode, NodeError> {
+        let config = crate::config::Config::load(data_dir)?;
         let key = identity::load(data_dir)?;
         let sled = SledStore::open(&data_dir.join(STORE_DIR))?;
         // Tests arm crash and failure points with `R2COM_FAILPOINT`; the
@@ -56,6 +60,7 @@ impl OpenNode {
         };
         Ok(OpenNode {
             library: Library::new(store, key)?,
+            files: FileStore::new(data_dir, config.attachments.max_size()),
             data_dir: data_dir.to_owned(),
             running,
         })

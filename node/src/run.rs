@@ -68,15 +68,28 @@ pub async fn run(
             mdns,
             data_dir: data_dir.to_owned(),
             sync_interval,
+            files: node.files.clone(),
         },
         library.clone(),
     )
     .await
     .map_err(NodeError::Net)?;
-    let server = tokio::spawn(crate::control::serve(listener, library, Some(net)));
+    let prefetch = tokio::spawn(crate::files::prefetch::run(
+        config.attachments.prefetch,
+        library.clone(),
+        net.clone(),
+        node.files.clone(),
+    ));
+    let server = tokio::spawn(crate::control::serve(
+        listener,
+        library,
+        Some(net),
+        node.files.clone(),
+    ));
     shutdown_signal().await;
     info!("shutting down");
     server.abort();
+    prefetch.abort();
     if let Some(f) = feed {
         f.abort();
     }

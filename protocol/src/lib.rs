@@ -37,6 +37,7 @@ pub mod calendar;
 pub mod control;
 pub mod doc;
 pub mod envelope;
+pub mod files;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod identity;

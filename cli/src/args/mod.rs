@@ -150,6 +150,31 @@ pub enum Command {
     Promote { org: String },
     /// Make an admin organisation a plain member (admins only; never the last admin).
     Demote { org: String },
+    /// Attach a file (slides, guideline, handout) to a practice or event:
+    /// stored by content in the data directory, referenced by the record,
+    /// fetched by other members when they ask for it.
+    Attach {
+        /// The practice or event id.
+        id: String,
+        /// The file (at most [attachments] max_size_mb, default 100 MB).
+        file: PathBuf,
+        /// Title shown with the file (default: its file name).
+        #[arg(long)]
+        title: Option<String>,
+        /// ISO 639-1 language of the material (fr, pt, sq, ...).
+        #[arg(long)]
+        language: Option<String>,
+    },
+    /// Remove a file from a practice or event (this node's copy is deleted
+    /// when no other record refers to it).
+    Detach {
+        id: String,
+        /// The file's hash (`attachment list`).
+        hash: String,
+    },
+    /// Files attached to records: list them, get one.
+    #[command(subcommand)]
+    Attachment(AttachmentCmd),
     /// Hand the roster to another node by file (until nodes sync by themselves).
     #[command(subcommand)]
     Roster(HandoverCmd),
@@ -157,6 +182,24 @@ pub enum Command {
     /// signature and its author's membership.
     #[command(subcommand)]
     Changes(HandoverCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AttachmentCmd {
+    /// Every file attached to a record, with whether this node holds it.
+    List {
+        /// Only files this node does not hold.
+        #[arg(long)]
+        missing: bool,
+    },
+    /// Write a file to OUT, fetching it from the members that hold it first
+    /// if this node does not (needs the node running).
+    Get {
+        /// The file's hash (`attachment list`).
+        hash: String,
+        #[arg(long, short)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]

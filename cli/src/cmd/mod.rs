@@ -1,6 +1,7 @@
 //! One module per command group; each turns its arguments into a request,
 //! asks the node, and hands the typed answer to [`crate::output::emit`].
 
+mod attachments;
 mod backup;
 mod calendar;
 mod consortium;
@@ -18,7 +19,7 @@ use serde::Serialize;
 use r2com_protocol::control::{Request, Response};
 use r2com_protocol::roster::Role;
 
-use crate::args::{Cli, Command, ConsortiumCmd, PeerCmd};
+use crate::args::{AttachmentCmd, Cli, Command, ConsortiumCmd, PeerCmd};
 use crate::output::{emit, Human};
 use crate::render::Written;
 use crate::{client, files, Outcome};
@@ -107,6 +108,15 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Peer(PeerCmd::Add { addr }) => peers::add(&ctx, addr),
         Command::Peers => peers::list(&ctx),
         Command::Sync { peer } => peers::sync(&ctx, peer),
+        Command::Attach {
+            id,
+            file,
+            title,
+            language,
+        } => attachments::attach(&ctx, id, &file, title, language),
+        Command::Detach { id, hash } => attachments::detach(&ctx, id, hash),
+        Command::Attachment(AttachmentCmd::List { missing }) => attachments::list(&ctx, missing),
+        Command::Attachment(AttachmentCmd::Get { hash, out }) => attachments::get(&ctx, hash, &out),
     }
 }
 

@@ -4,14 +4,14 @@ use anyhow::anyhow;
 use serde_json::{Map, Value};
 
 use r2com_protocol::control::{
-    ApiError, Edit, ErrorCode, ListFilter, Record, Removed, Request, Response,
+    ApiError, AttachmentRow, Edit, ErrorCode, ListFilter, Record, Removed, Request, Response,
 };
 use r2com_protocol::ids::RecordKind;
 
 use super::Ctx;
 use crate::args::{EditArgs, EventAdd, EventCmd, Fold, PracticeAdd, PracticeCmd};
 use crate::error::CliError;
-use crate::render::{Listed, Saved};
+use crate::render::{Listed, Saved, Shown};
 use crate::{client, files, Outcome};
 
 pub fn practice(ctx: &Ctx, cmd: PracticeCmd) -> Outcome {
@@ -94,7 +94,14 @@ fn list(ctx: &Ctx, kind: RecordKind, filter: ListFilter) -> Outcome {
 
 fn show(ctx: &Ctx, kind: RecordKind, id: String) -> Outcome {
     let record: Record = ctx.ask(Request::Show { kind, id })?;
-    ctx.emit(&record)
+    let files = if record.attachments().is_empty() || ctx.json {
+        Vec::new()
+    } else {
+        let all: Vec<AttachmentRow> = ctx.ask(Request::Attachments { missing: false })?;
+        let me = format!("{kind}/{}", record.id());
+        all.into_iter().filter(|r| r.record == me).collect()
+    };
+    ctx.emit(&Shown { record, files })
 }
 
 fn add(ctx: &Ctx, kind: RecordKind, record: Value, accept_ambiguous: bool) -> Outcome {

@@ -70,7 +70,7 @@ impl Human for Record {
         };
         let long = ["summary", "body", "description"];
         for (k, v) in &fields {
-            if !long.contains(&k.as_str()) {
+            if !long.contains(&k.as_str()) && k != "attachments" {
                 writeln!(out, "{k:<14}{}", cell(v))?;
             }
         }

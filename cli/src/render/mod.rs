@@ -2,11 +2,13 @@
 //! `--json` shape is its `Serialize`. One impl per type.
 
 mod calendar;
+mod files;
 mod library;
 mod membership;
 mod network;
 mod node;
 
 pub use calendar::Agenda;
+pub use files::{size, Shown};
 pub use library::{Listed, Saved};
 pub use node::{Identity, Initialised, Written};

@@ -13,6 +13,10 @@ impl Human for Vec<PeerRow> {
             .map(|p| {
                 let state = if p.revoked {
                     "revoked"
+                } else if p.connected && p.relayed {
+                    // The relay's circuit (2 min, 128 KiB) lets sync
+                    // through, not files.
+                    "relayed (no files)"
                 } else if p.connected {
                     "connected"
                 } else {

@@ -9,7 +9,7 @@
 //! Documents are never all loaded: list, show, search and export read the
 //! materialized records; a record's document is loaded only to edit it.
 //!
-//! The files: `doc` (a record's document in the store: loading it, the
+//! The files: `attach` (file references on records), `doc` (a record's document in the store: loading it, the
 //! writes for its state), `write` (add, edit, remove), `dataset` (import
 //! and export), `read` (show, list, calendar), `search`, `verify`,
 //! `roster` (the consortium and roster as stored, and what a roster change
@@ -17,6 +17,7 @@
 //! `reconcile` (the digests and inventories peers compare), and `commit`
 //! (the one way a batch of writes becomes durable, then announced).
 
+mod attach;
 mod commit;
 mod dataset;
 mod doc;

@@ -8,6 +8,7 @@ use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::{connection_limits, identify, mdns, noise, ping, tcp, yamux, StreamProtocol, Swarm};
 
+use r2com_protocol::files::{self, FileRequest, FileResponse};
 use r2com_protocol::wire::{self, SyncRequest, SyncResponse};
 
 use super::codec;
@@ -29,6 +30,13 @@ type SyncBehaviour = request_response::Behaviour<codec::Codec<SyncRequest, SyncR
 pub(super) type SyncEvent =
     request_response::Event<codec::Wire<SyncRequest>, codec::Wire<SyncResponse>>;
 
+type FilesBehaviour = request_response::Behaviour<codec::Codec<FileRequest, FileResponse>>;
+pub(super) type FilesEvent =
+    request_response::Event<codec::Wire<FileRequest>, codec::Wire<FileResponse>>;
+/// Concurrent inbound file requests per connection (each answer is at most
+/// one 1 MiB piece; a fetcher asks at most `files::fetch::PER_PEER` at once).
+const MAX_FILE_STREAMS: usize = 8;
+
 #[derive(NetworkBehaviour)]
 pub(super) struct Behaviour {
     pub(super) limits: connection_limits::Behaviour,
@@ -36,6 +44,7 @@ pub(super) struct Behaviour {
     pub(super) ping: ping::Behaviour,
     pub(super) mdns: Toggle<mdns::tokio::Behaviour>,
     pub(super) sync: SyncBehaviour,
+    pub(super) files: FilesBehaviour,
 }
 
 /// The swarm of a node with this key: TCP and QUIC, noise, yamux, and the
@@ -83,6 +92,13 @@ pub(super) fn build(
                     request_response::Config::default()
                         .with_request_timeout(Duration::from_secs(120))
                         .with_max_concurrent_streams(MAX_STREAMS),
+                ),
+                files: request_response::Behaviour::with_codec(
+                    codec::Codec::with_limits(files::MAX_REQUEST_BYTES, files::MAX_RESPONSE_BYTES),
+                    [(StreamProtocol::new(files::PROTOCOL), ProtocolSupport::Full)],
+                    request_response::Config::default()
+                        .with_request_timeout(Duration::from_secs(60))
+                        .with_max_concurrent_streams(MAX_FILE_STREAMS),
                 ),
             })
         })

@@ -1,4 +1,4 @@
-//! The `/r2com/sync/1` codec: CBOR (as libp2p's `cbor` codec writes it,
+//! The codec of `/r2com/sync/1` and `/r2com/files/1`: CBOR (as libp2p's `cbor` codec writes it,
 //! so the two interoperate), one message per stream, bounded reads.
 //!
 //! Unlike libp2p's codec it does not turn undecodable or oversized bytes
@@ -19,17 +19,33 @@ use r2com_protocol::wire::{MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES};
 /// A message as read: decoded, or why not.
 pub type Wire<T> = Result<T, String>;
 
-pub struct Codec<Req, Resp>(PhantomData<fn() -> (Req, Resp)>);
+/// A codec with the largest request and response it reads.
+pub struct Codec<Req, Resp> {
+    max_request: u64,
+    max_response: u64,
+    _types: PhantomData<fn() -> (Req, Resp)>,
+}
 
+impl<Req, Resp> Codec<Req, Resp> {
+    pub fn with_limits(max_request: u64, max_response: u64) -> Self {
+        Codec {
+            max_request,
+            max_response,
+            _types: PhantomData,
+        }
+    }
+}
+
+/// The sync protocol's limits.
 impl<Req, Resp> Default for Codec<Req, Resp> {
     fn default() -> Self {
-        Codec(PhantomData)
+        Codec::with_limits(MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES)
     }
 }
 
 impl<Req, Resp> Clone for Codec<Req, Resp> {
     fn clone(&self) -> Self {
-        Codec::default()
+        Codec::with_limits(self.max_request, self.max_response)
     }
 }
 
@@ -85,7 +101,7 @@ where
     where
         T: AsyncRead + Unpin + Send,
     {
-        read(io, MAX_REQUEST_BYTES)
+        read(io, self.max_request)
     }
 
     fn read_response<T>(
@@ -96,7 +112,7 @@ where
     where
         T: AsyncRead + Unpin + Send,
     {
-        read(io, MAX_RESPONSE_BYTES)
+        read(io, self.max_response)
     }
 
     fn write_request<T>(

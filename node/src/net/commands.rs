@@ -88,6 +88,15 @@ impl Loop {
             Command::ListenAddrs { reply } => {
                 let _ = reply.send(self.listen.iter().map(|a| a.to_string()).collect());
             }
+            Command::FileSources { reply } => {
+                let _ = reply.send(self.file_sources().await);
+            }
+            Command::FileAsk {
+                peer,
+                request,
+                reply,
+            } => self.file_ask(peer, request, reply),
+            Command::Punish { peer, reason } => self.punish(peer, reason),
         }
     }
 
@@ -120,6 +129,7 @@ impl Loop {
                     peer_id: pid.to_base58(),
                     revoked: org.revoked.is_some() || k.revoked.is_some(),
                     connected: self.swarm.is_connected(&pid),
+                    relayed: self.relayed_only(&pid),
                     addrs: self
                         .addrs
                         .get(&pid)

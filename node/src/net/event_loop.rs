@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use futures::StreamExt;
 use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
-use libp2p::swarm::SwarmEvent;
+use libp2p::swarm::{ConnectionId, SwarmEvent};
 use libp2p::{identify, mdns, Multiaddr, PeerId, Swarm};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
@@ -20,6 +20,7 @@ use r2com_protocol::wire::SyncResponse;
 use super::behaviour::{Behaviour, BehaviourEvent, SyncEvent};
 use super::codec;
 use super::dial::{Dial, REDIAL_MIN};
+use super::files::FilesState;
 use super::handle::Command;
 use crate::library_thread::LibraryHandle;
 use crate::replica::NodeReplica;
@@ -44,6 +45,10 @@ pub(super) struct Loop {
     pub(super) addrs: HashMap<PeerId, BTreeSet<Multiaddr>>,
     pub(super) dials: BTreeMap<Multiaddr, Dial>,
     pub(super) listen: Vec<Multiaddr>,
+    /// Open connections of each peer, and whether each goes through a relay.
+    pub(super) conns: HashMap<PeerId, HashMap<ConnectionId, bool>>,
+    /// `/r2com/files/1`.
+    pub(super) files: FilesState,
 }
 
 impl Loop {
@@ -59,6 +64,7 @@ impl Loop {
                     None => return,
                 },
                 _ = outbox.notified() => { self.drive(Input::LocalWrites).await; }
+                Some(served) = self.files.served_rx.recv() => self.on_served(served),
                 _ = tick.tick() => {
                     self.redial();
                     self.drive(Input::Tick).await;
@@ -203,11 +209,19 @@ impl Loop {
             }
             SwarmEvent::ConnectionEstablished {
                 peer_id,
+                connection_id,
                 endpoint,
                 num_established,
                 ..
             } => {
                 let addr = endpoint.get_remote_address().clone();
+                let relayed = addr
+                    .iter()
+                    .any(|p| matches!(p, libp2p::multiaddr::Protocol::P2pCircuit));
+                self.conns
+                    .entry(peer_id)
+                    .or_default()
+                    .insert(connection_id, relayed);
                 if endpoint.is_dialer() {
                     if let Some(d) = self.dials.get_mut(&addr) {
                         d.delay = REDIAL_MIN;
@@ -225,9 +239,19 @@ impl Loop {
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
-                num_established: 0,
+                connection_id,
+                num_established,
                 ..
             } => {
+                if let Some(c) = self.conns.get_mut(&peer_id) {
+                    c.remove(&connection_id);
+                    if c.is_empty() {
+                        self.conns.remove(&peer_id);
+                    }
+                }
+                if num_established > 0 {
+                    return;
+                }
                 debug!(peer = %peer_id, "disconnected");
                 self.drive(Input::Disconnected { peer: peer_id }).await;
             }
@@ -256,6 +280,7 @@ impl Loop {
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Sync(ev)) => self.on_sync(ev).await,
+            SwarmEvent::Behaviour(BehaviourEvent::Files(ev)) => self.on_files(ev),
             _ => {}
         }
     }

@@ -1,8 +1,16 @@
 //! The network loop's handle: what the control API may ask of it.
 
-use libp2p::Multiaddr;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use libp2p::{Multiaddr, PeerId};
 use r2com_protocol::control::{PeerRow, SyncResult};
+use r2com_protocol::files::{FileRequest, FileResponse, Hash32};
 use tokio::sync::{mpsc, oneshot};
+
+use super::FileSource;
+use crate::files::fetch::{self, Fetched};
+use crate::files::{FileError, FileStore};
 
 /// Commands waiting for the network loop.
 pub(super) const COMMAND_CAPACITY: usize = 256;
@@ -22,12 +30,28 @@ pub(super) enum Command {
     ListenAddrs {
         reply: oneshot::Sender<Vec<String>>,
     },
+    FileSources {
+        reply: oneshot::Sender<Vec<FileSource>>,
+    },
+    FileAsk {
+        peer: PeerId,
+        request: FileRequest,
+        reply: oneshot::Sender<Result<FileResponse, String>>,
+    },
+    Punish {
+        peer: PeerId,
+        reason: String,
+    },
 }
+
+/// One fetch per file at a time: a second asker waits for the first.
+type FetchLocks = Arc<Mutex<HashMap<Hash32, Arc<tokio::sync::Mutex<()>>>>>;
 
 /// A handle to the network loop, for the control API.
 #[derive(Clone)]
 pub struct NetHandle {
     pub(super) tx: mpsc::Sender<Command>,
+    pub(super) fetching: FetchLocks,
 }
 
 impl NetHandle {
@@ -57,5 +81,57 @@ impl NetHandle {
 
     pub async fn listen_addrs(&self) -> Result<Vec<String>, String> {
         self.ask(|reply| Command::ListenAddrs { reply }).await
+    }
+
+    /// Connected members (with whether only through a relay).
+    pub async fn file_sources(&self) -> Result<Vec<FileSource>, String> {
+        self.ask(|reply| Command::FileSources { reply }).await
+    }
+
+    /// Send one file request to a connected peer and wait for its answer.
+    pub async fn file_ask(
+        &self,
+        peer: PeerId,
+        request: FileRequest,
+    ) -> Result<FileResponse, String> {
+        self.ask(|reply| Command::FileAsk {
+            peer,
+            request,
+            reply,
+        })
+        .await?
+    }
+
+    /// Disconnect a peer that sent file data that does not verify.
+    pub async fn punish(&self, peer: PeerId, reason: String) {
+        let _ = self.tx.send(Command::Punish { peer, reason }).await;
+    }
+
+    /// Fetch a file into `store` from the members that hold it (see
+    /// [`fetch::fetch`]); a second fetch of the same file waits for the
+    /// first and then finds it held.
+    pub async fn fetch(
+        &self,
+        store: &FileStore,
+        hash: Hash32,
+        size: u64,
+        progress: Option<mpsc::Sender<(u64, u64)>>,
+    ) -> Result<Fetched, FileError> {
+        let lock = self
+            .fetching
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(hash)
+            .or_default()
+            .clone();
+        let result = {
+            let _one = lock.lock().await;
+            fetch::fetch(self, store, hash, size, progress).await
+        };
+        let mut locks = self.fetching.lock().unwrap_or_else(|e| e.into_inner());
+        if Arc::strong_count(&lock) == 2 {
+            locks.remove(&hash);
+        }
+        result
     }
 }

@@ -1,5 +1,6 @@
 //! The network: a libp2p swarm (TCP and QUIC, noise, yamux, identify, ping,
-//! optional mDNS, and the `/r2com/sync/1` request-response protocol) and
+//! optional mDNS, the `/r2com/sync/1` and `/r2com/files/1` request-response
+//! protocols) and
 //! the one event loop that drives the sans-IO sync machine
 //! ([`r2com_protocol::sync::SyncMachine`]) with what the swarm reports.
 //!
@@ -20,6 +21,7 @@ mod codec;
 mod commands;
 mod dial;
 mod event_loop;
+mod files;
 mod handle;
 
 use std::collections::{BTreeMap, HashMap};
@@ -49,6 +51,17 @@ pub struct NetConfig {
     pub data_dir: PathBuf,
     /// Check a link idle this long (see [`SyncMachine::check_every`]).
     pub sync_interval: std::time::Duration,
+    /// The file store served to members and fetched into.
+    pub files: crate::files::FileStore,
+}
+
+/// A connected member a file may be fetched from.
+#[derive(Clone, Debug)]
+pub struct FileSource {
+    pub peer: PeerId,
+    /// Every connection to it goes through a relay (whose circuit a file
+    /// cannot pass).
+    pub relayed: bool,
 }
 
 /// Start the swarm and its loop. Returns a handle for the control API.
@@ -65,7 +78,10 @@ pub async fn start(cfg: NetConfig, library: LibraryHandle) -> Result<NetHandle, 
             .map_err(|e| format!("listen on {addr}: {e}"))?;
     }
     let (tx, rx) = mpsc::channel(COMMAND_CAPACITY);
-    let handle = NetHandle { tx };
+    let handle = NetHandle {
+        tx,
+        fetching: Default::default(),
+    };
     let known: Vec<(String, Option<PeerState>)> = library
         .with(|l| {
             let mut out = Vec::new();
@@ -114,6 +130,8 @@ pub async fn start(cfg: NetConfig, library: LibraryHandle) -> Result<NetHandle, 
         addrs: HashMap::new(),
         dials,
         listen: Vec::new(),
+        conns: HashMap::new(),
+        files: files::FilesState::new(cfg.files.clone()),
     };
     tokio::spawn(lp.run().instrument(tracing::info_span!("net")));
     Ok(handle)

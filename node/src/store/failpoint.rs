@@ -9,7 +9,9 @@
 //! operation, as a power cut would; `fail` makes that call return an error
 //! without doing it, as a failing disk would (a `flush` that fails leaves
 //! the preceding writes in place but not durable). Sites: `flush`
-//! ([`Store::flush`]) and `batch` (a [`Store::write`] of more than one key).
+//! ([`Store::flush`]), `batch` (a [`Store::write`] of more than one key),
+//! and `piece` (a fetched file piece written to its part file; only
+//! `after` applies: the fetcher aborts once the piece is written).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -23,6 +25,7 @@ pub const ENV: &str = "R2COM_FAILPOINT";
 pub enum Site {
     Flush,
     Batch,
+    Piece,
 }
 
 /// What an armed failpoint does when it is hit.
@@ -52,7 +55,7 @@ impl Failpoint {
         let spec = std::env::var(ENV).ok()?;
         let fp = Failpoint::parse(&spec);
         if fp.is_none() {
-            eprintln!("{ENV}={spec:?} is not <flush|batch>:<n>[:before|after|fail]; ignored");
+            eprintln!("{ENV}={spec:?} is not <flush|batch|piece>:<n>[:before|after|fail]; ignored");
         }
         fp
     }
@@ -62,6 +65,7 @@ impl Failpoint {
         let site = match parts.next()? {
             "flush" => Site::Flush,
             "batch" => Site::Batch,
+            "piece" => Site::Piece,
             _ => return None,
         };
         let nth = parts.next()?.parse().ok().filter(|n| *n > 0)?;
@@ -80,6 +84,18 @@ impl Failpoint {
             action,
             seen: AtomicU64::new(0),
         })
+    }
+
+    /// The site this failpoint is armed at.
+    pub fn site(&self) -> Site {
+        self.site
+    }
+
+    /// Count a call at `site`; abort the process if it is the armed one.
+    pub fn hit(&self, site: Site) {
+        if self.armed(site) {
+            self.abort()
+        }
     }
 
     /// Count a call at `site`: whether it is the armed one.

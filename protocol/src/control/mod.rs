@@ -18,6 +18,7 @@
 
 mod edit;
 mod error;
+mod files;
 mod library;
 mod membership;
 mod network;
@@ -28,6 +29,7 @@ use serde::{Deserialize, Serialize};
 
 pub use edit::{apply_edits, Edit};
 pub use error::{ApiError, ErrorCode};
+pub use files::{Attached, AttachmentRow, Detached, FileWritten};
 pub use library::{
     BackupReport, ConsortiumStatus, Counts, EventRow, Ics, ImportReport, PracticeRow, Removed,
     SearchHit, Standing, Status, VerifyReport,

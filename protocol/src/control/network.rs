@@ -15,6 +15,10 @@ pub struct PeerRow {
     /// The organisation or this key is revoked.
     pub revoked: bool,
     pub connected: bool,
+    /// Connected only through a relay: its circuit limits (2 minutes,
+    /// 128 KiB) let sync through but not files.
+    #[serde(default)]
+    pub relayed: bool,
     /// Addresses known for it.
     pub addrs: Vec<String>,
     /// RFC 3339 time of the last completed round, if any.

@@ -75,6 +75,28 @@ pub enum Request {
     RosterExport,
     /// Store the valid entries of a roster file.
     RosterImport { data: Value },
+    /// Attach a file to the practice or event `id`: the node copies the
+    /// file at `path` (absolute; the node reads it) into its file store.
+    Attach {
+        id: String,
+        path: String,
+        /// Default: the file name of `path`.
+        #[serde(default)]
+        title: Option<String>,
+        #[serde(default)]
+        language: Option<String>,
+    },
+    /// Remove a file's reference from a record.
+    Detach { id: String, hash: String },
+    /// Every file reference of every record, with whether it is held here.
+    Attachments {
+        /// Only files not held here.
+        #[serde(default)]
+        missing: bool,
+    },
+    /// Write a file to `out` (absolute; the node writes it), fetching it
+    /// from members first if it is not held here.
+    AttachmentGet { hash: String, out: String },
     /// Every signed change, for hand-over.
     ChangesExport,
     /// Accept signed changes from another member.
@@ -132,6 +154,10 @@ impl Request {
             Request::PeerAdd { .. } => "peer_add",
             Request::CalendarAgenda { .. } => "calendar_agenda",
             Request::CalendarIcs { .. } => "calendar_ics",
+            Request::Attach { .. } => "attach",
+            Request::Detach { .. } => "detach",
+            Request::Attachments { .. } => "attachments",
+            Request::AttachmentGet { .. } => "attachment_get",
         }
     }
 }

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::files::{Attached, AttachmentRow, Detached, FileWritten};
 use super::library::{
     BackupReport, EventRow, Ics, ImportReport, PracticeRow, Removed, SearchHit, Status,
     VerifyReport,
@@ -111,6 +112,14 @@ responses! {
     Agenda(Vec<AgendaRow>),
     /// `CalendarIcs`.
     Ics(Ics),
+    /// `Attach`.
+    Attached(Attached),
+    /// `Detach`.
+    Detached(Detached),
+    /// `Attachments`.
+    Attachments(Vec<AttachmentRow>),
+    /// `AttachmentGet`.
+    FileWritten(FileWritten),
 }
 
 #[cfg(test)]

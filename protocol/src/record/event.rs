@@ -1,5 +1,6 @@
 use serde::{Deserialize, Serialize};
 
+use super::attachment::{self, Attachment};
 use super::validate::{self as v, ValidationError};
 use crate::ids::{DocId, RecordKind};
 
@@ -56,6 +57,9 @@ pub struct Event {
     /// An RFC 5545 RRULE.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recurrence: Option<String>,
+    /// Files attached (references; the bytes live in each node's file store).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
 }
 
 impl Event {
@@ -123,6 +127,7 @@ impl Event {
         if let Some(rule) = &self.recurrence {
             v::rrule(rule, &self.starts_at, &self.timezone).map_err(|r| e("recurrence", r))?;
         }
+        attachment::check_all(&self.attachments).map_err(|r| e("attachments", r))?;
         Ok(())
     }
 }

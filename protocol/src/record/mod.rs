@@ -2,6 +2,7 @@
 //! (the training calendar), their JSON shape, and validation whose errors
 //! name the record and the field at fault.
 
+pub mod attachment;
 mod event;
 mod practice;
 mod validate;
@@ -9,6 +10,7 @@ mod validate;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use attachment::Attachment;
 pub use event::{Event, EventFormat, EventStatus};
 pub use practice::{Evidence, Practice, PracticeStatus};
 pub use validate::{ambiguous_offsets, parse_local_time, ValidationError};
@@ -81,7 +83,7 @@ impl Record {
     pub fn normalize(&mut self) {
         match self {
             Record::Practice(p) => p.normalize(),
-            Record::Event(_) => {}
+            Record::Event(e) => attachment::normalize(&mut e.attachments),
         }
     }
 
@@ -119,6 +121,20 @@ impl Record {
         match self {
             Record::Practice(p) => crate::search::index_text(&p.title, &p.summary, &p.body),
             Record::Event(e) => crate::search::index_text(&e.title, "", &e.description),
+        }
+    }
+
+    pub fn attachments(&self) -> &[Attachment] {
+        match self {
+            Record::Practice(p) => &p.attachments,
+            Record::Event(e) => &e.attachments,
+        }
+    }
+
+    pub fn attachments_mut(&mut self) -> &mut Vec<Attachment> {
+        match self {
+            Record::Practice(p) => &mut p.attachments,
+            Record::Event(e) => &mut e.attachments,
         }
     }
 

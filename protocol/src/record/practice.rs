@@ -1,5 +1,6 @@
 use serde::{Deserialize, Serialize};
 
+use super::attachment::{self, Attachment};
 use super::validate::{self as v, ValidationError};
 use crate::ids::{DocId, RecordKind};
 
@@ -46,6 +47,9 @@ pub struct Practice {
     pub status: PracticeStatus,
     pub created_at: String,
     pub updated_at: String,
+    /// Files attached (references; the bytes live in each node's file store).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
 }
 
 impl Practice {
@@ -64,6 +68,7 @@ impl Practice {
             set.sort();
             set.dedup();
         }
+        attachment::normalize(&mut self.attachments);
     }
 
     pub fn validate(&self) -> Result<(), ValidationError> {
@@ -89,6 +94,7 @@ impl Practice {
         if updated < created {
             return Err(e("updated_at", "must not be before created_at".into()));
         }
+        attachment::check_all(&self.attachments).map_err(|r| e("attachments", r))?;
         Ok(())
     }
 }

@@ -10,7 +10,8 @@
 //! logged; a revoked key's change is not applied (relayed by a member: the
 //! member stays; pushed by the revoked node: it is disconnected). In each,
 //! nothing is applied and the store verifies; after the flood the node's
-//! memory stayed bounded and an honest member still syncs.
+//! memory stayed bounded and an honest member still syncs. Files
+//! (`/r2com/files/1`) are served to members only.
 
 mod swarm;
 
@@ -377,4 +378,55 @@ fn a_request_flood_is_disconnected_with_memory_bounded_and_members_keep_syncing(
         t.a.log(),
         b.log()
     );
+}
+
+/// Files are served to members only, with the same gating as sync: a
+/// stranger asking whether the node holds an attached file, for its
+/// outline or for a piece receives nothing and is disconnected; an
+/// admitted member's key (the positive control) is told the size and gets
+/// the piece's bytes.
+#[test]
+fn a_stranger_asking_for_a_file_receives_nothing_and_a_member_gets_it() {
+    use r2com_protocol::files::{FileRequest, FileResponse};
+    let t = target();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("handout.pdf");
+    let mut data = b"%PDF-1.7\n".to_vec();
+    data.extend((0..3 * MIB).map(|i| (i * 31 % 251) as u8));
+    std::fs::write(&path, &data).unwrap();
+    let attached = t.a.json(&["attach", "p-000000", path.to_str().unwrap()]);
+    let hex_hash = attached["attachment"]["hash"].as_str().unwrap().to_owned();
+    let mut hash = [0u8; 32];
+    hex::decode_to_slice(&hex_hash, &mut hash).unwrap();
+    run(async {
+        let mut stranger = Hostile::new([9; 32]);
+        let node = stranger.connect(&t.addr).await;
+        for req in [
+            FileRequest::Holds { hashes: vec![hash] },
+            FileRequest::Outline { hash },
+            FileRequest::Piece { hash, index: 0 },
+        ] {
+            let o = stranger.ask_files(node, req).await;
+            assert!(matches!(o, Outcome::Failed(_)), "stranger got {o:?}");
+        }
+        assert!(stranger.closed(node, DROPPED).await, "not disconnected");
+
+        let mut member = Hostile::new(seed_of(&t.h));
+        let node = member.connect(&t.addr).await;
+        let o = member
+            .ask_files(node, FileRequest::Holds { hashes: vec![hash] })
+            .await;
+        let Outcome::FileResponse(FileResponse::Holds { sizes }) = o else {
+            panic!("member got {o:?}");
+        };
+        assert_eq!(sizes, vec![Some(data.len() as u64)]);
+        let o = member
+            .ask_files(node, FileRequest::Piece { hash, index: 1 })
+            .await;
+        let Outcome::FileResponse(FileResponse::Piece { bytes }) = o else {
+            panic!("member got {o:?}");
+        };
+        assert_eq!(&bytes[..], &data[MIB..2 * MIB]);
+    });
+    assert!(count(&t.a.log(), "not a member") >= 1);
 }

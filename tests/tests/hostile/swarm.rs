@@ -1,6 +1,6 @@
 //! The hostile side: a libp2p swarm in the test process speaking
 //! `/r2com/sync/1` with the node's own cbor codec (well-formed requests) or
-//! a raw codec (arbitrary bytes).
+//! a raw codec (arbitrary bytes), and `/r2com/files/1` (cbor).
 
 use std::io;
 use std::time::Duration;
@@ -9,6 +9,7 @@ use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Future, Stream
 use libp2p::request_response::{self, cbor, OutboundRequestId, ProtocolSupport};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{noise, tcp, yamux, Multiaddr, PeerId, StreamProtocol, Swarm};
+use r2com_protocol::files::{self, FileRequest, FileResponse};
 use r2com_protocol::wire::{self, SyncRequest, SyncResponse};
 
 /// Writes the request bytes as they are; reads whatever comes back.
@@ -79,6 +80,7 @@ impl request_response::Codec for RawCodec {
 pub struct Hb {
     pub sync: cbor::Behaviour<SyncRequest, SyncResponse>,
     pub raw: request_response::Behaviour<RawCodec>,
+    pub files: cbor::Behaviour<FileRequest, FileResponse>,
 }
 
 /// How a hostile request ended (fields are read through `Debug`).
@@ -87,6 +89,7 @@ pub struct Hb {
 pub enum Outcome {
     Response(SyncResponse),
     RawResponse(Vec<u8>),
+    FileResponse(FileResponse),
     /// The request failed (stream reset, connection closed, timeout).
     Failed(String),
 }
@@ -112,6 +115,10 @@ impl Hostile {
             .with_behaviour(|_| Hb {
                 sync: cbor::Behaviour::new(proto(), cfg()),
                 raw: request_response::Behaviour::with_codec(RawCodec, proto(), cfg()),
+                files: cbor::Behaviour::new(
+                    [(StreamProtocol::new(files::PROTOCOL), ProtocolSupport::Full)],
+                    cfg(),
+                ),
             })
             .expect("behaviour")
             .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
@@ -159,6 +166,19 @@ impl Hostile {
                             },
                         ..
                     })) if request_id == id => return Outcome::RawResponse(response),
+                    SwarmEvent::Behaviour(HbEvent::Files(Event::Message {
+                        message:
+                            Message::Response {
+                                request_id,
+                                response,
+                            },
+                        ..
+                    })) if request_id == id => return Outcome::FileResponse(response),
+                    SwarmEvent::Behaviour(HbEvent::Files(Event::OutboundFailure {
+                        request_id,
+                        error,
+                        ..
+                    })) if request_id == id => return Outcome::Failed(error.to_string()),
                     SwarmEvent::Behaviour(HbEvent::Sync(Event::OutboundFailure {
                         request_id,
                         error,
@@ -180,6 +200,11 @@ impl Hostile {
 
     pub async fn ask(&mut self, peer: PeerId, req: SyncRequest) -> Outcome {
         let id = self.swarm.behaviour_mut().sync.send_request(&peer, req);
+        self.outcome(id).await
+    }
+
+    pub async fn ask_files(&mut self, peer: PeerId, req: FileRequest) -> Outcome {
+        let id = self.swarm.behaviour_mut().files.send_request(&peer, req);
         self.outcome(id).await
     }
 

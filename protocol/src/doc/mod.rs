@@ -8,6 +8,7 @@
 //! | `deleted` | bool | tombstone: removal is itself a (signed) change |
 //! | `summary`, `body`, `description` | Text | edited together: concurrent edits merge |
 //! | `themes`, `target_groups`, `countries`, `languages` | Map item -> true | sets: concurrent adds and removals merge |
+//! | `attachments` | Map hash -> Map of the reference's fields | a set keyed by file: concurrent attaches all kept |
 //! | every other field | scalar (string, int, null; absent if optional) | last writer wins, deterministically by op id |
 //!
 //! Only the long fields are collaborative text: loading a document with Text
@@ -23,6 +24,8 @@ use automerge::{
 };
 use serde_json::{Map, Value};
 
+mod refs;
+
 use crate::identity::NodeKey;
 use crate::ids::RecordKind;
 use crate::record::Record;
@@ -36,6 +39,8 @@ pub enum FieldKind {
     Text,
     /// A set of strings, as a map from item to `true`.
     Set,
+    /// File references, as a map from hash to a map of the other fields.
+    Refs,
 }
 
 use FieldKind::*;
@@ -55,6 +60,7 @@ const PRACTICE_FIELDS: &[(&str, FieldKind)] = &[
     ("status", Scalar),
     ("created_at", Scalar),
     ("updated_at", Scalar),
+    ("attachments", Refs),
 ];
 
 const EVENT_FIELDS: &[(&str, FieldKind)] = &[
@@ -72,6 +78,7 @@ const EVENT_FIELDS: &[(&str, FieldKind)] = &[
     ("online_url", Scalar),
     ("status", Scalar),
     ("recurrence", Scalar),
+    ("attachments", Refs),
 ];
 
 /// The fields of a kind of record and how each is held.
@@ -202,6 +209,7 @@ fn write_fields(
                     }
                 }
             }
+            Refs => refs::write(doc, name, new_v)?,
             Set => {
                 let items: Vec<&str> = new_v
                     .and_then(Value::as_array)
@@ -228,7 +236,7 @@ fn write_fields(
     Ok(())
 }
 
-fn json_to_scalar(name: &str, v: &Value) -> Result<ScalarValue, DocError> {
+pub(crate) fn json_to_scalar(name: &str, v: &Value) -> Result<ScalarValue, DocError> {
     Ok(match v {
         Value::Null => ScalarValue::Null,
         Value::String(s) => ScalarValue::Str(s.as_str().into()),
@@ -244,6 +252,12 @@ pub fn read(doc: &mut AutoCommit) -> Result<Record, DocError> {
     let kind = kind_of(doc)?;
     let mut map = Map::new();
     for &(name, how) in fields(kind) {
+        if how == Refs {
+            if let Some(list) = refs::read(doc, name)? {
+                map.insert(name.to_owned(), list);
+            }
+            continue;
+        }
         let Some((value, id)) = doc.get(ROOT, name)? else {
             continue;
         };
