@@ -423,6 +423,7 @@ fn the_running_node_answers_status_peers_and_sync_as_json() {
             "peer_id",
             "revoked",
             "connected",
+            "relayed",
             "addrs",
             "last_sync",
             "we_lack",

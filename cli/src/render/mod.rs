@@ -9,6 +9,6 @@ mod network;
 mod node;
 
 pub use calendar::Agenda;
-pub use files::{size, Shown};
+pub use files::Shown;
 pub use library::{Listed, Saved};
 pub use node::{Identity, Initialised, Written};

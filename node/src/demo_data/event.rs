@@ -128,6 +128,7 @@ pub(super) fn event(rng: &mut Rng, texts: &Texts, i: u32) -> Event {
         online_url,
         status,
         recurrence,
+        attachments: Vec::new(),
     }
 }
 

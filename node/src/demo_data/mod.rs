@@ -183,6 +183,7 @@ fn practice(rng: &mut Rng, texts: &Texts, i: u32) -> Practice {
         status,
         created_at: utc(created),
         updated_at: utc(updated),
+        attachments: Vec::new(),
     }
 }
 
