@@ -9,9 +9,10 @@
 //! Documents are never all loaded: list, show, search and export read the
 //! materialized records; a record's document is loaded only to edit it.
 //!
-//! The files: `attach` (file references on records), `doc` (a record's document in the store: loading it, the
-//! writes for its state), `write` (add, edit, remove), `dataset` (import
-//! and export), `read` (show, list, calendar), `search`, `verify`,
+//! The files: `attach` (file references on records), `doc` (a record's
+//! document in the store: loading it, the writes for its state), `write`
+//! (add, edit, remove), `dataset` (import and export), `read` (show, list,
+//! calendar), `search`, `verify`,
 //! `roster` (the consortium and roster as stored, and what a roster change
 //! retracts, in `retract`), `index` (change-hash and author indexes),
 //! `reconcile` (the digests and inventories peers compare), and `commit`
