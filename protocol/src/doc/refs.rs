@@ -71,12 +71,11 @@ pub(super) fn write(doc: &mut AutoCommit, name: &str, new: Option<&Value>) -> Re
     Ok(())
 }
 
-/// The entry of `hash` in any of the maps, with its fields as JSON.
-fn find(
-    doc: &AutoCommit,
-    all: &[ObjId],
-    hash: &str,
-) -> Result<Option<(ObjId, Map<String, Value>)>, DocError> {
+/// A reference's map object and its fields (but the hash) as JSON.
+type Entry = (ObjId, Map<String, Value>);
+
+/// The entry of `hash` in any of the maps.
+fn find(doc: &AutoCommit, all: &[ObjId], hash: &str) -> Result<Option<Entry>, DocError> {
     for m in all {
         if let Some((AmValue::Object(ObjType::Map), id)) = doc.get(m, hash)? {
             let fields = entry_fields(doc, &id)?;
@@ -144,7 +143,7 @@ mod tests {
             media_type: "application/pdf".into(),
             file_name: format!("f{n}.pdf"),
             title: format!("File {n}"),
-            language: (n % 2 == 0).then(|| "fr".to_owned()),
+            language: n.is_multiple_of(2).then(|| "fr".to_owned()),
         }
     }
 
