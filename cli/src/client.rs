@@ -4,10 +4,12 @@
 use std::io::ErrorKind;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
 use r2com_node::api::dispatch;
+use r2com_node::dir_lock::{DirLock, Role};
 use r2com_node::frame;
 use r2com_node::open::{socket_path, NodeError, OpenNode};
 use r2com_node::store::StoreError;
@@ -45,21 +47,58 @@ where
         })
 }
 
+/// How long a command waits for a node that holds the data directory
+/// (starting, stopping) to answer on its control socket, or for another
+/// command working on the store directly to finish.
+const BUSY_WAIT: Duration = Duration::from_secs(10);
+/// Between two looks at the socket and the lock.
+const POLL: Duration = Duration::from_millis(10);
+
 /// Send one request; `progress` sees progress frames.
+///
+/// Over the control socket when a node answers on it; otherwise on the
+/// store directly, but only under the data directory's lock
+/// ([`r2com_node::dir_lock`]): while a node holds it (starting or
+/// stopping) the command waits for the socket instead, so it never takes
+/// the store from a node that is starting.
 pub fn call(
     data_dir: &Path,
     request: Request,
     progress: &mut (dyn FnMut(u64, u64) + Send),
 ) -> Result<Response, CliError> {
     let sock = socket_path(data_dir);
-    match UnixStream::connect(&sock) {
-        Ok(stream) => over_socket(stream, &request, progress),
-        Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::ConnectionRefused) => {
-            in_process(data_dir, request, progress)
+    let started = Instant::now();
+    loop {
+        match UnixStream::connect(&sock) {
+            Ok(stream) => return over_socket(stream, &request, progress),
+            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::ConnectionRefused) => {}
+            Err(e) => {
+                return Err(anyhow::Error::new(e)
+                    .context(format!("cannot reach the node at {}", sock.display()))
+                    .into())
+            }
         }
-        Err(e) => Err(anyhow::Error::new(e)
-            .context(format!("cannot reach the node at {}", sock.display()))
-            .into()),
+        if !r2com_node::identity::key_path(data_dir).exists() {
+            let e = r2com_node::identity::IdentityError::Missing(data_dir.to_owned());
+            return Err(anyhow::Error::new(e).into());
+        }
+        match DirLock::try_acquire(data_dir, Role::Cli).map_err(anyhow::Error::new)? {
+            Some(lock) => return in_process(data_dir, lock, request, progress),
+            None if started.elapsed() < BUSY_WAIT => std::thread::sleep(POLL),
+            None => {
+                return Err(ApiError::new(
+                    ErrorCode::Unavailable,
+                    format!(
+                        "the store in {} is held by {}, which does not answer on {} (waited {} s)",
+                        data_dir.display(),
+                        r2com_node::dir_lock::holder(data_dir),
+                        sock.display(),
+                        BUSY_WAIT.as_secs()
+                    ),
+                )
+                .into())
+            }
+        }
     }
 }
 
@@ -92,15 +131,19 @@ fn over_socket(
 
 fn in_process(
     data_dir: &Path,
+    lock: DirLock,
     request: Request,
     progress: &mut (dyn FnMut(u64, u64) + Send),
 ) -> Result<Response, CliError> {
-    let node = match OpenNode::open(data_dir, false) {
+    let node = match OpenNode::open_locked(data_dir, lock, false) {
         Ok(n) => n,
         Err(NodeError::Store(StoreError::Locked)) => {
-            return Err(anyhow::anyhow!(
-                "the node's store in {} is locked by a running node, but its control socket does not answer",
-                data_dir.display()
+            return Err(ApiError::new(
+                ErrorCode::Unavailable,
+                format!(
+                    "the node's store in {} is locked by another process, but no node answers on its control socket",
+                    data_dir.display()
+                ),
             )
             .into())
         }

@@ -43,17 +43,23 @@ pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
     Ok(listener)
 }
 
-/// Serve control connections until the listener fails.
+/// Serve control connections until `stop` fires; then stop accepting and
+/// wait for the requests in flight to be answered.
 pub async fn serve(
     listener: UnixListener,
     library: LibraryHandle,
     net: Option<NetHandle>,
     store: FileStore,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
 ) {
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let mut next_id: u64 = 0;
     loop {
-        let (stream, _) = match listener.accept().await {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = &mut stop => break,
+        };
+        let (stream, _) = match accepted {
             Ok(s) => s,
             Err(e) => {
                 warn!(error = %e, "control socket accept failed");
@@ -79,6 +85,8 @@ pub async fn serve(
             .instrument(span),
         );
     }
+    drop(listener);
+    let _ = permits.acquire_many(MAX_CONNECTIONS as u32).await;
 }
 
 /// Requests the network answers (when the node runs); `None` for the

@@ -80,6 +80,7 @@ pub mod backup;
 pub mod config;
 pub mod control;
 pub mod demo_data;
+pub mod dir_lock;
 pub mod feed;
 pub mod files;
 pub mod frame;

@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use crate::dir_lock::{DirLock, LockError, Role};
 use crate::files::FileStore;
 use crate::identity::{self, IdentityError};
 use crate::library::Library;
@@ -21,6 +23,9 @@ pub enum NodeError {
     Identity(#[from] IdentityError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The data directory is held by another process (see [`crate::dir_lock`]).
+    #[error(transparent)]
+    Lock(#[from] LockError),
     #[error(transparent)]
     Library(#[from] crate::library::LibraryError),
     #[error("network: {0}")]
@@ -35,6 +40,12 @@ pub enum NodeError {
     Feed(std::net::SocketAddr, std::io::Error),
 }
 
+/// How long `r2com run` waits for a CLI command that has the store open.
+pub const RUN_LOCK_WAIT: Duration = Duration::from_secs(60);
+/// How long a store whose sled lock is still held (a process that does
+/// not take `node.lock`, or the last moments of one that did) is retried.
+const STORE_LOCK_RETRY: Duration = Duration::from_secs(5);
+
 /// An opened node: its library and where it lives.
 pub struct OpenNode {
     pub library: Library,
@@ -44,14 +55,43 @@ pub struct OpenNode {
     /// Whether this is the running node (`r2com run`) or the CLI working on
     /// a stopped node's store.
     pub running: bool,
+    /// Held while the store is open (see [`crate::dir_lock`]).
+    _lock: DirLock,
 }
 
 impl OpenNode {
-    /// Open the key and the store of a data directory.
-    pub fn open(data_dir: &Path, running: bool) -> Result<OpenNode, NodeError> {
+    /// Open the key and the store of a data directory for `r2com run`:
+    /// waits (up to [`RUN_LOCK_WAIT`], logged) for a CLI command that has
+    /// the store open.
+    pub fn open_for_run(data_dir: &Path) -> Result<OpenNode, NodeError> {
+        let lock = DirLock::acquire(data_dir, Role::Node, RUN_LOCK_WAIT, |holder| {
+            tracing::warn!(
+                %holder,
+                wait_secs = RUN_LOCK_WAIT.as_secs(),
+                "the store is in use; waiting for it"
+            )
+        })?;
+        Self::open_locked(data_dir, lock, true)
+    }
+
+    /// Open the key and the store of a data directory under a lock already
+    /// taken (the CLI takes it with [`DirLock::try_acquire`]).
+    pub fn open_locked(
+        data_dir: &Path,
+        lock: DirLock,
+        running: bool,
+    ) -> Result<OpenNode, NodeError> {
         let config = crate::config::Config::load(data_dir)?;
         let key = identity::load(data_dir)?;
-        let sled = SledStore::open(&data_dir.join(STORE_DIR))?;
+        let started = Instant::now();
+        let sled = loop {
+            match SledStore::open(&data_dir.join(STORE_DIR)) {
+                Err(StoreError::Locked) if started.elapsed() < STORE_LOCK_RETRY => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                other => break other?,
+            }
+        };
         // Tests arm crash and failure points with `R2COM_FAILPOINT`; the
         // production store never carries them.
         let store: Arc<dyn Store> = match Failpoint::from_env() {
@@ -63,6 +103,7 @@ impl OpenNode {
             files: FileStore::new(data_dir, config.attachments.max_size()),
             data_dir: data_dir.to_owned(),
             running,
+            _lock: lock,
         })
     }
 }

@@ -8,6 +8,9 @@ use tracing::info;
 use crate::identity;
 use crate::open::{socket_path, NodeError, OpenNode};
 
+/// How long control requests in flight at shutdown may take to finish.
+const SHUTDOWN_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Network options of `r2com run`.
 #[derive(Debug, Default, Clone)]
 pub struct NetOptions {
@@ -36,7 +39,7 @@ pub async fn run(
         info!(public_key = %key.public(), "created a new node key");
     }
     drop(key);
-    let node = Arc::new(OpenNode::open(data_dir, true)?);
+    let node = Arc::new(OpenNode::open_for_run(data_dir)?);
     let span = tracing::info_span!("node", key = %&node.library.key().public().to_hex()[..12]);
     let _enter = span.enter();
     let sock = socket_path(data_dir);
@@ -80,16 +83,24 @@ pub async fn run(
         net.clone(),
         node.files.clone(),
     ));
+    let (stop, stopped) = tokio::sync::oneshot::channel();
     let server = tokio::spawn(crate::control::serve(
         listener,
         library,
         Some(net),
         node.files.clone(),
+        stopped,
     ));
     shutdown_signal().await;
     info!("shutting down");
-    server.abort();
     prefetch.abort();
+    // No new control connections (commands wait for the store lock, which
+    // is released when this process ends); those in flight are answered.
+    let _ = std::fs::remove_file(&sock);
+    let _ = stop.send(());
+    if tokio::time::timeout(SHUTDOWN_WAIT, server).await.is_err() {
+        tracing::warn!("control requests still running at shutdown were cut off");
+    }
     if let Some(f) = feed {
         f.abort();
     }

@@ -1,6 +1,6 @@
 //! Crash and failure failpoints for tests, in a store wrapper that the
 //! production store never carries: [`FailpointStore`] wraps a store only
-//! when `R2COM_FAILPOINT` is set (see [`crate::open::OpenNode::open`]) or a
+//! when `R2COM_FAILPOINT` is set (see [`crate::open::OpenNode::open_locked`]) or a
 //! test builds one.
 //!
 //! `R2COM_FAILPOINT=<site>:<n>[:before|after|fail]` arms the `n`-th call
