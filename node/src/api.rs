@@ -177,19 +177,7 @@ fn attach(
     }
     // Refuse before copying a file to a record that does not exist.
     node.library.find_record(id)?;
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let stored = node.files.ingest(path)?;
-    let attachment = Attachment {
-        hash: stored.hash,
-        size: stored.size,
-        media_type: stored.media_type,
-        title: title.unwrap_or_else(|| file_name.clone()),
-        file_name,
-        language,
-    };
+    let attachment = node.files.ingest(path)?.attachment(path, title, language);
     let (record, attachment) = node.library.attach(id, attachment, Utc::now())?;
     Ok(Attached {
         record: format!("{}/{}", record.kind(), record.id()),

@@ -8,7 +8,6 @@ use chrono::Utc;
 use tokio::sync::mpsc;
 
 use r2com_protocol::control::{ApiError, Attached, ErrorCode, FileWritten};
-use r2com_protocol::record::Attachment;
 
 use super::{parse_hash, FileError, FileStore};
 use crate::library_thread::LibraryHandle;
@@ -44,22 +43,13 @@ pub async fn attach(
     library
         .with(move |l| l.find_record(&check).map(|_| ()))
         .await??;
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
     let s = store.clone();
-    let stored = tokio::task::spawn_blocking(move || s.ingest(&path))
-        .await
-        .map_err(joined)??;
-    let attachment = Attachment {
-        hash: stored.hash,
-        size: stored.size,
-        media_type: stored.media_type,
-        title: title.unwrap_or_else(|| file_name.clone()),
-        file_name,
-        language,
-    };
+    let attachment = tokio::task::spawn_blocking(move || {
+        s.ingest(&path)
+            .map(|stored| stored.attachment(&path, title, language))
+    })
+    .await
+    .map_err(joined)??;
     let (record, attachment) = library
         .with(move |l| l.attach(&id, attachment, Utc::now()))
         .await??;

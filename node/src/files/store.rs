@@ -35,6 +35,30 @@ pub struct Ingested {
     pub media_type: String,
 }
 
+impl Ingested {
+    /// The record's reference to this file, ingested from `path`: the file
+    /// name is `path`'s, and the title defaults to it.
+    pub fn attachment(
+        self,
+        path: &std::path::Path,
+        title: Option<String>,
+        language: Option<String>,
+    ) -> r2com_protocol::record::Attachment {
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        r2com_protocol::record::Attachment {
+            hash: self.hash,
+            size: self.size,
+            media_type: self.media_type,
+            title: title.unwrap_or_else(|| file_name.clone()),
+            file_name,
+            language,
+        }
+    }
+}
+
 /// The content-addressed store of one node.
 #[derive(Clone, Debug)]
 pub struct FileStore {
