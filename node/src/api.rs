@@ -118,9 +118,12 @@ pub fn dispatch(
         Request::Join { token } => Response::Joined(lib.join(&token, now)?),
         Request::Members => Response::Members(lib.members()?),
         Request::Revoke { target, reason } => Response::Revoked(lib.revoke(&target, &reason, now)?),
+        Request::InviteWithdraw { invite } => {
+            Response::InviteWithdrawn(lib.withdraw_invite(&invite, now)?)
+        }
         Request::SetRole { org, role } => Response::RoleSet(lib.set_role(&org, role, now)?),
         Request::RosterExport => Response::RosterFile(lib.roster_export()?),
-        Request::RosterImport { data } => Response::RosterImported(lib.roster_import(data)?),
+        Request::RosterImport { data } => Response::RosterImported(lib.roster_import(data, now)?),
         Request::ChangesExport => Response::ChangesFile(lib.changes_export()?),
         Request::ChangesImport { data } => {
             let report = lib.changes_import(data)?;

@@ -17,24 +17,15 @@ impl Replica<PeerId> for NodeReplica<'_> {
     type Error = LibraryError;
 
     fn standing(&mut self, peer: &PeerId) -> Standing {
-        let Some(key) = key_of(peer) else {
-            return Standing::Stranger;
-        };
-        match self.0.roster() {
-            Some(r) if r.is_live_member(&key) => Standing::Member,
-            Some(r) if r.invites.values().any(|i| i.key == key) && r.find_key(&key).is_none() => {
-                Standing::Invitee
-            }
+        match (key_of(peer), self.0.roster()) {
+            (Some(key), Some(r)) => r.standing(&key),
             _ => Standing::Stranger,
         }
     }
 
     fn awaiting_admission(&mut self) -> bool {
         let me = self.0.key().public().to_hex();
-        match self.0.roster() {
-            None => false,
-            Some(r) => !r.is_live_member(&me) && r.find_key(&me).is_none(),
-        }
+        self.0.roster().is_some_and(|r| r.awaiting_admission(&me))
     }
 
     fn summary(&mut self) -> Result<Summary, LibraryError> {

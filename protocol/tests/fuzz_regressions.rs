@@ -195,7 +195,43 @@ fn generated() -> Vec<(&'static str, &'static str, Vec<u8>)> {
         ("control_request", "status", br#""Status""#.to_vec()),
         ("control_request", "deep", vec![b'['; 100_000]),
         ("roster_entry", "empty-object", b"{}".to_vec()),
+        (
+            "roster_eval",
+            "revoked-admin-fights-back",
+            revoked_admin_program(),
+        ),
+        (
+            "roster_eval",
+            "every-kind",
+            (0u8..48)
+                .flat_map(|i| [i, i / 3, i / 2 + 1, i.wrapping_mul(37)])
+                .collect(),
+        ),
+        (
+            "member_change",
+            "edits-forks-revoked",
+            (0u8..96).map(|i| i.wrapping_mul(29) ^ (i >> 2)).collect(),
+        ),
     ]
+}
+
+/// A `roster_eval` program: founder 0 invites 1 as admin (admitted,
+/// witnessed), 1 invites 3; 0 revokes 1's organisation; 1 answers with a
+/// revocation of 0 on old dependencies, listing half of what it saw.
+fn revoked_admin_program() -> Vec<u8> {
+    [
+        [0u8, 0, 1, 0x81],
+        [2, 1, 0, 0x01],
+        [3, 0, 1, 0x01],
+        [0, 1, 3, 0x01],
+        [2, 3, 0, 0x01],
+        [3, 1, 3, 0x01],
+        [4, 0, 1, 0x01],
+        [4, 1, 0, 0x48],
+        [5, 1, 3, 0x04],
+        [7, 1, 1, 0x81],
+    ]
+    .concat()
 }
 
 fn cbor<T: serde::Serialize>(v: &T) -> Vec<u8> {
@@ -290,4 +326,59 @@ fn known_dangers_are_refused_without_panic_or_big_allocation() {
     .unwrap();
     assert_eq!(resp.check(), Err(WireError::Limit("too many hashes")));
     assert!(cbor4ii::serde::from_slice::<SyncResponse>(&huge_cbor_array()).is_err());
+}
+
+/// Issue 13, point 5: a chain of 50,000 junk roster entries (a stranger's,
+/// each naming the one before) used to make evaluation keep O(n^2)
+/// ancestor sets (gigabytes at 20,000). Now it takes a few MiB.
+#[test]
+fn a_chain_of_50000_junk_roster_entries_evaluates_in_bounded_memory() {
+    use r2com_protocol::roster::{Action, Entry, OrgInfo, Role, Roster, VerifiedEntry};
+    // Held for the whole test: building the entries allocates too.
+    let _g = MEASURE.lock().unwrap_or_else(|e| e.into_inner());
+    let founder = NodeKey::from_seed([1; 32]);
+    let stranger = NodeKey::from_seed([2; 32]);
+    let g = Entry {
+        consortium: String::new(),
+        author: founder.public().to_hex(),
+        deps: vec![],
+        issued_at: "2026-01-01T00:00:00Z".into(),
+        action: Action::Genesis {
+            name: "RAN".into(),
+            org: OrgInfo {
+                key: "o0".into(),
+                name: "O".into(),
+                country: "FR".into(),
+            },
+        },
+    }
+    .sign(&founder);
+    let cid = g.id();
+    let mut entries: Vec<VerifiedEntry> = vec![g.verify(None).unwrap()];
+    let mut prev = cid;
+    for i in 0..50_000 {
+        let e = Entry {
+            consortium: cid.to_hex(),
+            author: stranger.public().to_hex(),
+            deps: vec![prev.to_hex()],
+            issued_at: "2026-01-01T00:00:00Z".into(),
+            action: Action::SetRole {
+                org: format!("x{i}"),
+                role: Role::Admin,
+            },
+        }
+        .sign(&stranger);
+        prev = e.id();
+        entries.push(e.verify(Some(&cid)).unwrap());
+    }
+    let started = std::time::Instant::now();
+    let mut accepted = 0;
+    let peak = peak_during(|| accepted = Roster::evaluate(&cid, &entries).accepted.len());
+    eprintln!(
+        "50,000 junk entries: evaluated in {:?}, peak {} KiB",
+        started.elapsed(),
+        peak / 1024
+    );
+    assert_eq!(accepted, 1, "only the genesis is kept");
+    assert!(peak < 64 * MIB, "peak {peak} bytes");
 }

@@ -246,13 +246,16 @@ fn write_commands_print_what_they_did() {
         &imported,
         &[
             "added",
+            "witnessed",
             "refused",
             "rejected_by_rules",
             "pending",
             "admitted",
         ],
     );
-    assert_eq!(imported["added"], 1, "{imported}");
+    // The admit, and A's witness of it (the invite A holds already).
+    assert_eq!(imported["added"], 2, "{imported}");
+    assert_eq!(imported["witnessed"], 1, "{imported}");
     // And A's roster (the genesis) reaches B.
     let back = a.data_dir().join("roster.json");
     a.ok(&["roster", "export", "--out", back.to_str().unwrap()]);
@@ -295,6 +298,26 @@ fn write_commands_print_what_they_did() {
     assert_eq!(removed, serde_json::json!({"removed": "practice/p-json"}));
     let revoked = a.json(&["revoke", "ips", "--reason", "left"]);
     has_keys(&revoked, &["revoked", "entry"]);
+    // An invite nobody used is withdrawn by its id; a second time it is
+    // not open any more.
+    let c = TestNode::init();
+    let unused = a.json(&[
+        "invite",
+        "--org",
+        "act",
+        "--org-name",
+        "ACT",
+        "--country",
+        "IT",
+        "--key",
+        &peer_id(&c),
+    ]);
+    let id = unused["invite"].as_str().unwrap();
+    let withdrawn = a.json(&["withdraw", id]);
+    has_keys(&withdrawn, &["invite", "key", "entry"]);
+    assert_eq!(withdrawn["invite"], id);
+    let e = a.json_error(&["withdraw", id], 3);
+    assert_eq!(e["code"], "invalid", "{e}");
     let peer = a.json(&["peer", "add", "/ip4/127.0.0.1/tcp/9"]);
     assert_eq!(
         peer,

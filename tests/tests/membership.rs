@@ -228,3 +228,87 @@ fn a_non_member_cannot_push_changes() {
     let e = try_hand_over("roster", &outsider, &a, 3);
     assert!(e.contains("consortium"), "{e}");
 }
+
+/// Issue 13's reproduction: after admin `ips` revoked `act`, 64 copies of
+/// `ips`'s own admission with hex re-cased (the signature, or the invite
+/// id it names) are handed to the founder's node, as any member's push
+/// would. None is stored, and the revocation holds.
+#[test]
+fn recased_copies_of_an_admins_admission_do_not_undo_its_revocation() {
+    let (a, b, c) = consortium();
+    a.ok(&["promote", "ips"]);
+    hand_over("roster", &a, &b);
+    b.ok(&["revoke", "act", "--reason", "compromised"]);
+    hand_over("roster", &b, &a);
+    let before = a.json(&["members"]);
+    let act = |m: &serde_json::Value| {
+        m["orgs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["key"] == "act")
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(act(&before)["revoked"]["reason"], "compromised");
+
+    let file: serde_json::Value =
+        serde_json::from_str(&b.ok(&["roster", "export"])).expect("roster file");
+    let ips_key = public_key(&b);
+    let admission = file["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| {
+            e["entry"]["author"] == ips_key.as_str() && e["entry"]["action"]["type"] == "admit"
+        })
+        .expect("ips's admission")
+        .clone();
+    // Upper-case a different set of the first seven letters of `s` for
+    // each `mask`.
+    let recase = |s: &str, mask: u32| -> String {
+        let mut seen = 0;
+        s.chars()
+            .map(|ch| {
+                if !ch.is_ascii_alphabetic() {
+                    return ch;
+                }
+                seen += 1;
+                if seen <= 7 && mask & (1 << (seen - 1)) != 0 {
+                    ch.to_ascii_uppercase()
+                } else {
+                    ch
+                }
+            })
+            .collect()
+    };
+    let mut copies = Vec::new();
+    for mask in 1..=32u32 {
+        let mut e = admission.clone();
+        e["signature"] = recase(admission["signature"].as_str().unwrap(), mask).into();
+        copies.push(e);
+        let mut e = admission.clone();
+        let invite = admission["entry"]["action"]["invite"].as_str().unwrap();
+        e["entry"]["action"]["invite"] = recase(invite, mask).into();
+        copies.push(e);
+    }
+    assert_eq!(copies.len(), 64);
+    let path = a.data_dir().join("recased.json");
+    let forged = serde_json::json!({"consortium": file["consortium"], "entries": copies});
+    std::fs::write(&path, forged.to_string()).unwrap();
+    let report = a.json(&["roster", "import", path.to_str().unwrap()]);
+    assert_eq!(report["added"], 0, "{report}");
+    assert_eq!(report["refused"].as_array().unwrap().len(), 64, "{report}");
+
+    let after = a.json(&["members"]);
+    assert_eq!(after, before, "the import changed the roster");
+    assert_eq!(act(&after)["revoked"]["reason"], "compromised");
+    assert!(
+        after["rejected"].as_array().unwrap().is_empty(),
+        "{}",
+        after["rejected"]
+    );
+    // And what the founder hands on revokes `act` there too.
+    hand_over("roster", &a, &c);
+    assert_eq!(c.json(&["status"])["consortium"]["this_node"], "revoked");
+}

@@ -146,6 +146,12 @@ pub enum Command {
         #[arg(long, default_value = "")]
         reason: String,
     },
+    /// Withdraw an invite nobody has used yet (admins only): the invited
+    /// node can no longer join with it.
+    Withdraw {
+        /// The invite's id (`invite` prints it; 64 hex digits).
+        invite: String,
+    },
     /// Make an organisation an admin (admins only).
     Promote { org: String },
     /// Make an admin organisation a plain member (admins only; never the last admin).

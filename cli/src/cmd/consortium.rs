@@ -1,7 +1,9 @@
-//! `consortium create`, `invite`, `join`, `members`, `revoke`, `promote`,
-//! `demote`.
+//! `consortium create`, `invite`, `join`, `members`, `revoke`, `withdraw`,
+//! `promote`, `demote`.
 
-use r2com_protocol::control::{Founded, InviteIssued, Joined, Members, Request, Revoked, RoleSet};
+use r2com_protocol::control::{
+    Founded, InviteIssued, InviteWithdrawn, Joined, Members, Request, Revoked, RoleSet,
+};
 use r2com_protocol::roster::{OrgInfo, Role};
 
 use super::Ctx;
@@ -47,6 +49,11 @@ pub fn members(ctx: &Ctx) -> Outcome {
 pub fn revoke(ctx: &Ctx, target: String, reason: String) -> Outcome {
     let revoked: Revoked = ctx.ask(Request::Revoke { target, reason })?;
     ctx.emit(&revoked)
+}
+
+pub fn withdraw(ctx: &Ctx, invite: String) -> Outcome {
+    let withdrawn: InviteWithdrawn = ctx.ask(Request::InviteWithdraw { invite })?;
+    ctx.emit(&withdrawn)
 }
 
 pub fn set_role(ctx: &Ctx, org: String, role: Role) -> Outcome {

@@ -101,6 +101,7 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Join { token } => consortium::join(&ctx, token),
         Command::Members => consortium::members(&ctx),
         Command::Revoke { target, reason } => consortium::revoke(&ctx, target, reason),
+        Command::Withdraw { invite } => consortium::withdraw(&ctx, invite),
         Command::Promote { org } => consortium::set_role(&ctx, org, Role::Admin),
         Command::Demote { org } => consortium::set_role(&ctx, org, Role::Member),
         Command::Roster(cmd) => handover::roster(&ctx, cmd),

@@ -3,8 +3,8 @@
 use std::io::{self, Write};
 
 use r2com_protocol::control::{
-    ChangesFile, ChangesImported, Founded, InviteIssued, Joined, Members, Revoked, RoleSet,
-    RosterFile, RosterImported,
+    ChangesFile, ChangesImported, Founded, InviteIssued, InviteWithdrawn, Joined, Members, Revoked,
+    RoleSet, RosterFile, RosterImported,
 };
 
 use super::library::name;
@@ -25,8 +25,8 @@ impl Human for Founded {
 impl Human for InviteIssued {
     fn human(&self, out: &mut dyn Write) -> io::Result<()> {
         eprintln!(
-            "invite for {} valid until {}; give this token to that node (r2com join TOKEN):",
-            self.key, self.expires_at
+            "invite {} for {} valid until {}; give this token to that node (r2com join TOKEN):",
+            self.invite, self.key, self.expires_at
         );
         writeln!(out, "{}", self.token)
     }
@@ -88,6 +88,12 @@ impl Human for Revoked {
     }
 }
 
+impl Human for InviteWithdrawn {
+    fn human(&self, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "withdrew invite {} for {}", self.invite, self.key)
+    }
+}
+
 impl Human for RoleSet {
     fn human(&self, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "{} is now {}", self.org, name(&self.role))
@@ -114,9 +120,10 @@ impl Human for RosterImported {
     fn human(&self, out: &mut dyn Write) -> io::Result<()> {
         writeln!(
             out,
-            "added {} roster entries; {} refused, {} refused by the roster rules, {} pending; \
-             this node is {}",
+            "added {} roster entries ({} admissions witnessed); {} refused, {} refused by the \
+             roster rules, {} pending; this node is {}",
             self.added,
+            self.witnessed,
             self.refused.len(),
             self.rejected_by_rules.len(),
             self.pending.len(),

@@ -2,7 +2,8 @@
 //! from elsewhere: a peer's push or fetched batch (through the sync
 //! machine's [`r2com_protocol::sync::Replica::apply`]) and a changes file
 //! (`changes import`). Roster entries are stored first, so changes are
-//! judged by the newest roster; then every change is checked (`check`), and
+//! judged by the newest roster (only what the rules keep is stored); then
+//! every change is checked (`check`, the protocol's `verify_batch`), and
 //! only if the whole batch is valid are the documents built (`doc`),
 //! written and flushed.
 
@@ -17,7 +18,7 @@ use libp2p::PeerId;
 
 use r2com_protocol::envelope::SignedChange;
 use r2com_protocol::ids::DocId;
-use r2com_protocol::roster::SignedEntry;
+use r2com_protocol::roster::decode_entries;
 use serde::Serialize;
 
 use crate::library::{Batch, Library, LibraryError};
@@ -61,21 +62,37 @@ impl Library {
     ) -> Result<(ApplyReport, bool), LibraryError> {
         let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         let mut report = ApplyReport::default();
+        // Entries waiting for a dependency: a round with the sender brings
+        // them together.
+        let mut roster_pending = false;
         if !entries.is_empty() {
             let cid = self
                 .consortium_id()?
                 .ok_or_else(|| LibraryError::BadRequest("not in a consortium".into()))?;
-            let mut parsed = Vec::new();
-            for e in entries {
-                match SignedEntry::decode(&e) {
-                    Ok(se) => parsed.push(se),
-                    Err(err) => report.refuse(format!("roster entry: {err}")),
-                }
+            let (parsed, bad) = decode_entries(&entries);
+            for b in bad {
+                report.refuse(b);
             }
-            let (_, refused) = self.store_roster_entries(&cid, parsed)?;
-            for r in refused {
+            if report.refused > 0 {
+                return Ok((report, false));
+            }
+            let merged = self.merge_roster_entries(&cid, parsed)?;
+            for r in merged.invalid {
                 report.refuse(format!("roster entry {r}"));
             }
+            if report.refused > 0 {
+                return Ok((report, false));
+            }
+            // Entries the rules refuse are not the sender's fault (its view
+            // of the roster may be older): skipped, like changes whose
+            // author may not write.
+            report.not_allowed.extend(
+                merged
+                    .refused
+                    .into_iter()
+                    .map(|r| format!("roster entry {r}")),
+            );
+            roster_pending = merged.pending;
         }
         let mut changes = Vec::with_capacity(envelopes.len());
         for (i, env) in envelopes.into_iter().enumerate() {
@@ -86,7 +103,7 @@ impl Library {
             }
         }
         if changes.is_empty() {
-            return Ok((report, false));
+            return Ok((report, roster_pending));
         }
         let by_doc = self.check(changes, &mut report)?;
         // All or nothing: one change that does not verify, and nothing from
@@ -112,7 +129,7 @@ impl Library {
             }
         }
         self.commit(batch)?;
-        Ok((report, missing_deps))
+        Ok((report, missing_deps || roster_pending))
     }
 }
 

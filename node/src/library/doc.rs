@@ -127,6 +127,27 @@ impl Library {
             Ok(r) => return Ok(Err(format!("{key}: changes turn it into {}", r.doc_id()))),
             Err(_) => None,
         };
+        self.record_writes(doc_id, d, snapshot, record).map(Ok)
+    }
+
+    /// The writes for a document that holds no record of its own id (what
+    /// a retraction can leave): shown as no record, never an error.
+    pub(crate) fn no_record_writes(
+        &self,
+        doc_id: &DocId,
+        d: &mut AutoCommit,
+    ) -> Result<Vec<Write>, LibraryError> {
+        self.record_writes(doc_id, d, true, None)
+    }
+
+    fn record_writes(
+        &self,
+        doc_id: &DocId,
+        d: &mut AutoCommit,
+        snapshot: bool,
+        record: Option<Record>,
+    ) -> Result<Vec<Write>, LibraryError> {
+        let key = doc_id.to_key();
         let deleted = doc::is_deleted(d) || record.is_none();
         let visible = record.as_ref().filter(|_| !deleted);
         let mut writes = Vec::new();
@@ -134,7 +155,7 @@ impl Library {
             writes.extend(self.revision_write(doc_id, (self.clock)())?);
         }
         writes.extend(state_writes(&key, d, visible, snapshot));
-        Ok(Ok(writes))
+        Ok(writes)
     }
 
     /// Hash-index writes for the stored changes of `key` (but `skip`):

@@ -54,6 +54,7 @@ pub use commit::OUTBOX_CAPACITY;
 pub(crate) use doc::state_writes;
 pub use doc::DocState;
 pub(crate) use index::{author_index, hash_index};
+pub(crate) use retract::StoredHistory;
 pub(crate) use roster::META_CONSORTIUM;
 pub use search::MAX_SEARCH_RESULTS;
 
@@ -76,6 +77,10 @@ pub enum LibraryError {
     /// The store holds something that does not decode: report, do not guess.
     #[error("store is inconsistent: {0}")]
     Corrupt(String),
+    /// The store was written by an older r2com in a format this version
+    /// cannot convert (says what to do).
+    #[error("{0}")]
+    OldFormat(String),
     #[error(transparent)]
     Doc(#[from] DocError),
     /// The calendar could not be computed (a bad zone or date in the request).

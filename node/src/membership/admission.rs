@@ -1,15 +1,42 @@
-//! Admission over the network: a member accepting an invitee's invite and
-//! admit entries, and the invitee's own entries to hand in.
+//! Admission over the network: a member witnessing an invitee's invite and
+//! admit entries (the protocol's [`r2com_protocol::roster::admit`]), and
+//! the invitee's own entries, kept apart until a member witnessed them.
 
-use r2com_protocol::roster::{Action, SignedEntry};
+use r2com_protocol::roster::{admit, decode_entries, Admission, SignedEntry};
 
-use crate::library::{Library, LibraryError};
-use crate::store::keys;
+use crate::library::{Batch, Library, LibraryError};
+use crate::store::{keys, Write};
+
+/// `m\0own-admission` -> this node's invite and admit (JSON list) while it
+/// waits for a member to witness them.
+const META_OWN_ADMISSION: &str = "own-admission";
 
 impl Library {
-    /// An invitee's invite and admission: accepted only if they are exactly
-    /// that (an invite in our roster's consortium, and the admission signed
-    /// by the invited key). Returns whether the invitee is now a member.
+    pub(crate) fn own_admission_write(entries: &[SignedEntry]) -> Write {
+        (
+            keys::key(keys::META, META_OWN_ADMISSION.as_bytes()),
+            Some(serde_json::to_vec(entries).expect("entries serialize")),
+        )
+    }
+
+    /// This node's own invite and admit, if it joined by invite.
+    pub(crate) fn own_admission_entries(&self) -> Result<Option<Vec<SignedEntry>>, LibraryError> {
+        match self
+            .store
+            .get(&keys::key(keys::META, META_OWN_ADMISSION.as_bytes()))?
+        {
+            None => Ok(None),
+            Some(b) => serde_json::from_slice(&b)
+                .map(Some)
+                .map_err(|e| LibraryError::Corrupt(format!("own admission: {e}"))),
+        }
+    }
+
+    /// An invitee (`peer_key`) hands in its invite and admission: witness
+    /// them if the rules let this node (a live member, before the invite's
+    /// expiry by this node's clock), store and relay the three entries.
+    /// Returns whether the invitee is a member now; `BadRequest` if the
+    /// entries are not an admission by that peer at all.
     pub fn admit_from_peer(
         &self,
         peer_key: &str,
@@ -19,42 +46,48 @@ impl Library {
         let cid = self
             .consortium_id()?
             .ok_or_else(|| LibraryError::BadRequest("not in a consortium".into()))?;
-        let mut parsed = Vec::new();
-        for e in entries {
-            let se =
-                SignedEntry::decode(&e).map_err(|e| LibraryError::BadRequest(e.to_string()))?;
-            match &se.entry.action {
-                Action::Invite(inv) if inv.key == peer_key => {}
-                Action::Admit { .. } if se.entry.author == peer_key => {}
-                _ => {
-                    return Err(LibraryError::BadRequest(
-                        "an admission carries only the peer's invite and admit entries".into(),
-                    ))
-                }
-            }
-            parsed.push(se);
+        let (decoded, bad) = decode_entries(&entries);
+        if let Some(b) = bad.into_iter().next() {
+            return Err(LibraryError::BadRequest(b));
         }
-        self.store_roster_entries(&cid, parsed)?;
-        Ok(self.roster().is_some_and(|r| r.is_live_member(peer_key)))
+        let stored = self.stored_entries(&cid)?;
+        match admit(&self.key, &cid, &stored, peer_key, decoded, (self.clock)())
+            .map_err(LibraryError::BadRequest)?
+        {
+            Admission::Admitted { store, .. } => {
+                if !store.is_empty() {
+                    let mut batch = Batch::default();
+                    for e in &store {
+                        batch.write(Self::entry_write(e));
+                        batch.entry(e.encode());
+                    }
+                    self.commit(batch)?;
+                    self.reload_roster()?;
+                }
+                tracing::info!(peer = %peer_key, "witnessed an invitee's admission");
+                Ok(true)
+            }
+            Admission::Refused(why) => {
+                tracing::info!(peer = %peer_key, %why, "admission refused");
+                Ok(false)
+            }
+        }
     }
 
-    /// This node's own invite and admission entries (while it waits to be
-    /// admitted), to hand to the first member it reaches.
+    /// This node's own invite and admission entries while it waits to be
+    /// admitted, to hand to the first member it reaches.
     pub fn own_admission(&self) -> Result<Vec<Vec<u8>>, LibraryError> {
-        let me = self.key.public().to_hex();
-        let mut out = Vec::new();
-        for e in self.store.scan_prefix(&[keys::ROSTER, 0]) {
-            let (_, v) = e?;
-            let se = SignedEntry::decode(&v).map_err(|e| LibraryError::Corrupt(e.to_string()))?;
-            let mine = match &se.entry.action {
-                Action::Invite(inv) => inv.key == me,
-                Action::Admit { .. } => se.entry.author == me,
-                _ => false,
-            };
-            if mine {
-                out.push(v);
-            }
+        let waiting = self
+            .roster()
+            .is_some_and(|r| r.awaiting_admission(&self.key.public().to_hex()));
+        if !waiting {
+            return Ok(Vec::new());
         }
-        Ok(out)
+        Ok(self
+            .own_admission_entries()?
+            .unwrap_or_default()
+            .iter()
+            .map(SignedEntry::encode)
+            .collect())
     }
 }

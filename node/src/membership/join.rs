@@ -41,6 +41,7 @@ impl Library {
                 keys::key(keys::META, META_CONSORTIUM.as_bytes()),
                 Some(cid.to_hex().into_bytes()),
             ),
+            Self::roster_format_write(),
         ];
         writes.extend(self.rescope_writes(&Scope(cid.0))?);
         self.commit(Batch::of(writes))?;
@@ -142,16 +143,29 @@ impl Library {
             }
             _ => {}
         }
-        let admit = Entry {
-            consortium: cid.to_hex(),
-            author: me,
-            deps: vec![verified.id.to_hex()],
-            issued_at: ts(now),
-            action: Action::Admit {
-                invite: verified.id.to_hex(),
-            },
-        }
-        .sign(&self.key);
+        // Joining again (the first attempt reached nobody) hands in the
+        // same admission: one admit per invite.
+        let admit = match self.own_admission_entries()? {
+            Some(own)
+                if own.iter().any(|e| {
+                    matches!(&e.entry.action, Action::Admit { invite } if *invite == verified.id.to_hex())
+                }) =>
+            {
+                own.into_iter()
+                    .find(|e| matches!(e.entry.action, Action::Admit { .. }))
+                    .expect("found")
+            }
+            _ => Entry {
+                consortium: cid.to_hex(),
+                author: me,
+                deps: vec![verified.id.to_hex()],
+                issued_at: ts(now),
+                action: Action::Admit {
+                    invite: verified.id.to_hex(),
+                },
+            }
+            .sign(&self.key),
+        };
         let mut writes: Vec<Write> = inv
             .addrs
             .iter()
@@ -163,13 +177,15 @@ impl Library {
                 )
             })
             .collect();
+        // The invite and admission wait beside the roster until a member
+        // witnesses them (members store only witnessed admissions).
         writes.extend([
-            Self::entry_write(&invite),
-            Self::entry_write(&admit),
+            Self::own_admission_write(&[invite.clone(), admit]),
             (
                 keys::key(keys::META, META_CONSORTIUM.as_bytes()),
                 Some(cid.to_hex().into_bytes()),
             ),
+            Self::roster_format_write(),
         ]);
         writes.extend(self.rescope_writes(&Scope(cid.0))?);
         self.commit(Batch::of(writes))?;

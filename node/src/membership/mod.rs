@@ -1,7 +1,8 @@
 //! Consortium membership, the operator's side: founding, invites, joining
-//! (`join`), roles, revocation and roster hand-over (`admin`), and an
-//! invitee's admission over the network (`admission`). The roster as
-//! stored is the library's (`library::roster`).
+//! (`join`), roles, revocation, withdrawal and roster hand-over (`admin`),
+//! and an invitee's admission over the network (`admission`). The rules
+//! are the protocol's (`r2com_protocol::roster`); the roster as stored is
+//! the library's (`library::roster`).
 
 mod admin;
 mod admission;
@@ -15,9 +16,11 @@ use std::sync::Arc;
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use r2com_protocol::identity::PublicKey;
-use r2com_protocol::roster::{Action, ConsortiumId, Entry, EntryId, Roster, SignedEntry};
+use r2com_protocol::roster::{
+    author_entry, merge_entries, Action, ConsortiumId, Roster, SignedEntry,
+};
 
-use crate::library::{Batch, Library, LibraryError};
+use crate::library::{Library, LibraryError};
 
 /// Prefix of invite tokens.
 pub const TOKEN_PREFIX: &str = "r2com-invite:";
@@ -50,8 +53,8 @@ pub fn parse_node_key(s: &str) -> Result<PublicKey, LibraryError> {
 }
 
 impl Library {
-    /// Sign an entry depending on the current roster heads; evaluate the
-    /// roster with it; store it only if the roster accepts it.
+    /// Sign an entry depending on the current roster heads and store it
+    /// only if the rules accept it (valid, not void).
     fn add_entry(
         &self,
         cid: &ConsortiumId,
@@ -61,29 +64,17 @@ impl Library {
         let roster = self
             .roster()
             .ok_or_else(|| bad("this node is not in a consortium"))?;
-        let mut deps: Vec<String> = roster.heads.iter().map(EntryId::to_hex).collect();
-        if deps.is_empty() {
-            deps.push(cid.to_hex());
-        }
-        deps.sort();
-        let signed = Entry {
-            consortium: cid.to_hex(),
-            author: self.key.public().to_hex(),
-            deps,
-            issued_at: ts(now),
-            action,
-        }
-        .sign(&self.key);
-        let mut all = self.stored_entries(cid)?;
-        all.push(signed.verify(Some(cid)).map_err(|e| bad(e.to_string()))?);
-        let next = Roster::evaluate(cid, &all);
-        if let Some(r) = next.rejected.iter().find(|r| r.id == signed.id().to_hex()) {
+        let signed = author_entry(&self.key, cid, &roster, action, now);
+        let id = signed.id();
+        let m = merge_entries(cid, &self.stored_entries(cid)?, vec![signed.clone()]);
+        if let Some(r) = m.roster.rejected.iter().find(|r| r.id == id.to_hex()) {
             return Err(bad(format!("refused by the roster rules: {}", r.reason)));
         }
-        let mut batch = Batch::of(vec![Self::entry_write(&signed)]);
-        batch.entry(signed.encode());
-        self.commit(batch)?;
-        let roster = self.reload_roster()?.expect("consortium known");
+        if !m.roster.accepted.contains(&id) {
+            return Err(bad("refused by the roster rules"));
+        }
+        self.merge_roster_entries(cid, vec![signed.clone()])?;
+        let roster = self.roster().expect("consortium known");
         Ok((signed, roster))
     }
 

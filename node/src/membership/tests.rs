@@ -2,10 +2,13 @@
 
 use chrono::Duration;
 
+use r2com_protocol::ids::RecordKind;
 use r2com_protocol::roster::Role;
 
 use crate::library::LibraryError;
-use crate::testing::{consortium, invite, library, org, TestClock};
+use crate::testing::{
+    consortium, envelopes_of, hand_over, invite, library, org, practice, roster_of, TestClock,
+};
 
 #[test]
 fn an_invite_is_taken_up_only_before_it_expires() {
@@ -70,4 +73,188 @@ fn a_revoked_key_can_no_longer_write() {
         )
         .unwrap_err();
     assert!(e.to_string().contains("revoked"), "{e}");
+}
+
+/// A store founded or joined by an r2com before roster format 2 (a
+/// consortium, no format mark) is refused at open, saying what to do.
+#[test]
+fn a_store_with_a_roster_of_the_old_format_is_refused_with_what_to_do() {
+    use crate::store::{keys, MemoryStore, Store};
+    let clock = TestClock::at("2026-01-10T09:00:00Z");
+    let store = std::sync::Arc::new(MemoryStore::default());
+    store
+        .write(vec![(
+            keys::key(keys::META, b"consortium"),
+            Some(hex::encode([7u8; 32]).into_bytes()),
+        )])
+        .unwrap();
+    let e = crate::library::Library::with_clock(store, crate::testing::key(1), clock.clock())
+        .err()
+        .expect("an old store is refused");
+    assert!(matches!(e, LibraryError::OldFormat(_)), "{e:?}");
+    let text = e.to_string();
+    assert!(
+        text.contains("older r2com") && text.contains("r2com export"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_admin_withdraws_an_unused_invite_and_it_admits_nobody() {
+    let clock = TestClock::at("2026-01-10T09:00:00Z");
+    let a = library(1, &clock);
+    a.consortium_create("RAN", org("lmds"), clock.now())
+        .unwrap();
+    let b = library(2, &clock);
+    let issued = a
+        .invite(
+            org("ips"),
+            &b.key().public().to_hex(),
+            Role::Member,
+            Duration::days(1),
+            Vec::new(),
+            clock.now(),
+        )
+        .unwrap();
+    let w = a.withdraw_invite(&issued.invite, clock.now()).unwrap();
+    assert_eq!(w.key, b.key().public().to_hex());
+    let e = a.withdraw_invite(&issued.invite, clock.now()).unwrap_err();
+    assert!(e.to_string().contains("not an open invite"), "{e}");
+    // The invitee, not knowing, joins and hands its admission in.
+    b.join(&issued.token, clock.now()).unwrap();
+    assert!(!a
+        .admit_from_peer(&b.key().public().to_hex(), b.own_admission().unwrap())
+        .unwrap());
+    assert!(!a
+        .roster()
+        .unwrap()
+        .is_live_member(&b.key().public().to_hex()));
+}
+
+/// Issue 13 point 9: a key that drops out of the roster without being
+/// revoked (its invite was made by an admin whose concurrent revocation
+/// did not see it) loses its changes on a node that had accepted them.
+#[test]
+fn changes_of_a_key_that_drops_out_are_retracted() {
+    let clock = TestClock::at("2026-01-10T09:00:00Z");
+    let a = library(1, &clock);
+    a.consortium_create("RAN", org("lmds"), clock.now())
+        .unwrap();
+    let b = library(2, &clock);
+    let c = library(3, &clock);
+    let for_b = a
+        .invite(
+            org("ips"),
+            &b.key().public().to_hex(),
+            Role::Admin,
+            Duration::days(1),
+            Vec::new(),
+            clock.now(),
+        )
+        .unwrap();
+    b.join(&for_b.token, clock.now()).unwrap();
+    assert!(a
+        .admit_from_peer(&b.key().public().to_hex(), b.own_admission().unwrap())
+        .unwrap());
+    b.apply(None, roster_of(&a), Vec::new()).unwrap();
+    // Admin B admits C; C writes; B holds it.
+    let for_c = invite(&b, &c, "act", Duration::days(1), &clock);
+    c.join(&for_c, clock.now()).unwrap();
+    assert!(b
+        .admit_from_peer(&c.key().public().to_hex(), c.own_admission().unwrap())
+        .unwrap());
+    c.apply(None, roster_of(&b), Vec::new()).unwrap();
+    c.add(
+        RecordKind::Practice,
+        practice("p-1", "By C"),
+        false,
+        clock.now(),
+    )
+    .unwrap();
+    let report = hand_over(&c, &b);
+    assert_eq!(report.applied, 1, "{report:?}");
+    assert_eq!(b.show(RecordKind::Practice, "p-1").unwrap().id(), "p-1");
+    // Meanwhile A revokes B, not having seen B's invite of C: that invite
+    // is void, and C was never a member.
+    a.revoke("ips", "compromised", clock.now()).unwrap();
+    let (report, _) = b.apply(None, roster_of(&a), Vec::new()).unwrap();
+    assert_eq!(report.refused, 0, "{report:?}");
+    let roster = b.roster().unwrap();
+    assert_eq!(
+        roster.standing(&c.key().public().to_hex()),
+        r2com_protocol::roster::Standing::Stranger
+    );
+    assert!(matches!(
+        b.show(RecordKind::Practice, "p-1"),
+        Err(LibraryError::NotFound { .. })
+    ));
+    assert!(envelopes_of(&b).is_empty(), "C's change is gone from B");
+}
+
+/// Issue 13 point 9: a retraction that leaves a document holding a record
+/// of another id (a revoked key's change set the id back) shows no record
+/// there; the node keeps running and opens again.
+#[test]
+fn a_retraction_that_changes_a_documents_id_does_not_wedge_the_node() {
+    use automerge::{transaction::CommitOptions, transaction::Transactable, ROOT};
+    use r2com_protocol::doc::{actor_for, create};
+    use r2com_protocol::envelope::SignedChange;
+    use r2com_protocol::ids::DocId;
+    use r2com_protocol::record::Record;
+
+    use crate::store::{MemoryStore, Store};
+
+    let clock = TestClock::at("2026-01-10T09:00:00Z");
+    let (a, b) = consortium(&clock);
+    let c = library(3, &clock);
+    let for_c = invite(&a, &c, "act", Duration::days(1), &clock);
+    c.join(&for_c, clock.now()).unwrap();
+    assert!(a
+        .admit_from_peer(&c.key().public().to_hex(), c.own_admission().unwrap())
+        .unwrap());
+    // The same admin key on a second node, which never gets C's change.
+    let copy = std::sync::Arc::new(MemoryStore::default());
+    let all: Vec<_> = a
+        .store
+        .scan_prefix(&[])
+        .map(|e| e.map(|(k, v)| (k, Some(v))))
+        .collect::<Result<_, _>>()
+        .unwrap();
+    copy.write(all).unwrap();
+    let a2 = crate::testing::library_on(copy, 1, &clock);
+
+    // B creates document practice/p-1 holding a record "p-2"; C's change
+    // sets its id to "p-1": together, a valid record.
+    let two = Record::from_value(RecordKind::Practice, practice("p-2", "Two")).unwrap();
+    let (mut d, first) = create(b.key(), &two, 1_000).unwrap();
+    d.set_actor(actor_for(c.key()));
+    d.put(ROOT, "id", "p-1").unwrap();
+    d.commit_with(CommitOptions::default().with_time(2_000));
+    let second = d.get_last_local_change().unwrap().clone();
+    let doc = DocId::new(RecordKind::Practice, "p-1").unwrap();
+    let scope = a.scope();
+    let envs = vec![
+        SignedChange::sign(b.key(), &scope, &doc, first).encode(),
+        SignedChange::sign(c.key(), &scope, &doc, second).encode(),
+    ];
+    let (report, _) = a.apply(None, Vec::new(), envs).unwrap();
+    assert_eq!(report.applied, 2, "{report:?}");
+    assert_eq!(a.show(RecordKind::Practice, "p-1").unwrap().id(), "p-1");
+
+    // C is revoked by the admin's other node, which saw none of its
+    // changes: C's change is retracted, and p-1 would hold "p-2".
+    a2.revoke(&c.key().public().to_hex(), "left", clock.now())
+        .unwrap();
+    let (report, _) = a.apply(None, roster_of(&a2), Vec::new()).unwrap();
+    assert_eq!(report.refused, 0, "{report:?}");
+    assert!(matches!(
+        a.show(RecordKind::Practice, "p-1"),
+        Err(LibraryError::NotFound { .. })
+    ));
+    // It opens again (the old code failed here at every start).
+    let reopened = crate::testing::library_on(a.store.clone(), 1, &clock);
+    assert!(reopened
+        .roster()
+        .unwrap()
+        .is_live_member(&b.key().public().to_hex()));
 }

@@ -160,6 +160,17 @@ pub struct Revoked {
     pub entry: String,
 }
 
+/// `invite withdraw`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteWithdrawn {
+    /// The withdrawn invite's id.
+    pub invite: String,
+    /// The node key it invited (hex).
+    pub key: String,
+    /// The withdraw entry's id.
+    pub entry: String,
+}
+
 /// `promote` / `demote`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoleSet {
@@ -179,9 +190,14 @@ pub struct RosterFile {
 /// `roster import`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RosterImported {
-    /// New entries stored.
+    /// New entries stored (the rules keep only valid entries and
+    /// admissions a member witnessed).
     pub added: u64,
-    /// Entries that did not verify (`id: reason`).
+    /// Admissions (of invites not expired yet) this node witnessed, so
+    /// that they took effect.
+    pub witnessed: u64,
+    /// Entries that did not verify, or that the rules refuse and this
+    /// node did not store (`id: reason`).
     pub refused: Vec<String>,
     /// Entries the roster rules refuse after the import.
     pub rejected_by_rules: Vec<RejectedEntry>,

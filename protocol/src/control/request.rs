@@ -69,6 +69,8 @@ pub enum Request {
     Members,
     /// Revoke an organisation (short key) or a node key (admins only).
     Revoke { target: String, reason: String },
+    /// Withdraw an invite nobody has used yet, by its id (admins only).
+    InviteWithdraw { invite: String },
     /// Promote or demote an organisation (admins only).
     SetRole { org: String, role: Role },
     /// Every roster entry, for hand-over.
@@ -144,6 +146,7 @@ impl Request {
             Request::Join { .. } => "join",
             Request::Members => "members",
             Request::Revoke { .. } => "revoke",
+            Request::InviteWithdraw { .. } => "invite_withdraw",
             Request::SetRole { .. } => "set_role",
             Request::RosterExport => "roster_export",
             Request::RosterImport { .. } => "roster_import",

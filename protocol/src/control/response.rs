@@ -11,8 +11,8 @@ use super::library::{
     VerifyReport,
 };
 use super::membership::{
-    ChangesFile, ChangesImported, Founded, InviteIssued, Joined, Members, Revoked, RoleSet,
-    RosterFile, RosterImported,
+    ChangesFile, ChangesImported, Founded, InviteIssued, InviteWithdrawn, Joined, Members, Revoked,
+    RoleSet, RosterFile, RosterImported,
 };
 use super::network::{PeerAdded, PeerRow, SyncResult};
 use crate::calendar::agenda::AgendaRow;
@@ -92,6 +92,8 @@ responses! {
     Members(Members),
     /// `Revoke`.
     Revoked(Revoked),
+    /// `InviteWithdraw`.
+    InviteWithdrawn(InviteWithdrawn),
     /// `SetRole`.
     RoleSet(RoleSet),
     /// `RosterExport`.

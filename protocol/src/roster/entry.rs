@@ -1,22 +1,25 @@
+//! Roster entries: what they say, how they are signed, and their ids.
+//!
+//! An entry's canonical bytes are its JSON encoding (fields in declaration
+//! order, no maps), and every hex string in it must be lower case (checked
+//! by [`SignedEntry::verify`]), so one entry has exactly one encoding. Its
+//! id hashes those bytes only, not the signature: nobody, its author
+//! included, can give the same entry a second id.
+
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::identity::{NodeKey, PublicKey, Signature};
-use crate::record::validate_member_fields as vf;
+use crate::identity::{NodeKey, PublicKey};
 
-/// Domain-separation prefix of roster signatures.
-pub const ROSTER_DOMAIN: &[u8] = b"r2com/roster/v1\0";
-const ENTRY_ID_DOMAIN: &[u8] = b"r2com/roster-entry-id/v1\0";
-/// Largest encoded entry (a revocation carries its frontier).
-pub const MAX_ENTRY_BYTES: usize = 4 * 1024 * 1024;
-/// Most dependencies an entry may name.
-pub const MAX_DEPS: usize = 64;
-/// Most addresses an invite may carry.
-pub const MAX_ADDRS: usize = 16;
+/// Domain-separation prefix of roster signatures (v2: witnesses,
+/// withdrawals, revocations that list what they saw, compact frontiers,
+/// ids over the entry alone).
+pub const ROSTER_DOMAIN: &[u8] = b"r2com/roster/v2\0";
+const ENTRY_ID_DOMAIN: &[u8] = b"r2com/roster-entry-id/v2\0";
 
-/// The id of a roster entry: a hash over its canonical bytes and signature.
+/// The id of a roster entry: a hash over its canonical bytes.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct EntryId(pub [u8; 32]);
 
@@ -25,12 +28,11 @@ impl EntryId {
         hex::encode(self.0)
     }
 
+    /// Parse 64 lower-case hex digits (the only form an id is written in).
     pub fn from_hex(s: &str) -> Result<Self, RosterError> {
-        let b = hex::decode(s)
-            .map_err(|_| RosterError::Malformed(format!("{s:?} is not an entry id")))?;
-        Ok(EntryId(b.try_into().map_err(|_| {
-            RosterError::Malformed(format!("{s:?} is not an entry id"))
-        })?))
+        canonical_hex::<32>(s)
+            .map(EntryId)
+            .ok_or_else(|| RosterError::Malformed(format!("{s:?} is not an entry id")))
     }
 }
 
@@ -44,6 +46,14 @@ impl fmt::Display for EntryId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_hex())
     }
+}
+
+/// `N` bytes written as exactly `2N` lower-case hex digits, else `None`.
+pub fn canonical_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
+    if s.len() != 2 * N || !s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
+    hex::decode(s).ok()?.try_into().ok()
 }
 
 /// A consortium's id: the id of its genesis entry.
@@ -78,17 +88,26 @@ pub enum Target {
     Node { key: String },
 }
 
-/// The changes of a revoked key the revoker had seen in one document: their
-/// hashes (hex) in sequence order, so `hashes[n - 1]` is the key's `n`-th
-/// change to `doc`. Exactly these stay valid; any other change by the key
-/// (a later one, or a backdated fork of an earlier sequence number) is
-/// refused.
+/// One document's part of a revoked key's frontier: how many of the key's
+/// changes to `doc` the revoking admin had seen, and the hash of the last
+/// of them (its `count`-th). The key's changes to `doc` that stay valid are
+/// exactly that change and the key's changes in its causal history.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FrontierItem {
-    pub key: String,
+pub struct DocFrontier {
     pub doc: String,
-    pub hashes: Vec<String>,
+    pub count: u64,
+    /// Hex change hash.
+    pub last: String,
+}
+
+/// The changes of one revoked key that stay valid, per document it wrote
+/// to (documents not listed: none).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyFrontier {
+    pub key: String,
+    pub docs: Vec<DocFrontier>,
 }
 
 /// An invitation, as carried in an `invite` entry.
@@ -98,8 +117,10 @@ pub struct Invite {
     pub org: OrgInfo,
     /// The invitee's node key (hex).
     pub key: String,
+    /// The organisation's role, if the invite creates it (ignored for a
+    /// further key of an existing organisation).
     pub role: Role,
-    /// RFC 3339; an admission after this time is void.
+    /// RFC 3339; a member must witness the admission by then.
     pub expires_at: String,
     /// Multiaddrs where members can be reached.
     pub addrs: Vec<String>,
@@ -116,18 +137,41 @@ pub enum Action {
     Invite(Invite),
     /// The invitee takes up an invite (signed by the invitee's key).
     Admit { invite: String },
+    /// A member attests that it received this admission (an `admit` entry's
+    /// id) before the invite expired: the admission takes effect.
+    Witness { admit: String },
+    /// An admin withdraws an invite nobody has used.
+    Withdraw { invite: String },
     /// An admin revokes an organisation or a node key.
     Revoke {
         target: Target,
         reason: String,
-        frontier: Vec<FrontierItem>,
+        /// Ids (sorted) of every roster entry by a revoked key its author
+        /// had seen; any other entry by those keys is void.
+        seen: Vec<String>,
+        /// Per revoked key, the library changes that stay valid.
+        frontier: Vec<KeyFrontier>,
     },
     /// An admin promotes or demotes an organisation.
     SetRole { org: String, role: Role },
 }
 
-/// A roster entry before signing. Its canonical bytes are its JSON
-/// encoding (fields in declaration order, no maps).
+impl Action {
+    /// The action's name, as in its JSON `type`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::Genesis { .. } => "genesis",
+            Action::Invite(_) => "invite",
+            Action::Admit { .. } => "admit",
+            Action::Witness { .. } => "witness",
+            Action::Withdraw { .. } => "withdraw",
+            Action::Revoke { .. } => "revoke",
+            Action::SetRole { .. } => "set_role",
+        }
+    }
+}
+
+/// A roster entry before signing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Entry {
@@ -135,9 +179,10 @@ pub struct Entry {
     pub consortium: String,
     /// The author's node key (hex).
     pub author: String,
-    /// Ids (hex, sorted) of the entries the author had seen.
+    /// Ids (hex, strictly ascending) of the entries the author had seen.
     pub deps: Vec<String>,
-    /// RFC 3339, as claimed by the author.
+    /// RFC 3339, as claimed by the author (never decides who wins; a
+    /// witness's time is what invite expiry is checked against).
     pub issued_at: String,
     pub action: Action,
 }
@@ -150,7 +195,7 @@ pub struct SignedEntry {
     pub signature: String,
 }
 
-/// An entry whose signature, shape and consortium were checked.
+/// An entry whose signature, encoding, shape and consortium were checked.
 #[derive(Clone, Debug)]
 pub struct VerifiedEntry {
     pub id: EntryId,
@@ -163,11 +208,17 @@ impl VerifiedEntry {
     pub fn entry(&self) -> &Entry {
         &self.signed.entry
     }
+
+    pub fn action(&self) -> &Action {
+        &self.signed.entry.action
+    }
 }
 
-/// Why an entry was refused on its own (before the roster rules).
+/// Why an entry was refused on its own (before the roster rules). Any of
+/// these from a peer means the peer sent invalid data.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum RosterError {
+    /// Not JSON of an entry, too large, or a hex field not in lower case.
     #[error("malformed roster entry: {0}")]
     Malformed(String),
     #[error("roster entry author: {0}")]
@@ -176,6 +227,8 @@ pub enum RosterError {
     BadSignature,
     #[error("roster entry belongs to another consortium ({0})")]
     OtherConsortium(String),
+    /// Well-formed, but a field breaks a rule of its own (sizes, keys,
+    /// timestamps, a genesis with dependencies, ...).
     #[error("invalid roster entry: {0}")]
     Invalid(String),
 }
@@ -183,6 +236,14 @@ pub enum RosterError {
 impl Entry {
     pub fn canonical_bytes(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("entries serialize")
+    }
+
+    /// The id this entry has (signed or not).
+    pub fn id(&self) -> EntryId {
+        let mut h = Sha256::new();
+        h.update(ENTRY_ID_DOMAIN);
+        h.update(self.canonical_bytes());
+        EntryId(h.finalize().into())
     }
 
     /// Sign this entry with `key` (its `author` must be `key`'s public key).
@@ -199,149 +260,26 @@ impl Entry {
 }
 
 impl SignedEntry {
-    /// The entry's id.
+    /// The entry's id (the signature plays no part).
     pub fn id(&self) -> EntryId {
-        let mut h = Sha256::new();
-        h.update(ENTRY_ID_DOMAIN);
-        h.update(self.entry.canonical_bytes());
-        h.update(self.signature.as_bytes());
-        EntryId(h.finalize().into())
-    }
-
-    /// Decode from JSON bytes, bounded.
-    pub fn decode(bytes: &[u8]) -> Result<SignedEntry, RosterError> {
-        if bytes.len() > MAX_ENTRY_BYTES {
-            return Err(RosterError::Malformed("entry too large".into()));
-        }
-        serde_json::from_slice(bytes).map_err(|e| RosterError::Malformed(e.to_string()))
+        self.entry.id()
     }
 
     pub fn encode(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("entries serialize")
     }
-
-    /// Check signature, shape, and that the entry belongs to `consortium`
-    /// (`None`: only a genesis entry is acceptable, and defines it).
-    pub fn verify(&self, consortium: Option<&ConsortiumId>) -> Result<VerifiedEntry, RosterError> {
-        let e = &self.entry;
-        let bytes = e.canonical_bytes();
-        if bytes.len() > MAX_ENTRY_BYTES {
-            return Err(RosterError::Malformed("entry too large".into()));
-        }
-        let author = PublicKey::from_hex(&e.author).map_err(RosterError::Author)?;
-        let sig_bytes: [u8; 64] = hex::decode(&self.signature)
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| RosterError::Malformed("signature is not 64 hex bytes".into()))?;
-        let mut m = ROSTER_DOMAIN.to_vec();
-        m.extend_from_slice(&bytes);
-        author
-            .verify(&m, &Signature(sig_bytes))
-            .map_err(|_| RosterError::BadSignature)?;
-        let id = self.id();
-        let is_genesis = matches!(e.action, Action::Genesis { .. });
-        match (is_genesis, consortium) {
-            (true, Some(c)) if *c != id => {
-                return Err(RosterError::OtherConsortium(format!(
-                    "a second genesis {id}"
-                )))
-            }
-            (true, _) => {
-                if !e.consortium.is_empty() || !e.deps.is_empty() {
-                    return Err(RosterError::Invalid(
-                        "a genesis entry has no consortium and no deps".into(),
-                    ));
-                }
-            }
-            (false, None) => {
-                return Err(RosterError::Invalid(
-                    "not a genesis entry, and no consortium is known".into(),
-                ))
-            }
-            (false, Some(c)) => {
-                if e.consortium != c.to_hex() {
-                    return Err(RosterError::OtherConsortium(e.consortium.clone()));
-                }
-            }
-        }
-        if e.deps.len() > MAX_DEPS {
-            return Err(RosterError::Invalid(format!("more than {MAX_DEPS} deps")));
-        }
-        let deps = e
-            .deps
-            .iter()
-            .map(|d| EntryId::from_hex(d))
-            .collect::<Result<Vec<_>, _>>()?;
-        if !is_genesis && deps.is_empty() {
-            return Err(RosterError::Invalid(
-                "an entry must depend on at least the genesis".into(),
-            ));
-        }
-        vf::timestamp(&e.issued_at).map_err(RosterError::Invalid)?;
-        match &e.action {
-            Action::Genesis { name, org } => {
-                vf::display_name(name).map_err(RosterError::Invalid)?;
-                check_org(org)?;
-            }
-            Action::Invite(inv) => {
-                check_org(&inv.org)?;
-                PublicKey::from_hex(&inv.key)
-                    .map_err(|k| RosterError::Invalid(format!("invitee key: {k}")))?;
-                vf::timestamp(&inv.expires_at).map_err(RosterError::Invalid)?;
-                if inv.addrs.len() > MAX_ADDRS
-                    || inv
-                        .addrs
-                        .iter()
-                        .any(|a| a.len() > 256 || !a.starts_with('/'))
-                {
-                    return Err(RosterError::Invalid(format!(
-                        "at most {MAX_ADDRS} multiaddrs, each starting with /"
-                    )));
-                }
-            }
-            Action::Admit { invite } => {
-                EntryId::from_hex(invite)?;
-            }
-            Action::Revoke {
-                target,
-                reason,
-                frontier,
-            } => {
-                if reason.len() > 1000 {
-                    return Err(RosterError::Invalid("reason too long".into()));
-                }
-                match target {
-                    Target::Org { org } => vf::member_key(org).map_err(RosterError::Invalid)?,
-                    Target::Node { key } => {
-                        PublicKey::from_hex(key)
-                            .map_err(|k| RosterError::Invalid(format!("revoked key: {k}")))?;
-                    }
-                }
-                for f in frontier {
-                    if f.key.len() != 64
-                        || f.doc.len() > 200
-                        || f.hashes
-                            .iter()
-                            .any(|h| h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()))
-                    {
-                        return Err(RosterError::Invalid("malformed frontier".into()));
-                    }
-                }
-            }
-            Action::SetRole { org, .. } => vf::member_key(org).map_err(RosterError::Invalid)?,
-        }
-        Ok(VerifiedEntry {
-            id,
-            author,
-            deps,
-            signed: self.clone(),
-        })
-    }
 }
 
-fn check_org(org: &OrgInfo) -> Result<(), RosterError> {
-    vf::member_key(&org.key).map_err(RosterError::Invalid)?;
-    vf::display_name(&org.name).map_err(RosterError::Invalid)?;
-    vf::country(&org.country).map_err(RosterError::Invalid)?;
-    Ok(())
+#[cfg(test)]
+impl Entry {
+    /// Sign whatever the fields hold (tests of non-canonical entries).
+    pub fn sign_unchecked(self, key: &NodeKey) -> SignedEntry {
+        let mut m = ROSTER_DOMAIN.to_vec();
+        m.extend_from_slice(&self.canonical_bytes());
+        let sig = key.sign(&m);
+        SignedEntry {
+            entry: self,
+            signature: hex::encode(sig.0),
+        }
+    }
 }

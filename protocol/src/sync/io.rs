@@ -5,14 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::wire::{SyncRequest, SyncResponse};
 
-/// What a peer may do, per this node's roster.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Standing {
-    Member,
-    /// Holds a valid invite: may only hand in its admission.
-    Invitee,
-    Stranger,
-}
+/// What a peer may do, per this node's roster
+/// ([`crate::roster::Roster::standing`]).
+pub use crate::roster::Standing;
 
 /// This node's summary: roster entry ids and a digest over all change
 /// hashes.

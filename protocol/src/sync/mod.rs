@@ -11,8 +11,9 @@
 //! The local store is reached through the [`Replica`] trait: reads of the
 //! change-hash reconciliation data (summary, bucket digests, inventories),
 //! reads of changes and roster entries to serve, and `apply`, which
-//! verifies and stores what a peer sent (all of it checked, see
-//! [`check_change`]). On the node it is the sled-backed library; in the
+//! verifies and stores what a peer sent (all of it checked by the roster's
+//! functions: [`crate::roster::merge_entries`],
+//! [`crate::roster::verify_batch`], [`crate::roster::admit`]). On the node it is the sled-backed library; in the
 //! simulation, a map.
 //!
 //! The protocol (messages in [`crate::wire`]):
@@ -49,7 +50,7 @@
 //!   misbehaviour: an honest peer with an older roster may relay it.
 //!
 //! Where each part lives: the input, output and event types in `io.rs`; the [`Replica`]
-//! trait and [`check_change`] in `replica.rs`; connecting, gating and
+//! trait in `replica.rs`; connecting, gating and
 //! floods in `gate.rs`; rounds in `round.rs` and their stages in
 //! `stages.rs`; answers to this node's requests in `answer.rs`; serving a
 //! peer's requests and applying what it sent in `serve.rs`; pushes in
@@ -77,7 +78,7 @@ pub use io::{
     Applied, Event, InboundId, Input, Outbox, Output, PeerState, RequestId, RoundOutcome, Standing,
     Summary,
 };
-pub use replica::{check_change, ChangeRefusal, Replica};
+pub use replica::Replica;
 use round::Round;
 
 /// Change fetches in flight per round.

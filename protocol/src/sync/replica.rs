@@ -1,10 +1,9 @@
-//! The local store as the machine sees it, and the check every received
-//! change passes.
+//! The local store as the machine sees it. What a replica applies passes
+//! the protocol's own checks: [`crate::roster::merge_entries`] for roster
+//! entries, [`crate::roster::admit`] for admissions and
+//! [`crate::roster::verify_batch`] for changes.
 
 use std::fmt;
-
-use crate::envelope::{Scope, SignedChange, VerifiedChange};
-use crate::roster::Roster;
 
 use super::{Applied, Outbox, Standing, Summary};
 
@@ -42,42 +41,4 @@ pub trait Replica<P> {
     fn own_admission(&mut self) -> Result<Vec<Vec<u8>>, Self::Error>;
     /// Take what was written since the last call.
     fn take_outbox(&mut self) -> Outbox<P>;
-}
-
-/// The check every received change passes before it is applied: a
-/// well-formed envelope whose signature verifies for this consortium
-/// (`Err(Invalid)`: the sender misbehaved), by an author who may write per
-/// `roster` (`Err(NotAllowed)` otherwise).
-pub fn check_change(
-    scope: &Scope,
-    roster: Option<&Roster>,
-    envelope: &SignedChange,
-) -> Result<VerifiedChange, ChangeRefusal> {
-    let key = envelope.doc.to_key();
-    let verified = envelope
-        .verify(scope)
-        .map_err(|e| ChangeRefusal::Invalid(format!("{key}: {e}")))?;
-    let Some(roster) = roster else {
-        return Err(ChangeRefusal::NotAllowed(format!(
-            "{key}: this node is not in a consortium"
-        )));
-    };
-    roster
-        .check_change_author(
-            &verified.author,
-            &key,
-            verified.change.seq(),
-            &verified.hash.0,
-        )
-        .map_err(|e| ChangeRefusal::NotAllowed(format!("{key} {}: {e}", verified.hash)))?;
-    Ok(verified)
-}
-
-/// Why a received change is not applied.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChangeRefusal {
-    /// Malformed, forged, or for another consortium.
-    Invalid(String),
-    /// Its author may not write (unknown to, or revoked in, our roster).
-    NotAllowed(String),
 }

@@ -6,6 +6,10 @@
 //! local-socket bytes reach, and must return without panicking or
 //! allocating more than the decoder's limits allow. Errors are fine.
 
+mod roster;
+
+pub use roster::{member_change, roster_eval};
+
 use crate::control::Request;
 use crate::envelope::{Scope, SignedChange};
 use crate::roster::{ConsortiumId, EntryId, Roster, SignedEntry};
@@ -19,6 +23,8 @@ pub const TARGETS: &[&str] = &[
     "sync_response",
     "batch",
     "control_request",
+    "roster_eval",
+    "member_change",
 ];
 
 /// Run the target `name` on `data`. Panics on an unknown name.
@@ -30,6 +36,8 @@ pub fn run(name: &str, data: &[u8]) {
         "sync_response" => sync_response(data),
         "batch" => batch(data),
         "control_request" => control_request(data),
+        "roster_eval" => roster_eval(data),
+        "member_change" => member_change(data),
         other => panic!("no fuzz target {other}"),
     }
 }
