@@ -62,8 +62,9 @@
 //!    (`protocol::sync::gate`), decodes the batch and calls
 //!    `Replica::apply` (`protocol::sync::serve`).
 //! 3. `NodeReplica::apply` calls `apply::Library::apply` with the peer as
-//!    the origin: roster entries first (`Library::store_roster_entries`,
-//!    committed on their own), then every envelope is decoded and checked
+//!    the origin: roster entries first (`Library::merge_roster_entries`:
+//!    the protocol's `merge_entries` keeps what the rules keep, committed
+//!    on their own), then every envelope is decoded and checked
 //!    (`apply::check`: signature for this consortium, author allowed by
 //!    the roster), and only if the whole batch is valid each document is
 //!    built (`apply::doc::Library::apply_doc`, in parallel).

@@ -7,8 +7,9 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 
 use r2com_protocol::envelope::{Scope, SignedChange};
-use r2com_protocol::roster::{ConsortiumId, EntryId, Roster, SignedEntry, VerifiedEntry};
-use r2com_protocol::sync::check_change;
+use r2com_protocol::roster::{
+    ChangeAuthority, ConsortiumId, EntryId, Roster, SignedEntry, VerifiedEntry,
+};
 
 use super::{BackupError, BackupReport, End, Line, Manifest, FORMAT, MAX_LINE};
 
@@ -99,7 +100,7 @@ pub(super) fn for_each_change(
         };
         let bytes = b64.decode(c).map_err(|e| format!("change: {e}"))?;
         let sc = SignedChange::decode(&bytes).map_err(|e| format!("change: {e}"))?;
-        check_change(&scope, Some(&scanned.roster), &sc).map_err(|e| format!("change: {e:?}"))?;
+        check_change(&scope, &scanned.roster, &sc)?;
         if let Err(e) = f(bytes) {
             failed = Some(e);
             return Err("stopped".into());
@@ -108,6 +109,18 @@ pub(super) fn for_each_change(
     })
     .map_err(|e| failed.take().unwrap_or(e))?;
     Ok(())
+}
+
+/// A change's signature verifies for the consortium and its author may
+/// write per the backup's roster (a revoked key's earlier change is
+/// checked against its history when the restore applies it).
+fn check_change(scope: &Scope, roster: &Roster, sc: &SignedChange) -> Result<(), String> {
+    let key = sc.doc.to_key();
+    let v = sc.verify(scope).map_err(|e| format!("change {key}: {e}"))?;
+    match roster.change_authority(&v.author, &key, v.change.seq(), &v.hash.0) {
+        ChangeAuthority::Refused(e) => Err(format!("change {key} {}: {e}", v.hash)),
+        ChangeAuthority::Allowed | ChangeAuthority::InHistoryOf(_) => Ok(()),
+    }
 }
 
 fn bad(path: &Path) -> impl Fn(String) -> BackupError + '_ {

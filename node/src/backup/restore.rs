@@ -78,10 +78,13 @@ fn build(
     let scanned = first_pass(file)?;
     let store: Arc<dyn Store> = Arc::new(SledStore::open(dir)?);
     let library = Library::new(store.clone(), key)?;
-    let mut batch = Batch::of(vec![(
-        keys::key(keys::META, META_CONSORTIUM.as_bytes()),
-        Some(scanned.cid.to_hex().into_bytes()),
-    )]);
+    let mut batch = Batch::of(vec![
+        (
+            keys::key(keys::META, META_CONSORTIUM.as_bytes()),
+            Some(scanned.cid.to_hex().into_bytes()),
+        ),
+        Library::roster_format_write(),
+    ]);
     for addr in &scanned.addrs {
         batch.write((
             keys::key(keys::PEER_ADDR, addr.as_bytes()),
@@ -89,8 +92,9 @@ fn build(
         ));
     }
     library.commit(batch)?;
-    let (_, refused) = library.store_roster_entries(&scanned.cid, scanned.entries.clone())?;
-    if let Some(r) = refused.first() {
+    // What a node stores the rules keep: all of a backup's entries are.
+    let merged = library.merge_roster_entries(&scanned.cid, scanned.entries.clone())?;
+    if let Some(r) = merged.invalid.first().or(merged.refused.first()) {
         return Err(bad(file, format!("roster entry {r}")));
     }
     let mut pending = Vec::with_capacity(BATCH);
