@@ -81,6 +81,16 @@ pub fn dispatch(
             &crate::backup::Source::of(lib)?,
             std::path::Path::new(&out),
         )?),
+        Request::History { record, diff } => Response::History(lib.history(&record, diff)?),
+        Request::Log { since, org, limit } => {
+            Response::Log(lib.log(since.as_deref(), org.as_deref(), limit)?)
+        }
+        Request::Conflicts => Response::Conflicts(lib.conflicts()?),
+        Request::Resolve {
+            record,
+            field,
+            resolution,
+        } => Response::Resolved(lib.resolve(&record, &field, &resolution, now)?),
         Request::CalendarAgenda {
             from,
             to,

@@ -8,6 +8,8 @@
 //!   that people edit together).
 //! * [`identity`] and [`envelope`]: node keys and the signed, domain-separated
 //!   change envelope that every change travels and is stored in.
+//! * [`history`]: what each signed change did to its record, and the
+//!   fields concurrent changes left with more than one value.
 //! * [`search`]: case- and diacritic-insensitive ranked full-text matching.
 //! * [`control`]: request/response types of the node's local control API.
 //! * [`wire`] and [`sync`]: the messages between member nodes and the
@@ -40,6 +42,7 @@ pub mod envelope;
 pub mod files;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod history;
 pub mod identity;
 pub mod ids;
 pub mod record;

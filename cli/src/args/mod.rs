@@ -127,6 +127,49 @@ pub enum Command {
         /// The backup file.
         file: PathBuf,
     },
+    /// Every change of one record, oldest first: when, the author's
+    /// organisation and node key, whether its signature verifies, and the
+    /// fields it changed.
+    History {
+        /// The record's id (or practice/ID, event/ID when both kinds have it).
+        id: String,
+        /// Show each text change as a unified diff.
+        #[arg(long)]
+        diff: bool,
+    },
+    /// The consortium's changes across all records, newest first.
+    Log {
+        /// Only changes made on or after this day (2026-03-01, UTC) or time (RFC 3339).
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        /// Only changes signed by this organisation's node keys.
+        #[arg(long)]
+        org: Option<String>,
+        /// At most this many changes (the newest).
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+    },
+    /// Record fields that concurrent changes set to different values, with
+    /// each value's author and time, and merged records that fail validation.
+    Conflicts,
+    /// Settle a field of a record with one value, on every node.
+    Resolve {
+        /// The record's id (or practice/ID, event/ID).
+        id: String,
+        /// The field (title, status, capacity, ...).
+        field: String,
+        /// Keep the N-th value `r2com conflicts` lists.
+        #[arg(
+            long,
+            value_name = "N",
+            conflicts_with = "value",
+            required_unless_present = "value"
+        )]
+        keep: Option<u32>,
+        /// Set this value instead (as `edit --set FIELD=VALUE` takes it).
+        #[arg(long, value_name = "VALUE")]
+        value: Option<String>,
+    },
     /// The consortium this node belongs to.
     #[command(subcommand)]
     Consortium(ConsortiumCmd),

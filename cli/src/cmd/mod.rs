@@ -6,6 +6,7 @@ mod backup;
 mod calendar;
 mod consortium;
 mod handover;
+mod history;
 mod library;
 mod node;
 mod peers;
@@ -88,6 +89,15 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Verify { backup: Some(file) } => backup::verify(&ctx, &file),
         Command::Backup { out } => backup::backup(&ctx, &out),
         Command::Restore { file } => backup::restore(&ctx, &file),
+        Command::History { id, diff } => history::history(&ctx, id, diff),
+        Command::Log { since, org, limit } => history::log(&ctx, since, org, limit),
+        Command::Conflicts => history::conflicts(&ctx),
+        Command::Resolve {
+            id,
+            field,
+            keep,
+            value,
+        } => history::resolve(&ctx, id, field, keep, value),
         Command::Practice(cmd) => records::practice(&ctx, cmd),
         Command::Event(cmd) => records::event(&ctx, cmd),
         Command::Calendar(cmd) => calendar::run(&ctx, cmd),

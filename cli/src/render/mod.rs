@@ -3,6 +3,7 @@
 
 mod calendar;
 mod files;
+mod history;
 mod library;
 mod membership;
 mod network;

@@ -21,6 +21,10 @@ pub struct DocState {
     /// Current heads (hex change hashes): what a peer compares against.
     pub heads: Vec<String>,
     pub deleted: bool,
+    /// Fields holding concurrent values (`conflicts` looks only at these
+    /// documents); `None` in states written before this was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conflicts: Option<Vec<String>>,
 }
 
 impl Library {
@@ -201,6 +205,7 @@ pub(crate) fn state_writes(
     let state = DocState {
         heads: heads_hex(d),
         deleted: visible.is_none(),
+        conflicts: Some(r2com_protocol::history::conflicted_fields(d)),
     };
     let mut writes = vec![(
         keys::doc(keys::DOC, key),

@@ -12,7 +12,8 @@
 //! The files: `attach` (file references on records), `doc` (a record's
 //! document in the store: loading it, the writes for its state), `write`
 //! (add, edit, remove), `dataset` (import and export), `read` (show, list,
-//! calendar), `search`, `verify`,
+//! calendar), `search`, `verify`, `history` (who changed what, from the
+//! signed changes), `conflicts` (concurrent values and their resolution),
 //! `roster` (the consortium and roster as stored, and what a roster change
 //! retracts, in `retract`), `index` (change-hash and author indexes),
 //! `reconcile` (the digests and inventories peers compare), and `commit`
@@ -20,8 +21,10 @@
 
 mod attach;
 mod commit;
+mod conflicts;
 mod dataset;
 mod doc;
+mod history;
 mod index;
 mod read;
 mod reconcile;
@@ -70,6 +73,9 @@ pub enum LibraryError {
     BadRequest(String),
     #[error("{kind} {id} not found")]
     NotFound { kind: RecordKind, id: String },
+    /// No record of either kind has this id.
+    #[error("no practice or event has the id {0:?}")]
+    NoRecord(String),
     #[error("{kind} {id} exists already (use edit to change it)")]
     Exists { kind: RecordKind, id: String },
     #[error(transparent)]
@@ -95,7 +101,7 @@ impl From<LibraryError> for ApiError {
             | LibraryError::Dataset(_)
             | LibraryError::BadRequest(_)
             | LibraryError::Calendar(_) => ErrorCode::Invalid,
-            LibraryError::NotFound { .. } => ErrorCode::NotFound,
+            LibraryError::NotFound { .. } | LibraryError::NoRecord(_) => ErrorCode::NotFound,
             LibraryError::Exists { .. } => ErrorCode::Exists,
             _ => ErrorCode::Internal,
         };

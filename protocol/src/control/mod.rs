@@ -19,6 +19,7 @@
 mod edit;
 mod error;
 mod files;
+mod history;
 mod library;
 mod membership;
 mod network;
@@ -30,6 +31,10 @@ use serde::{Deserialize, Serialize};
 pub use edit::{apply_edits, Edit};
 pub use error::{ApiError, ErrorCode};
 pub use files::{Attached, AttachmentRow, Detached, FileWritten};
+pub use history::{
+    Author, AuthorStanding, ChangeAction, ChangeInfo, ConflictValue, Conflicts, FieldChange,
+    FieldConflict, History, InvalidRecord, Resolution, Resolved, SignatureCheck,
+};
 pub use library::{
     BackupReport, ConsortiumStatus, Counts, EventRow, Ics, ImportReport, PracticeRow, Removed,
     SearchHit, Standing, Status, VerifyReport,

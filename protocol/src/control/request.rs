@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::Edit;
+use super::{Edit, Resolution};
 use crate::ids::RecordKind;
 use crate::roster::{OrgInfo, Role};
 
@@ -52,6 +52,34 @@ pub enum Request {
     /// Write a backup of the node's history to `out` (a path the node can
     /// write; absolute).
     Backup { out: String },
+    /// Every change of one record (`ID` or `practice/ID`), oldest first.
+    History {
+        record: String,
+        /// Text fields with a unified diff.
+        #[serde(default)]
+        diff: bool,
+    },
+    /// The consortium's changes across all records, newest first.
+    Log {
+        /// Changes made on or after this day (`YYYY-MM-DD`, UTC) or time
+        /// (RFC 3339).
+        #[serde(default)]
+        since: Option<String>,
+        /// Only changes signed by this organisation's keys.
+        #[serde(default)]
+        org: Option<String>,
+        /// At most this many (the newest).
+        #[serde(default)]
+        limit: Option<usize>,
+    },
+    /// Fields with concurrent values, and merged records that fail validation.
+    Conflicts,
+    /// Settle a field of a record (`ID` or `practice/ID`) with one value.
+    Resolve {
+        record: String,
+        field: String,
+        resolution: Resolution,
+    },
     /// Found a consortium; this node's organisation is its first admin.
     ConsortiumCreate { name: String, org: OrgInfo },
     /// Issue an invite token (admins only).
@@ -141,6 +169,10 @@ impl Request {
             Request::Search { .. } => "search",
             Request::Verify => "verify",
             Request::Backup { .. } => "backup",
+            Request::History { .. } => "history",
+            Request::Log { .. } => "log",
+            Request::Conflicts => "conflicts",
+            Request::Resolve { .. } => "resolve",
             Request::ConsortiumCreate { .. } => "consortium_create",
             Request::Invite { .. } => "invite",
             Request::Join { .. } => "join",

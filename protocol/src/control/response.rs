@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::files::{Attached, AttachmentRow, Detached, FileWritten};
+use super::history::{ChangeInfo, Conflicts, History, Resolved};
 use super::library::{
     BackupReport, EventRow, Ics, ImportReport, PracticeRow, Removed, SearchHit, Status,
     VerifyReport,
@@ -82,6 +83,14 @@ responses! {
     Verified(VerifyReport),
     /// `Backup`.
     BackedUp(BackupReport),
+    /// `History`.
+    History(History),
+    /// `Log`: newest first.
+    Log(Vec<ChangeInfo>),
+    /// `Conflicts`.
+    Conflicts(Conflicts),
+    /// `Resolve`.
+    Resolved(Resolved),
     /// `ConsortiumCreate`.
     Founded(Founded),
     /// `Invite`.

@@ -157,6 +157,41 @@ pub fn set_deleted(
     Ok(commit(doc, time_ms))
 }
 
+/// Write single-value fields (or `deleted`) whether or not the document
+/// shows these values already: each put supersedes every concurrent value
+/// of its field, so the change settles a conflict on every node that
+/// applies it. `None` (or JSON null for a field that is absent when
+/// empty) removes the field.
+pub fn settle(
+    doc: &mut AutoCommit,
+    key: &NodeKey,
+    values: &[(&str, Option<&Value>)],
+    time_ms: i64,
+) -> Result<Change, DocError> {
+    let kind = kind_of(doc)?;
+    doc.set_actor(actor_for(key));
+    for &(name, value) in values {
+        let scalar = name == "deleted"
+            || fields(kind)
+                .iter()
+                .any(|&(n, how)| n == name && how == Scalar);
+        if !scalar || name == "id" {
+            return Err(DocError::Shape(format!(
+                "`{name}` is not a single-value field of a {kind}"
+            )));
+        }
+        match value {
+            None => {
+                if doc.get(ROOT, name)?.is_some() {
+                    doc.delete(ROOT, name)?;
+                }
+            }
+            Some(v) => doc.put(ROOT, name, json_to_scalar(name, v)?)?,
+        }
+    }
+    commit(doc, time_ms).ok_or_else(|| DocError::Shape("nothing to settle".into()))
+}
+
 fn commit(doc: &mut AutoCommit, time_ms: i64) -> Option<Change> {
     doc.commit_with(CommitOptions::default().with_time(time_ms))?;
     doc.get_last_local_change()
