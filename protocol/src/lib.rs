@@ -10,6 +10,8 @@
 //!   change envelope that every change travels and is stored in.
 //! * [`history`]: what each signed change did to its record, and the
 //!   fields concurrent changes left with more than one value.
+//! * [`rights`]: who may do what to a record (create, move to another
+//!   organisation, delete), checked for every change on every node.
 //! * [`search`]: case- and diacritic-insensitive ranked full-text matching.
 //! * [`control`]: request/response types of the node's local control API.
 //! * [`wire`] and [`sync`]: the messages between member nodes and the
@@ -46,6 +48,7 @@ pub mod history;
 pub mod identity;
 pub mod ids;
 pub mod record;
+pub mod rights;
 pub mod roster;
 pub mod search;
 pub mod sync;

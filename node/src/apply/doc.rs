@@ -5,7 +5,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use automerge::AutoCommit;
 
+use r2com_protocol::envelope::{SignedChange, VerifiedChange};
 use r2com_protocol::ids::DocId;
+use r2com_protocol::rights;
 
 use super::Verified;
 use crate::library::{author_index, hash_index, Batch, Library, LibraryError};
@@ -19,6 +21,9 @@ pub(super) struct DocOutcome {
     pub(super) missing_deps: bool,
     /// Set when the changes were refused (nothing of them is written).
     pub(super) refused: Option<String>,
+    /// Changes skipped because their author may not do what they do to
+    /// this record (see `r2com_protocol::rights`): not the sender's fault.
+    pub(super) not_allowed: Vec<String>,
 }
 
 impl Library {
@@ -40,10 +45,21 @@ impl Library {
             applied: 0,
             missing_deps: false,
             refused: Some(why),
+            not_allowed: Vec::new(),
         };
         let existing = self.load_doc(doc_id)?;
         let existed = existing.is_some();
         let mut d = existing.unwrap_or_else(AutoCommit::new);
+        let (items, not_allowed) = self.judge_rights(doc_id, &mut d, items);
+        if items.is_empty() {
+            return Ok(DocOutcome {
+                batch: Batch::default(),
+                applied: 0,
+                missing_deps: false,
+                refused: None,
+                not_allowed,
+            });
+        }
         let had_waiting = !d.get_missing_deps(&[]).is_empty();
         let changes: Vec<automerge::Change> = items.iter().map(|(_, v)| v.change.clone()).collect();
         match catch_unwind(AssertUnwindSafe(|| d.apply_changes(changes))) {
@@ -62,7 +78,7 @@ impl Library {
         // Nothing waits (the usual case): all of them applied, no need to ask
         // automerge change by change (costly: it rebuilds each change).
         let all_applied = d.get_missing_deps(&[]).is_empty();
-        for (sc, v) in items {
+        for &(sc, v) in &items {
             let env = sc.encode();
             batch.write((keys::change(&key, &v.hash.0), Some(env.clone())));
             batch.write(author_index(
@@ -85,7 +101,44 @@ impl Library {
             applied: items.len() as u64,
             missing_deps: !all_applied,
             refused: None,
+            not_allowed,
         })
+    }
+
+    /// Split received changes of one document into those their authors may
+    /// make and the reasons for the rest (`r2com_protocol::rights`, judged
+    /// against the state each change's author saw: `d` with the batch).
+    fn judge_rights<'a>(
+        &self,
+        doc_id: &DocId,
+        d: &mut AutoCommit,
+        items: &'a [Verified],
+    ) -> (Vec<(&'a SignedChange, &'a VerifiedChange)>, Vec<String>) {
+        let all = || items.iter().map(|(sc, v)| (sc, v)).collect();
+        let Some(roster) = self.roster() else {
+            return (all(), Vec::new());
+        };
+        let kind = doc_id.kind();
+        if !items
+            .iter()
+            .any(|(_, v)| rights::privileged(kind, &v.change).any())
+        {
+            return (all(), Vec::new());
+        }
+        // The document with the whole batch: every change's dependencies
+        // that arrived with it are there to judge it by.
+        let mut probe = d.fork();
+        let batch: Vec<automerge::Change> = items.iter().map(|(_, v)| v.change.clone()).collect();
+        let _ = catch_unwind(AssertUnwindSafe(|| probe.apply_changes(batch)));
+        let mut ok = Vec::new();
+        let mut refused = Vec::new();
+        for (sc, v) in items {
+            match rights::check(&roster, &probe, kind, &v.change) {
+                Ok(()) => ok.push((sc, v)),
+                Err(e) => refused.push(format!("{doc_id} {}: {e}", v.hash)),
+            }
+        }
+        (ok, refused)
     }
 
     /// Apply each document's changes (documents are independent: on all

@@ -116,7 +116,8 @@ impl Library {
         let mut batch = Batch::relayed_from(origin);
         let mut missing_deps = false;
         for outcome in self.apply_docs(&docs) {
-            let o = outcome?;
+            let mut o = outcome?;
+            report.not_allowed.append(&mut o.not_allowed);
             if let Some(why) = o.refused {
                 report.refuse(why);
                 continue;

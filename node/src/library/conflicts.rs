@@ -148,6 +148,7 @@ impl Library {
         }
         let change = doc::settle(&mut d, &self.key, &values, time_ms(now))
             .map_err(|e| LibraryError::BadRequest(format!("{key}: {e}")))?;
+        self.check_rights(&doc_id, &d, &change)?;
         let record = doc::read(&mut d)?;
         if let Err(e) = record.validate() {
             if e.field == field {

@@ -71,6 +71,9 @@ pub enum LibraryError {
     Dataset(#[from] DatasetError),
     #[error("{0}")]
     BadRequest(String),
+    /// A rule of who may do what to a record refused it.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{kind} {id} not found")]
     NotFound { kind: RecordKind, id: String },
     /// No record of either kind has this id.
@@ -100,6 +103,7 @@ impl From<LibraryError> for ApiError {
             LibraryError::Invalid(_)
             | LibraryError::Dataset(_)
             | LibraryError::BadRequest(_)
+            | LibraryError::Forbidden(_)
             | LibraryError::Calendar(_) => ErrorCode::Invalid,
             LibraryError::NotFound { .. } | LibraryError::NoRecord(_) => ErrorCode::NotFound,
             LibraryError::Exists { .. } => ErrorCode::Exists,
@@ -189,6 +193,22 @@ impl Library {
             }
         }
         Ok(())
+    }
+
+    /// Refuse a local change this node's key may not make to a record (the
+    /// rule every node applies to it: `r2com_protocol::rights`). `d` holds
+    /// the change. Outside a consortium everything is this node's own.
+    pub(crate) fn check_rights(
+        &self,
+        doc_id: &DocId,
+        d: &automerge::AutoCommit,
+        change: &automerge::Change,
+    ) -> Result<(), LibraryError> {
+        let Some(roster) = self.roster() else {
+            return Ok(());
+        };
+        r2com_protocol::rights::check(&roster, d, doc_id.kind(), change)
+            .map_err(|e| LibraryError::Forbidden(format!("{doc_id}: {e}")))
     }
 
     pub fn key(&self) -> &NodeKey {

@@ -61,6 +61,7 @@ impl Library {
         match self.load_doc(&doc_id)? {
             None => {
                 let (mut d, change) = doc::create(&self.key, record, time_ms(now))?;
+                self.check_rights(&doc_id, &d, &change)?;
                 let mut batch = self.change_batch(&doc_id, &mut d, change, Some(record), false);
                 batch.extend(self.revision_write(&doc_id, now)?);
                 Ok(Some((batch, true)))
@@ -75,6 +76,7 @@ impl Library {
                 match change {
                     None => Ok(None),
                     Some(c) => {
+                        self.check_rights(&doc_id, &d, &c)?;
                         let mut batch = self.change_batch(&doc_id, &mut d, c, Some(record), true);
                         batch.extend(self.revision_write(&doc_id, now)?);
                         Ok(Some((batch, existing.is_none())))
@@ -189,6 +191,7 @@ impl Library {
         })?;
         let in_doc = doc::read(&mut d)?;
         if let Some(change) = doc::update(&mut d, &self.key, &in_doc, &new, time_ms(now))? {
+            self.check_rights(&doc_id, &d, &change)?;
             let mut batch = self.change_batch(&doc_id, &mut d, change, Some(&new), true);
             batch.extend(self.revision_write(&doc_id, now)?);
             self.commit(batch)?;
@@ -215,6 +218,7 @@ impl Library {
         }
         let mut d = self.load_doc(&doc_id)?.ok_or_else(not_found)?;
         if let Some(change) = doc::set_deleted(&mut d, &self.key, true, time_ms(now))? {
+            self.check_rights(&doc_id, &d, &change)?;
             let batch = self.change_batch(&doc_id, &mut d, change, None, true);
             self.commit(batch)?;
         }

@@ -164,13 +164,10 @@ fn changes_of_a_key_that_drops_out_are_retracted() {
         .admit_from_peer(&c.key().public().to_hex(), c.own_admission().unwrap())
         .unwrap());
     c.apply(None, roster_of(&b), Vec::new()).unwrap();
-    c.add(
-        RecordKind::Practice,
-        practice("p-1", "By C"),
-        false,
-        clock.now(),
-    )
-    .unwrap();
+    let mut by_c = practice("p-1", "By C");
+    by_c["organisation"] = "act".into();
+    c.add(RecordKind::Practice, by_c, false, clock.now())
+        .unwrap();
     let report = hand_over(&c, &b);
     assert_eq!(report.applied, 1, "{report:?}");
     assert_eq!(b.show(RecordKind::Practice, "p-1").unwrap().id(), "p-1");
@@ -225,7 +222,9 @@ fn a_retraction_that_changes_a_documents_id_does_not_wedge_the_node() {
 
     // B creates document practice/p-1 holding a record "p-2"; C's change
     // sets its id to "p-1": together, a valid record.
-    let two = Record::from_value(RecordKind::Practice, practice("p-2", "Two")).unwrap();
+    let mut two = practice("p-2", "Two");
+    two["organisation"] = "ips".into();
+    let two = Record::from_value(RecordKind::Practice, two).unwrap();
     let (mut d, first) = create(b.key(), &two, 1_000).unwrap();
     d.set_actor(actor_for(c.key()));
     d.put(ROOT, "id", "p-1").unwrap();

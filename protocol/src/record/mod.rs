@@ -138,6 +138,15 @@ impl Record {
         }
     }
 
+    /// The organisation the record belongs to: a practice's
+    /// `organisation`, an event's `organiser`.
+    pub fn organisation(&self) -> &str {
+        match self {
+            Record::Practice(p) => &p.organisation,
+            Record::Event(e) => &e.organiser,
+        }
+    }
+
     pub fn title(&self) -> &str {
         match self {
             Record::Practice(p) => &p.title,

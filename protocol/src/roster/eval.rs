@@ -103,6 +103,7 @@ impl Roster {
         r.orgs = orgs(&f, status, effect, &res.decided);
         r.invites = open_invites(&f, status);
         r.frontiers = frontiers(&f, effect);
+        r.ever_admin = ever_admin(&f, status);
         r
     }
 }
@@ -207,6 +208,20 @@ fn final_role(f: &Facts, status: &[Status], effect: &InEffect, org: &str) -> Rol
     } else {
         Role::Member
     }
+}
+
+/// Organisations an admin grant of which holds in the end, demoted since
+/// or not.
+fn ever_admin(f: &Facts, status: &[Status]) -> BTreeSet<String> {
+    f.grants
+        .iter()
+        .filter(|(_, grants)| {
+            grants
+                .iter()
+                .any(|(g, role)| *role == Role::Admin && grant_holds(f, status, *g, None))
+        })
+        .map(|(org, _)| (*org).to_owned())
+        .collect()
 }
 
 /// Valid invites nobody used (no valid witness) and nobody withdrew.

@@ -104,6 +104,12 @@ pub struct Roster {
     pub unwitnessed: BTreeSet<EntryId>,
     #[serde(skip)]
     pub(super) frontiers: Frontiers,
+    /// Organisations an admin grant of which holds (demoted since or not):
+    /// record rights are judged by it (see `crate::rights`), so a record
+    /// change an admin made stays allowed after its organisation's
+    /// demotion, on every node.
+    #[serde(skip)]
+    pub(super) ever_admin: BTreeSet<String>,
 }
 
 impl Roster {
@@ -119,6 +125,7 @@ impl Roster {
             accepted: BTreeSet::new(),
             unwitnessed: BTreeSet::new(),
             frontiers: BTreeMap::new(),
+            ever_admin: BTreeSet::new(),
         }
     }
 
@@ -146,6 +153,13 @@ impl Roster {
             && self
                 .find_key(key)
                 .is_some_and(|(o, _)| o.role == Role::Admin)
+    }
+
+    /// Whether `key`'s organisation holds, or held, the admin role (record
+    /// rights: see `crate::rights`).
+    pub fn was_admin(&self, key: &str) -> bool {
+        self.find_key(key)
+            .is_some_and(|(o, _)| self.ever_admin.contains(&o.info.key))
     }
 
     /// What the holder of `key` may do: sync (a live member), hand in its

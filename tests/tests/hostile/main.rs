@@ -11,7 +11,9 @@
 //! member stays; pushed by the revoked node: it is disconnected). In each,
 //! nothing is applied and the store verifies; after the flood the node's
 //! memory stayed bounded and an honest member still syncs. Files
-//! (`/r2com/files/1`) are served to members only.
+//! (`/r2com/files/1`) are served to members only. A member's change that
+//! moves another organisation's practice to itself or deletes it is not
+//! applied, relayed or by file (the relay stays).
 
 mod swarm;
 
@@ -429,4 +431,94 @@ fn a_stranger_asking_for_a_file_receives_nothing_and_a_member_gets_it() {
         assert_eq!(&bytes[..], &data[MIB..2 * MIB]);
     });
     assert!(count(&t.a.log(), "not a member") >= 1);
+}
+
+/// `x`'s signed changes to A's practice `id` as x's node would make them
+/// if it did not check: one moving the practice to `x_org`, one deleting
+/// it (each on the practice as A holds it).
+fn forge(a: &TestNode, x: &TestNode, x_org: &str, id: &str) -> Vec<Vec<u8>> {
+    use r2com_protocol::envelope::{parse_change, Scope, SignedChange};
+    use r2com_protocol::record::Record;
+    use r2com_protocol::{doc, identity::NodeKey, ids::DocId};
+    let doc_id = DocId::parse(&format!("practice/{id}")).unwrap();
+    let changes: Vec<automerge::Change> = envelopes(a)
+        .iter()
+        .filter_map(|e| {
+            let sc = SignedChange::decode(e).unwrap();
+            (sc.doc == doc_id).then(|| parse_change(&sc.change).unwrap())
+        })
+        .collect();
+    assert!(!changes.is_empty(), "A holds {id}");
+    let key = NodeKey::from_seed(seed_of(x));
+    let cid = a.json(&["status"])["consortium"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let scope = Scope(hex::decode(cid).unwrap().try_into().unwrap());
+    let time = 1_800_000_000_000;
+    let mut d = automerge::AutoCommit::new();
+    d.apply_changes(changes.clone()).unwrap();
+    let old = doc::read(&mut d).unwrap();
+    let Record::Practice(mut p) = old.clone() else {
+        panic!("not a practice")
+    };
+    assert_ne!(p.organisation, x_org);
+    p.organisation = x_org.into();
+    let moved = doc::update(&mut d, &key, &old, &p.into(), time)
+        .unwrap()
+        .unwrap();
+    let mut d = automerge::AutoCommit::new();
+    d.apply_changes(changes).unwrap();
+    let deleted = doc::set_deleted(&mut d, &key, true, time).unwrap().unwrap();
+    [moved, deleted]
+        .into_iter()
+        .map(|c| SignedChange::sign(&key, &scope, &doc_id, c).encode())
+        .collect()
+}
+
+/// A member's change that moves another organisation's practice to its own
+/// organisation, or deletes it, is refused like a non-member's change:
+/// relayed by a third member it is not applied and the relay stays
+/// connected; handed to another member's node by file it is refused there.
+#[test]
+fn a_members_change_to_another_organisations_practice_is_refused_also_relayed() {
+    let t = target();
+    let x = admitted(&t.a, "zzx");
+    let forged = forge(&t.a, &x, "zzx", "p-000001");
+    run(async {
+        let mut hostile = Hostile::new(seed_of(&t.h));
+        let node = hostile.connect(&t.addr).await;
+        for env in &forged {
+            let o = hostile.ask(node, push(std::slice::from_ref(env))).await;
+            assert!(
+                matches!(o, Outcome::Response(SyncResponse::Ack { applied: 0, .. })),
+                "relayed forbidden change: {o:?}\n{}",
+                t.a.log()
+            );
+        }
+        assert!(
+            !hostile.closed(node, Duration::from_secs(2)).await,
+            "the relaying member was disconnected"
+        );
+    });
+    t.unharmed("or an admin may");
+    // H's node (stopped), by file: A's changes apply, the forged ones not.
+    hand_over("changes", &t.a, &t.h);
+    let cid = t.a.json(&["status"])["consortium"]["id"].clone();
+    let file = t.h.data_dir().join("forged.json");
+    let hexes: Vec<String> = forged.iter().map(hex::encode).collect();
+    std::fs::write(
+        &file,
+        serde_json::to_vec(&serde_json::json!({"consortium": cid, "changes": hexes})).unwrap(),
+    )
+    .unwrap();
+    let e =
+        t.h.json_error(&["changes", "import", file.to_str().unwrap()], 3);
+    let msg = e["message"].as_str().unwrap();
+    assert!(msg.contains("2 of 2 changes refused"), "{msg}");
+    assert!(msg.contains("change the organisation"), "{msg}");
+    assert!(msg.contains("delete or restore"), "{msg}");
+    let p = t.h.json(&["practice", "show", "p-000001"]);
+    assert_eq!(p, t.a.json(&["practice", "show", "p-000001"]));
+    assert_ne!(p["organisation"], "zzx");
 }

@@ -8,6 +8,7 @@ mod ids;
 mod invites;
 mod order;
 mod revocation;
+mod rights;
 
 use std::collections::HashMap;
 
