@@ -349,12 +349,12 @@ mod tests {
             .iter()
             .map(|v| (v.author.clone(), v.value.clone()))
             .collect();
-        by.sort();
+        by.sort_by(|x, y| x.0.cmp(&y.0));
         let mut want = vec![
             (a.public().to_hex(), Value::from(11)),
             (b.public().to_hex(), Value::from(22)),
         ];
-        want.sort();
+        want.sort_by(|x, y| x.0.cmp(&y.0));
         assert_eq!(by, want);
         assert!(values
             .iter()

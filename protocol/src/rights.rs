@@ -16,8 +16,8 @@
 //! A change that breaks a rule is refused like a change by a non-member:
 //! not applied, not relayed, and not held against the peer that relayed it.
 
-use automerge::legacy::{Key, ObjectId};
-use automerge::{AutoCommit, Change, ChangeHash, OpType, ReadDoc, ScalarValue, Value, ROOT};
+use automerge::legacy::{Key, ObjectId, OpType};
+use automerge::{AutoCommit, Change, ChangeHash, ReadDoc, ScalarValue, Value, ROOT};
 
 use crate::ids::RecordKind;
 use crate::roster::Roster;
