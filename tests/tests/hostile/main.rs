@@ -502,7 +502,9 @@ fn a_members_change_to_another_organisations_practice_is_refused_also_relayed() 
         );
     });
     t.unharmed("or an admin may");
-    // H's node (stopped), by file: A's changes apply, the forged ones not.
+    // H's node (stopped), by file, with A's roster (X a member there too):
+    // A's changes apply, the forged ones not.
+    hand_over("roster", &t.a, &t.h);
     hand_over("changes", &t.a, &t.h);
     let cid = t.a.json(&["status"])["consortium"]["id"].clone();
     let file = t.h.data_dir().join("forged.json");
