@@ -15,6 +15,7 @@
 mod files;
 mod swarm;
 mod sync;
+mod web;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -41,8 +42,9 @@ struct Args {
     out: String,
     /// foundation (import, list, search, memory over edits), sync (W1/W2/W3
     /// against the anchor), files (attachments: fetch from one and two
-    /// members, memory, sync under a fetch), all (foundation, sync and
-    /// files), or swarm (one seed with the 1/5 dataset and --partners nodes
+    /// members, memory, sync under a fetch), web (the web app's page
+    /// timings), all (foundation, sync, files and web), or swarm (one seed
+    /// with the 1/5 dataset and --partners nodes
     /// joining it at once).
     #[arg(long, default_value = "all")]
     suite: String,
@@ -305,6 +307,9 @@ fn main() -> anyhow::Result<()> {
             }
             if args.suite == "files" || args.suite == "all" {
                 files::run_once(args.edits, &mut figs)?;
+            }
+            if args.suite == "web" || args.suite == "all" {
+                web::run_once(p, e, &mut figs)?;
             }
             std::thread::sleep(Duration::from_millis(200));
         }

@@ -169,6 +169,12 @@ pub fn dispatch(
         Request::AttachmentGet { hash, out } => {
             Response::FileWritten(export_held(node, &hash, &out, None)?)
         }
+        Request::UserAdd { .. }
+        | Request::UserList
+        | Request::UserRole { .. }
+        | Request::UserLink { .. }
+        | Request::UserRemove { .. }
+        | Request::WebLoginUrl { .. } => crate::web::staff::dispatch(node, request, now)?,
         Request::Peers | Request::Sync { .. } => return Err(not_running()),
     })
 }

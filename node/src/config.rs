@@ -1,8 +1,18 @@
 //! `config.toml` in the data directory. Every setting is optional:
 //!
 //! ```toml
+//! [web]
+//! # Where the web app (and the per-user calendar feeds) listen ("off" to disable).
+//! listen = "127.0.0.1:8734"
+//! # The address staff reach it at through the organisation's own TLS
+//! # reverse proxy: links printed by the CLI use it, and its host name is
+//! # accepted in the Host header.
+//! public_url = "https://r2com.example.org"
+//! # Further host names accepted in the Host header.
+//! hosts = ["r2com.lan"]
+//!
 //! [feed]
-//! # Where the read-only iCalendar feed listens ("off" to disable).
+//! # Where the anonymous read-only iCalendar feed listens ("off" to disable).
 //! listen = "127.0.0.1:8733"
 //!
 //! [sync]
@@ -28,6 +38,8 @@ use serde::Deserialize;
 pub const CONFIG_FILE: &str = "config.toml";
 /// Where the feed listens unless configured: loopback only.
 pub const DEFAULT_FEED_LISTEN: &str = "127.0.0.1:8733";
+/// Where the web app listens unless configured: loopback only.
+pub const DEFAULT_WEB_LISTEN: &str = "127.0.0.1:8734";
 /// Largest configuration file read.
 const MAX_CONFIG_LEN: u64 = 64 * 1024;
 
@@ -59,6 +71,9 @@ pub struct Config {
     /// Peer-to-peer networking.
     #[serde(default)]
     pub net: NetSection,
+    /// The web app.
+    #[serde(default)]
+    pub web: WebSection,
     /// Sync with the members.
     #[serde(default)]
     pub sync: SyncSection,
@@ -98,6 +113,21 @@ impl AttachmentsSection {
             .map(|mb| mb.saturating_mul(1000 * 1000))
             .unwrap_or(crate::files::DEFAULT_MAX_SIZE)
     }
+}
+
+/// `[web]`: the web app for the organisation's staff.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebSection {
+    /// Socket address to listen on, or `off`. Default [`DEFAULT_WEB_LISTEN`].
+    pub listen: Option<String>,
+    /// The URL staff use (behind a TLS reverse proxy), e.g.
+    /// `https://r2com.example.org`.
+    pub public_url: Option<String>,
+    /// Host names accepted besides IP literals, `localhost` and the host of
+    /// `public_url`.
+    #[serde(default)]
+    pub hosts: Vec<String>,
 }
 
 /// Where the node listens for peers unless configured: a fixed TCP and QUIC
@@ -163,10 +193,10 @@ pub struct FeedConfig {
     pub listen: Option<String>,
 }
 
-/// Where the feed should listen.
+/// Where an HTTP listener (the feed, the web app) should listen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FeedListen {
-    /// No feed.
+    /// Not at all.
     Off,
     /// Listen here; failing to bind stops the node (the user asked for it).
     Explicit(SocketAddr),
@@ -198,21 +228,75 @@ impl Config {
         data_dir: &Path,
         flag: Option<&str>,
     ) -> Result<FeedListen, ConfigError> {
-        let Some(text) = flag.or(self.feed.listen.as_deref()) else {
-            let addr = DEFAULT_FEED_LISTEN.parse().expect("default address");
-            return Ok(FeedListen::Default(addr));
-        };
-        if text.eq_ignore_ascii_case("off") {
-            return Ok(FeedListen::Off);
-        }
-        text.parse()
-            .map(FeedListen::Explicit)
-            .map_err(|_| ConfigError::Value {
-                path: data_dir.join(CONFIG_FILE),
-                setting: "feed.listen",
-                reason: format!("{text:?} is not an address like 127.0.0.1:8733 (or off)"),
-            })
+        listen_setting(
+            data_dir,
+            "feed.listen",
+            flag.or(self.feed.listen.as_deref()),
+            DEFAULT_FEED_LISTEN,
+        )
     }
+
+    /// The web app's address: `flag` (from `run --web-listen`) first, then
+    /// the file, then the default.
+    pub fn web_listen(
+        &self,
+        data_dir: &Path,
+        flag: Option<&str>,
+    ) -> Result<FeedListen, ConfigError> {
+        listen_setting(
+            data_dir,
+            "web.listen",
+            flag.or(self.web.listen.as_deref()),
+            DEFAULT_WEB_LISTEN,
+        )
+    }
+
+    /// `[web] public_url`, checked: an http(s) URL without path, query or
+    /// fragment, given without the trailing slash.
+    pub fn web_public_url(&self, data_dir: &Path) -> Result<Option<url::Url>, ConfigError> {
+        let Some(text) = &self.web.public_url else {
+            return Ok(None);
+        };
+        let bad = |reason: String| ConfigError::Value {
+            path: data_dir.join(CONFIG_FILE),
+            setting: "web.public_url",
+            reason,
+        };
+        let u = url::Url::parse(text).map_err(|e| bad(format!("{text:?}: {e}")))?;
+        if !matches!(u.scheme(), "http" | "https")
+            || u.host_str().is_none()
+            || u.path() != "/"
+            || u.query().is_some()
+            || u.fragment().is_some()
+        {
+            return Err(bad(format!(
+                "{text:?} is not a URL like https://r2com.example.org"
+            )));
+        }
+        Ok(Some(u))
+    }
+}
+
+fn listen_setting(
+    data_dir: &Path,
+    setting: &'static str,
+    text: Option<&str>,
+    default: &str,
+) -> Result<FeedListen, ConfigError> {
+    let Some(text) = text else {
+        let addr = default.parse().expect("default address");
+        return Ok(FeedListen::Default(addr));
+    };
+    if text.eq_ignore_ascii_case("off") {
+        return Ok(FeedListen::Off);
+    }
+    text.parse()
+        .map(FeedListen::Explicit)
+        .map_err(|_| ConfigError::Value {
+            path: data_dir.join(CONFIG_FILE),
+            setting,
+            reason: format!("{text:?} is not an address like {default} (or off)"),
+        })
 }
 
 #[cfg(test)]
@@ -257,5 +341,41 @@ mod tests {
         std::fs::write(dir.path().join(CONFIG_FILE), "[sync]\ninterval_secs = 0\n").unwrap();
         let c = Config::load(dir.path()).unwrap();
         assert!(c.sync_interval(dir.path()).is_err());
+    }
+
+    #[test]
+    fn reads_the_web_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Config::load(dir.path()).unwrap();
+        assert_eq!(
+            c.web_listen(dir.path(), None).unwrap(),
+            FeedListen::Default(DEFAULT_WEB_LISTEN.parse().unwrap())
+        );
+        assert_eq!(
+            c.web_listen(dir.path(), Some("OFF")).unwrap(),
+            FeedListen::Off
+        );
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "[web]\nlisten = \"0.0.0.0:80\"\npublic_url = \"https://r2com.example.org/\"\n",
+        )
+        .unwrap();
+        let c = Config::load(dir.path()).unwrap();
+        assert_eq!(
+            c.web_listen(dir.path(), None).unwrap(),
+            FeedListen::Explicit("0.0.0.0:80".parse().unwrap())
+        );
+        let u = c.web_public_url(dir.path()).unwrap().unwrap();
+        assert_eq!(u.host_str(), Some("r2com.example.org"));
+        for bad in ["ftp://x", "https://x.org/app", "not a url"] {
+            let c = Config {
+                web: WebSection {
+                    public_url: Some(bad.into()),
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            assert!(c.web_public_url(dir.path()).is_err(), "{bad}");
+        }
     }
 }

@@ -94,6 +94,7 @@ pub mod open;
 pub mod replica;
 pub mod run;
 pub mod store;
+pub mod web;
 
 #[cfg(test)]
 mod testing;

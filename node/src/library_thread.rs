@@ -191,6 +191,23 @@ impl LibraryHandle {
             })
     }
 
+    /// Run a closure on the library thread with the whole node (e.g. to
+    /// dispatch a request and read the store in the same turn).
+    pub async fn with_node<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&OpenNode) -> R + Send + 'static,
+    ) -> Result<R, ApiError> {
+        let (reply, answer) = oneshot::channel();
+        let task: Task = Box::new(move |node: &OpenNode| {
+            let _ = reply.send(f(node));
+        });
+        self.jobs
+            .send(Job::Task(task))
+            .await
+            .map_err(|_| Self::gone())?;
+        answer.await.map_err(|_| Self::gone())
+    }
+
     /// Run a closure on the library thread and wait for its result.
     pub async fn with<R: Send + 'static>(
         &self,

@@ -11,6 +11,7 @@ use crate::identity::{self, IdentityError};
 use crate::library::Library;
 use crate::store::failpoint::{Failpoint, FailpointStore};
 use crate::store::{SledStore, Store, StoreError};
+use crate::web::LocalStore;
 
 /// The store directory inside the data directory.
 pub const STORE_DIR: &str = "store";
@@ -38,6 +39,12 @@ pub enum NodeError {
     /// The calendar feed's configured address cannot be bound.
     #[error("calendar feed on {0}: {1}")]
     Feed(std::net::SocketAddr, std::io::Error),
+    /// The web app's configured address cannot be bound.
+    #[error("web app on {0}: {1}")]
+    Web(std::net::SocketAddr, std::io::Error),
+    /// The local store (staff accounts, sessions, audit) failed.
+    #[error(transparent)]
+    Local(#[from] crate::web::local::LocalError),
 }
 
 /// How long `r2com run` waits for a CLI command that has the store open.
@@ -55,7 +62,10 @@ pub struct OpenNode {
     /// Whether this is the running node (`r2com run`) or the CLI working on
     /// a stopped node's store.
     pub running: bool,
-    /// Held while the store is open (see [`crate::dir_lock`]).
+    /// The local, never replicated store (staff accounts, sessions, audit),
+    /// opened on first use.
+    local: std::sync::Mutex<Option<LocalStore>>,
+    /// Held while the store is open (see [`crate::dir_lock`]); dropped last.
     _lock: DirLock,
 }
 
@@ -103,8 +113,20 @@ impl OpenNode {
             files: FileStore::new(data_dir, config.attachments.max_size()),
             data_dir: data_dir.to_owned(),
             running,
+            local: Default::default(),
             _lock: lock,
         })
+    }
+
+    /// The local store of this data directory (opened on first use).
+    pub fn local(&self) -> Result<LocalStore, crate::web::local::LocalError> {
+        let mut slot = self.local.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(l) = &*slot {
+            return Ok(l.clone());
+        }
+        let l = LocalStore::open(&self.data_dir)?;
+        *slot = Some(l.clone());
+        Ok(l)
     }
 }
 

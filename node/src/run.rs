@@ -18,11 +18,13 @@ pub struct NetOptions {
     pub listen: Vec<String>,
     /// `--no-mdns`.
     pub no_mdns: bool,
+    /// `--web-listen` (an address or `off`; overrides `config.toml`).
+    pub web_listen: Option<String>,
 }
 
 /// Run the node until SIGINT or SIGTERM: open the store, serve the control
-/// API and the calendar feed. Creates the key on first run. `feed_listen`
-/// (an address or `off`) overrides `config.toml`.
+/// API, the web app and the anonymous calendar feed. Creates the key on
+/// first run. `feed_listen` (an address or `off`) overrides `config.toml`.
 pub async fn run(
     data_dir: &Path,
     feed_listen: Option<&str>,
@@ -31,6 +33,8 @@ pub async fn run(
     let started = std::time::Instant::now();
     let config = crate::config::Config::load(data_dir)?;
     let feed_listen = config.feed_listen(data_dir, feed_listen)?;
+    let web_listen = config.web_listen(data_dir, net.web_listen.as_deref())?;
+    let public_url = config.web_public_url(data_dir)?;
     let listen = config.net_listen(data_dir, &net.listen)?;
     let mdns = !net.no_mdns && config.net.mdns.unwrap_or(true);
     let sync_interval = config.sync_interval(data_dir)?;
@@ -40,6 +44,7 @@ pub async fn run(
     }
     drop(key);
     let node = Arc::new(OpenNode::open_for_run(data_dir)?);
+    let local = node.local()?;
     let span = tracing::info_span!("node", key = %&node.library.key().public().to_hex()[..12]);
     let _enter = span.enter();
     let sock = socket_path(data_dir);
@@ -51,20 +56,6 @@ pub async fn run(
         "ready"
     );
     let library = crate::library_thread::LibraryHandle::spawn(node.clone());
-    let feed_file = data_dir.join(crate::feed::FEED_ADDR_FILE);
-    let _ = std::fs::remove_file(&feed_file);
-    let feed = match bind_feed(feed_listen).await? {
-        Some(l) => {
-            let addr = l
-                .local_addr()
-                .map_err(|e| NodeError::Socket(feed_file.clone(), e))?;
-            std::fs::write(&feed_file, format!("{addr}\n"))
-                .map_err(|e| NodeError::Socket(feed_file.clone(), e))?;
-            info!(url = %format!("http://{addr}{}", crate::feed::FEED_PATH), "calendar feed");
-            Some(tokio::spawn(crate::feed::serve(l, library.clone())))
-        }
-        None => None,
-    };
     let net = crate::net::start(
         crate::net::NetConfig {
             listen,
@@ -83,6 +74,53 @@ pub async fn run(
         net.clone(),
         node.files.clone(),
     ));
+    let web_state = crate::web::state(crate::web::WebSetup {
+        library: library.clone(),
+        net: Some(net.clone()),
+        local,
+        public_url: public_url.clone(),
+    })
+    .await;
+    let hosts = Arc::new(crate::web::AllowedHosts::new(
+        public_url
+            .iter()
+            .filter_map(|u| u.host_str().map(str::to_owned))
+            .chain(config.web.hosts.iter().cloned()),
+    ));
+    let web_file = data_dir.join(crate::web::WEB_ADDR_FILE);
+    let feed_file = data_dir.join(crate::feed::FEED_ADDR_FILE);
+    let web = match bind_http(web_listen, NodeError::Web, "web app", "[web] listen").await? {
+        Some(l) => {
+            let app = crate::web::app(web_state.clone(), hosts.clone());
+            let running = crate::web::Running::spawn(l, app)
+                .map_err(|e| NodeError::Socket(web_file.clone(), e))?;
+            write_addr(&web_file, running.addr)?;
+            info!(
+                url = %crate::web::base_url(web_state.public_url.as_deref(), running.addr),
+                "web app"
+            );
+            Some(running)
+        }
+        None => None,
+    };
+    let feed = match bind_http(
+        feed_listen,
+        NodeError::Feed,
+        "calendar feed",
+        "[feed] listen",
+    )
+    .await?
+    {
+        Some(l) => {
+            let app = crate::web::feed_app(web_state.clone(), hosts);
+            let running = crate::web::Running::spawn(l, app)
+                .map_err(|e| NodeError::Socket(feed_file.clone(), e))?;
+            write_addr(&feed_file, running.addr)?;
+            info!(url = %format!("http://{}{}", running.addr, crate::feed::FEED_PATH), "calendar feed");
+            Some(running)
+        }
+        None => None,
+    };
     let (stop, stopped) = tokio::sync::oneshot::channel();
     let server = tokio::spawn(crate::control::serve(
         listener,
@@ -94,6 +132,9 @@ pub async fn run(
     shutdown_signal().await;
     info!("shutting down");
     prefetch.abort();
+    for http in [web, feed].into_iter().flatten() {
+        http.stop().await;
+    }
     // No new control connections (commands wait for the store lock, which
     // is released when this process ends); those in flight are answered.
     let _ = std::fs::remove_file(&sock);
@@ -101,19 +142,26 @@ pub async fn run(
     if tokio::time::timeout(SHUTDOWN_WAIT, server).await.is_err() {
         tracing::warn!("control requests still running at shutdown were cut off");
     }
-    if let Some(f) = feed {
-        f.abort();
-    }
+    let _ = std::fs::remove_file(&web_file);
     let _ = std::fs::remove_file(&feed_file);
     let _ = std::fs::remove_file(&sock);
     node.library.store().flush()?;
     Ok(())
 }
 
-/// Bind the feed's listener: `None` when it is off, or when the default
+/// Record where an HTTP listener is bound (for tests and the CLI).
+fn write_addr(file: &Path, addr: std::net::SocketAddr) -> Result<(), NodeError> {
+    let _ = std::fs::remove_file(file);
+    std::fs::write(file, format!("{addr}\n")).map_err(|e| NodeError::Socket(file.to_owned(), e))
+}
+
+/// Bind an HTTP listener: `None` when it is off, or when the default
 /// address is taken (another node on this machine has it; logged).
-async fn bind_feed(
+async fn bind_http(
     listen: crate::config::FeedListen,
+    error: fn(std::net::SocketAddr, std::io::Error) -> NodeError,
+    what: &str,
+    setting: &str,
 ) -> Result<Option<tokio::net::TcpListener>, NodeError> {
     use crate::config::FeedListen;
     match listen {
@@ -121,11 +169,11 @@ async fn bind_feed(
         FeedListen::Explicit(addr) => tokio::net::TcpListener::bind(addr)
             .await
             .map(Some)
-            .map_err(|e| NodeError::Feed(addr, e)),
+            .map_err(|e| error(addr, e)),
         FeedListen::Default(addr) => match tokio::net::TcpListener::bind(addr).await {
             Ok(l) => Ok(Some(l)),
             Err(e) => {
-                tracing::warn!(%addr, error = %e, "calendar feed not started (set [feed] listen in config.toml)");
+                tracing::warn!(%addr, error = %e, "{what} not started (set {setting} in config.toml)");
                 Ok(None)
             }
         },

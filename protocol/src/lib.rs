@@ -14,6 +14,7 @@
 //!   organisation, delete), checked for every change on every node.
 //! * [`search`]: case- and diacritic-insensitive ranked full-text matching.
 //! * [`control`]: request/response types of the node's local control API.
+//! * [`staff`]: names and roles of a node's local web app accounts.
 //! * [`wire`] and [`sync`]: the messages between member nodes and the
 //!   sans-IO sync machine that decides what to send and when.
 //!
@@ -51,5 +52,6 @@ pub mod record;
 pub mod rights;
 pub mod roster;
 pub mod search;
+pub mod staff;
 pub mod sync;
 pub mod wire;

@@ -152,6 +152,9 @@ impl TestNode {
         if !args.contains(&"--feed-listen") {
             args.extend(["--feed-listen", "127.0.0.1:0"]);
         }
+        if !args.contains(&"--web-listen") {
+            args.extend(["--web-listen", "127.0.0.1:0"]);
+        }
         let child = Command::new(r2com_bin())
             .arg("--data-dir")
             .arg(self.data_dir())
@@ -196,6 +199,18 @@ impl TestNode {
         });
         assert!(ok, "node has no listen address; log:\n{}", self.log());
         addr
+    }
+
+    /// The address the running node's web app is bound to (from
+    /// `DATA_DIR/web.addr`).
+    pub fn web_addr(&self) -> String {
+        let file = self.data_dir().join("web.addr");
+        let ok = wait_for(Duration::from_secs(20), || file.exists());
+        assert!(ok, "the web app did not start; log:\n{}", self.log());
+        std::fs::read_to_string(file)
+            .expect("web.addr")
+            .trim()
+            .to_owned()
     }
 
     pub fn pid(&self) -> Option<u32> {

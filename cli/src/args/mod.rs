@@ -6,9 +6,11 @@ use clap::{Args, Parser, Subcommand};
 
 mod calendar;
 mod records;
+mod staff;
 
 pub use calendar::{CalendarCmd, CalendarFilter};
 pub use records::{EditArgs, EventAdd, EventCmd, Fold, PracticeAdd, PracticeCmd};
+pub use staff::{UserCmd, WebCmd};
 
 /// r2com: the consortium's shared library of practices and training
 /// calendar, synced peer to peer between member NGOs.
@@ -36,8 +38,15 @@ pub enum Command {
     /// Print this node's public key and PeerId.
     Id,
     /// Run the node in the foreground (logs to stderr; RUST_LOG sets the level).
-    /// Also serves the calendar read-only at http://ADDR/calendar.ics.
+    /// Also serves the web app for the organisation's staff (default
+    /// http://127.0.0.1:8734) and the calendar read-only at
+    /// http://ADDR/calendar.ics.
     Run {
+        /// Where the web app listens (e.g. 127.0.0.1:8734, port 0 for any,
+        /// or off); overrides [web] listen in DATA_DIR/config.toml. The
+        /// bound address is written to DATA_DIR/web.addr.
+        #[arg(long, value_name = "ADDR")]
+        web_listen: Option<String>,
         /// Where the calendar feed listens (e.g. 127.0.0.1:8733, port 0 for
         /// any, or off); overrides [feed] listen in DATA_DIR/config.toml.
         /// The bound address is written to DATA_DIR/feed.addr.
@@ -55,6 +64,12 @@ pub enum Command {
     /// Peer addresses.
     #[command(subcommand)]
     Peer(PeerCmd),
+    /// Staff accounts of the web app (kept on this node, never replicated).
+    #[command(subcommand)]
+    User(UserCmd),
+    /// The web app.
+    #[command(subcommand)]
+    Web(WebCmd),
     /// Every member node: connected or not, addresses, last sync, what each side lacks, bytes.
     Peers,
     /// Sync now with one peer (PeerId or key) or with every connected member, and wait.

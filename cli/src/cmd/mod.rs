@@ -11,6 +11,7 @@ mod library;
 mod node;
 mod peers;
 mod records;
+mod staff;
 
 use std::path::{Path, PathBuf};
 
@@ -71,10 +72,11 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Init => node::init(&ctx),
         Command::Id => node::id(&ctx),
         Command::Run {
+            web_listen,
             feed_listen,
             listen,
             no_mdns,
-        } => node::run(&ctx, feed_listen, listen, no_mdns),
+        } => node::run(&ctx, web_listen, feed_listen, listen, no_mdns),
         Command::Status => node::status(&ctx),
         Command::Import { file } => library::import(&ctx, &file),
         Command::Export { out } => library::export(&ctx, out.as_deref()),
@@ -117,6 +119,8 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Roster(cmd) => handover::roster(&ctx, cmd),
         Command::Changes(cmd) => handover::changes(&ctx, cmd),
         Command::Peer(PeerCmd::Add { addr }) => peers::add(&ctx, addr),
+        Command::User(cmd) => staff::user(&ctx, cmd),
+        Command::Web(cmd) => staff::web(&ctx, cmd),
         Command::Peers => peers::list(&ctx),
         Command::Sync { peer } => peers::sync(&ctx, peer),
         Command::Attach {

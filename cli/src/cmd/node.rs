@@ -28,7 +28,13 @@ pub fn id(ctx: &Ctx) -> Outcome {
     })
 }
 
-pub fn run(ctx: &Ctx, feed_listen: Option<String>, listen: Vec<String>, no_mdns: bool) -> Outcome {
+pub fn run(
+    ctx: &Ctx,
+    web_listen: Option<String>,
+    feed_listen: Option<String>,
+    listen: Vec<String>,
+    no_mdns: bool,
+) -> Outcome {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -41,7 +47,11 @@ pub fn run(ctx: &Ctx, feed_listen: Option<String>, listen: Vec<String>, no_mdns:
     rt.block_on(r2com_node::run::run(
         &ctx.dir,
         feed_listen.as_deref(),
-        r2com_node::run::NetOptions { listen, no_mdns },
+        r2com_node::run::NetOptions {
+            listen,
+            no_mdns,
+            web_listen,
+        },
     ))
     .map_err(anyhow::Error::new)?;
     Ok(())

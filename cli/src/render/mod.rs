@@ -8,6 +8,7 @@ mod library;
 mod membership;
 mod network;
 mod node;
+mod staff;
 
 pub use calendar::Agenda;
 pub use files::Shown;

@@ -25,6 +25,7 @@ mod membership;
 mod network;
 mod request;
 mod response;
+mod staff;
 
 use serde::{Deserialize, Serialize};
 
@@ -47,6 +48,7 @@ pub use membership::{
 pub use network::{PeerAdded, PeerRow, SyncOutcome, SyncResult, SyncRound};
 pub use request::{ListFilter, Request};
 pub use response::Response;
+pub use staff::{OneTimeLink, StaffAccount, StaffAdded, StaffRemoved};
 
 pub use crate::calendar::agenda::AgendaRow;
 pub use crate::record::{Dataset, Record};

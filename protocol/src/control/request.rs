@@ -6,6 +6,7 @@ use serde_json::Value;
 use super::{Edit, Resolution};
 use crate::ids::RecordKind;
 use crate::roster::{OrgInfo, Role};
+use crate::staff::{StaffRole, UserName};
 
 /// What the CLI asks of the node.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -152,6 +153,20 @@ pub enum Request {
         #[serde(default)]
         filter: ListFilter,
     },
+    /// Make a staff account of the web app (local to this node); answers
+    /// the one-time link that sets its password.
+    UserAdd { name: UserName, role: StaffRole },
+    /// The staff accounts.
+    UserList,
+    /// Change a staff account's role.
+    UserRole { name: UserName, role: StaffRole },
+    /// A new one-time link for a staff account to set its password.
+    UserLink { name: UserName },
+    /// Delete a staff account (its sessions and feed address end).
+    UserRemove { name: UserName },
+    /// A one-time URL that logs into the web app, as `user` or as the
+    /// operator account.
+    WebLoginUrl { user: Option<UserName> },
 }
 
 impl Request {
@@ -193,6 +208,12 @@ impl Request {
             Request::Detach { .. } => "detach",
             Request::Attachments { .. } => "attachments",
             Request::AttachmentGet { .. } => "attachment_get",
+            Request::UserAdd { .. } => "user_add",
+            Request::UserList => "user_list",
+            Request::UserRole { .. } => "user_role",
+            Request::UserLink { .. } => "user_link",
+            Request::UserRemove { .. } => "user_remove",
+            Request::WebLoginUrl { .. } => "web_login_url",
         }
     }
 }

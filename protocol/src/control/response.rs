@@ -16,6 +16,7 @@ use super::membership::{
     RoleSet, RosterFile, RosterImported,
 };
 use super::network::{PeerAdded, PeerRow, SyncResult};
+use super::staff::{OneTimeLink, StaffAccount, StaffAdded, StaffRemoved};
 use crate::calendar::agenda::AgendaRow;
 use crate::record::{Dataset, Record};
 
@@ -131,6 +132,16 @@ responses! {
     Attachments(Vec<AttachmentRow>),
     /// `AttachmentGet`.
     FileWritten(FileWritten),
+    /// `UserAdd`.
+    StaffAdded(StaffAdded),
+    /// `UserList`.
+    Staff(Vec<StaffAccount>),
+    /// `UserRole`: the account as changed.
+    StaffAccount(StaffAccount),
+    /// `UserLink`, `WebLoginUrl`.
+    OneTimeLink(OneTimeLink),
+    /// `UserRemove`.
+    StaffRemoved(StaffRemoved),
 }
 
 #[cfg(test)]

@@ -1,0 +1,498 @@
+//! The node's local, never replicated store: staff accounts, sessions,
+//! one-time links, secret feed addresses and the audit table (which local
+//! user made which change). A sled database of its own (`DATA_DIR/local`),
+//! apart from the replicated store, so that nothing the sync reads can
+//! reach it: no personal data leaves the organisation.
+//!
+//! Secrets that only need to be recognised (session tokens, one-time
+//! tokens) are kept as SHA-256 digests; feed secrets are kept as they are,
+//! because the user's page shows the subscribe address again.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub use r2com_protocol::staff::{StaffRole, UserName};
+
+/// The local store inside the data directory.
+pub const LOCAL_DIR: &str = "local";
+/// Page cache of the local store.
+const CACHE_BYTES: u64 = 256 * 1024;
+
+/// Key tables: one letter, a NUL, then the rest (as in the main store).
+mod table {
+    /// `u\0{name}` -> [`super::User`].
+    pub const USER: u8 = b'u';
+    /// `s\0{sha256(token)}` -> [`super::Session`].
+    pub const SESSION: u8 = b's';
+    /// `t\0{sha256(token)}` -> [`super::OneTime`].
+    pub const ONE_TIME: u8 = b't';
+    /// `f\0{secret}` -> user name.
+    pub const FEED: u8 = b'f';
+    /// `c\0{change hash hex}` -> [`super::AuditEntry`].
+    pub const AUDIT: u8 = b'c';
+    /// `d\0{doc}\0{change hash hex}` -> empty: the audit entries of a document.
+    pub const AUDIT_BY_DOC: u8 = b'd';
+}
+
+/// Why the local store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    #[error("local store: {0}")]
+    Sled(#[from] sled::Error),
+    /// Another process holds the local store (a running node).
+    #[error("the local store is in use by another process (is `r2com run` running?)")]
+    Locked,
+    /// A stored value does not decode: report, do not guess.
+    #[error("local store is inconsistent: {0}")]
+    Corrupt(String),
+    #[error("no staff account named {0:?}")]
+    NoSuchUser(String),
+    #[error("a staff account named {0:?} exists already")]
+    UserExists(String),
+}
+
+/// A staff account of this node.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct User {
+    pub name: String,
+    pub role: StaffRole,
+    /// Argon2id hash in PHC format; `None` until the user sets a password
+    /// (such an account logs in by one-time links only).
+    pub password: Option<String>,
+    /// Interface language chosen by the user (`None`: from the browser).
+    pub locale: Option<String>,
+    /// IANA zone the calendar is shown in (`None`: the default zone).
+    pub zone: Option<String>,
+    /// The secret of the user's calendar feed address, if made.
+    pub feed: Option<String>,
+    /// RFC 3339 UTC.
+    pub created_at: String,
+}
+
+/// A logged-in browser.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Session {
+    pub user: String,
+    /// The token every form of this session must carry.
+    pub csrf: String,
+    pub created_ms: i64,
+    /// Last request, updated at most every [`SEEN_GRANULARITY_MS`].
+    pub seen_ms: i64,
+}
+
+/// Sessions end after this long without a request...
+pub const SESSION_IDLE_MS: i64 = 12 * 3600 * 1000;
+/// ...and this long after login in any case.
+pub const SESSION_MAX_MS: i64 = 14 * 24 * 3600 * 1000;
+/// How stale `seen_ms` may get before a request rewrites it.
+pub const SEEN_GRANULARITY_MS: i64 = 5 * 60 * 1000;
+
+/// What a one-time link does.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    /// Log in (from `r2com web login-url`).
+    Login,
+    /// Set the password, then log in (from `r2com user add`).
+    SetPassword,
+}
+
+/// A one-time link, until used or expired.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OneTime {
+    pub user: String,
+    pub purpose: Purpose,
+    pub expires_ms: i64,
+}
+
+/// Who made a change, kept next to its hash.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// The change hash (hex).
+    pub change: String,
+    pub user: String,
+    /// The document (`practice/p-1`).
+    pub doc: String,
+    /// `add`, `edit` or `remove`.
+    pub action: String,
+    pub at_ms: i64,
+}
+
+/// The local store. Cheap to clone (one database underneath).
+#[derive(Clone)]
+pub struct LocalStore {
+    db: sled::Db,
+}
+
+fn key(table: u8, rest: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(2 + rest.len());
+    k.extend_from_slice(&[table, 0]);
+    k.extend_from_slice(rest);
+    k
+}
+
+fn digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// A fresh random token: 32 bytes, base64url without padding.
+pub fn random_token() -> String {
+    use base64::Engine;
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the OS random source");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Equal strings, compared in time independent of where they differ.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl LocalStore {
+    /// Open (or create) the local store of a data directory.
+    pub fn open(data_dir: &Path) -> Result<LocalStore, LocalError> {
+        let db = sled::Config::new()
+            .path(data_dir.join(LOCAL_DIR))
+            .cache_capacity(CACHE_BYTES)
+            .open()
+            .map_err(|e| match e {
+                sled::Error::Io(io)
+                    if io.kind() == std::io::ErrorKind::WouldBlock
+                        || io.raw_os_error() == Some(11) =>
+                {
+                    LocalError::Locked
+                }
+                other => LocalError::Sled(other),
+            })?;
+        Ok(LocalStore { db })
+    }
+
+    /// A store in a temporary place, for tests.
+    pub fn temporary() -> LocalStore {
+        let db = sled::Config::new()
+            .temporary(true)
+            .open()
+            .expect("temporary sled");
+        LocalStore { db }
+    }
+
+    fn get<T: DeserializeOwned>(&self, k: &[u8]) -> Result<Option<T>, LocalError> {
+        match self.db.get(k)? {
+            None => Ok(None),
+            Some(v) => serde_json::from_slice(&v)
+                .map(Some)
+                .map_err(|e| LocalError::Corrupt(e.to_string())),
+        }
+    }
+
+    fn put<T: Serialize>(&self, k: Vec<u8>, v: &T) -> Result<(), LocalError> {
+        self.db
+            .insert(k, serde_json::to_vec(v).expect("local values serialize"))?;
+        Ok(())
+    }
+
+    /// Make everything written so far durable.
+    pub fn flush(&self) -> Result<(), LocalError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    // ---- users ----
+
+    pub fn user(&self, name: &str) -> Result<Option<User>, LocalError> {
+        self.get(&key(table::USER, name.as_bytes()))
+    }
+
+    /// Every account, by name.
+    pub fn users(&self) -> Result<Vec<User>, LocalError> {
+        let mut out = Vec::new();
+        for e in self.db.scan_prefix([table::USER, 0]) {
+            let (_, v) = e?;
+            out.push(serde_json::from_slice(&v).map_err(|e| LocalError::Corrupt(e.to_string()))?);
+        }
+        Ok(out)
+    }
+
+    /// Create an account without a password.
+    pub fn add_user(
+        &self,
+        name: &UserName,
+        role: StaffRole,
+        now: DateTime<Utc>,
+    ) -> Result<User, LocalError> {
+        if self.user(name.as_str())?.is_some() {
+            return Err(LocalError::UserExists(name.to_string()));
+        }
+        let user = User {
+            name: name.to_string(),
+            role,
+            password: None,
+            locale: None,
+            zone: None,
+            feed: None,
+            created_at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        };
+        self.save_user(&user)?;
+        Ok(user)
+    }
+
+    /// Store a changed account (durably).
+    pub fn save_user(&self, user: &User) -> Result<(), LocalError> {
+        self.put(key(table::USER, user.name.as_bytes()), user)?;
+        self.flush()
+    }
+
+    /// Change an account with `f` and store it.
+    pub fn update_user(&self, name: &str, f: impl FnOnce(&mut User)) -> Result<User, LocalError> {
+        let mut user = self
+            .user(name)?
+            .ok_or_else(|| LocalError::NoSuchUser(name.to_owned()))?;
+        f(&mut user);
+        self.save_user(&user)?;
+        Ok(user)
+    }
+
+    /// Delete an account with its sessions, links and feed address.
+    pub fn remove_user(&self, name: &str) -> Result<(), LocalError> {
+        let user = self
+            .user(name)?
+            .ok_or_else(|| LocalError::NoSuchUser(name.to_owned()))?;
+        let mut batch = sled::Batch::default();
+        batch.remove(key(table::USER, name.as_bytes()));
+        if let Some(secret) = &user.feed {
+            batch.remove(key(table::FEED, secret.as_bytes()));
+        }
+        for t in [table::SESSION, table::ONE_TIME] {
+            for e in self.db.scan_prefix([t, 0]) {
+                let (k, v) = e?;
+                let owner: serde_json::Value =
+                    serde_json::from_slice(&v).map_err(|e| LocalError::Corrupt(e.to_string()))?;
+                if owner["user"] == name {
+                    batch.remove(k);
+                }
+            }
+        }
+        self.db.apply_batch(batch)?;
+        self.flush()
+    }
+
+    // ---- sessions ----
+
+    /// Start a session for `user`; the token for its cookie.
+    pub fn create_session(&self, user: &str, now: DateTime<Utc>) -> Result<String, LocalError> {
+        self.purge_expired(now)?;
+        let token = random_token();
+        let session = Session {
+            user: user.to_owned(),
+            csrf: random_token(),
+            created_ms: now.timestamp_millis(),
+            seen_ms: now.timestamp_millis(),
+        };
+        self.put(key(table::SESSION, &digest(&token)), &session)?;
+        self.flush()?;
+        Ok(token)
+    }
+
+    /// The live session of a cookie token (refreshing its last-seen time).
+    pub fn session(&self, token: &str, now: DateTime<Utc>) -> Result<Option<Session>, LocalError> {
+        let k = key(table::SESSION, &digest(token));
+        let Some(mut s) = self.get::<Session>(&k)? else {
+            return Ok(None);
+        };
+        let now_ms = now.timestamp_millis();
+        if now_ms - s.seen_ms > SESSION_IDLE_MS || now_ms - s.created_ms > SESSION_MAX_MS {
+            self.db.remove(k)?;
+            return Ok(None);
+        }
+        if now_ms - s.seen_ms > SEEN_GRANULARITY_MS {
+            s.seen_ms = now_ms;
+            self.put(k, &s)?;
+        }
+        Ok(Some(s))
+    }
+
+    /// End a session (logout).
+    pub fn end_session(&self, token: &str) -> Result<(), LocalError> {
+        self.db.remove(key(table::SESSION, &digest(token)))?;
+        self.flush()
+    }
+
+    /// Drop expired sessions and one-time links.
+    fn purge_expired(&self, now: DateTime<Utc>) -> Result<(), LocalError> {
+        let now_ms = now.timestamp_millis();
+        let mut batch = sled::Batch::default();
+        for e in self.db.scan_prefix([table::SESSION, 0]) {
+            let (k, v) = e?;
+            match serde_json::from_slice::<Session>(&v) {
+                Ok(s)
+                    if now_ms - s.seen_ms <= SESSION_IDLE_MS
+                        && now_ms - s.created_ms <= SESSION_MAX_MS => {}
+                _ => batch.remove(k),
+            }
+        }
+        for e in self.db.scan_prefix([table::ONE_TIME, 0]) {
+            let (k, v) = e?;
+            match serde_json::from_slice::<OneTime>(&v) {
+                Ok(t) if t.expires_ms > now_ms => {}
+                _ => batch.remove(k),
+            }
+        }
+        self.db.apply_batch(batch)?;
+        Ok(())
+    }
+
+    // ---- one-time links ----
+
+    /// Make a one-time token for `user`, valid for `valid`.
+    pub fn create_one_time(
+        &self,
+        user: &str,
+        purpose: Purpose,
+        valid: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<String, LocalError> {
+        if self.user(user)?.is_none() {
+            return Err(LocalError::NoSuchUser(user.to_owned()));
+        }
+        self.purge_expired(now)?;
+        let token = random_token();
+        let t = OneTime {
+            user: user.to_owned(),
+            purpose,
+            expires_ms: (now + valid).timestamp_millis(),
+        };
+        self.put(key(table::ONE_TIME, &digest(&token)), &t)?;
+        self.flush()?;
+        Ok(token)
+    }
+
+    /// A valid one-time token, without using it up.
+    pub fn peek_one_time(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<OneTime>, LocalError> {
+        Ok(self
+            .get::<OneTime>(&key(table::ONE_TIME, &digest(token)))?
+            .filter(|t| t.expires_ms > now.timestamp_millis()))
+    }
+
+    /// Use up a one-time token: it is deleted (durably) whether valid or not.
+    pub fn take_one_time(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<OneTime>, LocalError> {
+        let k = key(table::ONE_TIME, &digest(token));
+        let Some(v) = self.db.remove(k)? else {
+            return Ok(None);
+        };
+        self.flush()?;
+        let t: OneTime =
+            serde_json::from_slice(&v).map_err(|e| LocalError::Corrupt(e.to_string()))?;
+        Ok((t.expires_ms > now.timestamp_millis()).then_some(t))
+    }
+
+    // ---- calendar feeds ----
+
+    /// Give `user` a new feed secret (the old address stops working).
+    pub fn renew_feed(&self, name: &str) -> Result<String, LocalError> {
+        let secret = random_token();
+        let user = self
+            .user(name)?
+            .ok_or_else(|| LocalError::NoSuchUser(name.to_owned()))?;
+        let mut batch = sled::Batch::default();
+        if let Some(old) = &user.feed {
+            batch.remove(key(table::FEED, old.as_bytes()));
+        }
+        batch.insert(key(table::FEED, secret.as_bytes()), name.as_bytes());
+        let updated = User {
+            feed: Some(secret.clone()),
+            ..user
+        };
+        batch.insert(
+            key(table::USER, name.as_bytes()),
+            serde_json::to_vec(&updated).expect("users serialize"),
+        );
+        self.db.apply_batch(batch)?;
+        self.flush()?;
+        Ok(secret)
+    }
+
+    /// Revoke `user`'s feed address.
+    pub fn revoke_feed(&self, name: &str) -> Result<(), LocalError> {
+        let user = self
+            .user(name)?
+            .ok_or_else(|| LocalError::NoSuchUser(name.to_owned()))?;
+        let mut batch = sled::Batch::default();
+        if let Some(old) = &user.feed {
+            batch.remove(key(table::FEED, old.as_bytes()));
+        }
+        let updated = User { feed: None, ..user };
+        batch.insert(
+            key(table::USER, name.as_bytes()),
+            serde_json::to_vec(&updated).expect("users serialize"),
+        );
+        self.db.apply_batch(batch)?;
+        self.flush()
+    }
+
+    /// The user a feed secret belongs to.
+    pub fn feed_owner(&self, secret: &str) -> Result<Option<User>, LocalError> {
+        let Some(name) = self.db.get(key(table::FEED, secret.as_bytes()))? else {
+            return Ok(None);
+        };
+        let name = String::from_utf8_lossy(&name).into_owned();
+        Ok(self
+            .user(&name)?
+            .filter(|u| u.feed.as_deref().is_some_and(|f| same_secret(f, secret))))
+    }
+
+    // ---- audit ----
+
+    /// Record who made changes (durably).
+    pub fn audit(&self, entries: &[AuditEntry]) -> Result<(), LocalError> {
+        let mut batch = sled::Batch::default();
+        for e in entries {
+            batch.insert(
+                key(table::AUDIT, e.change.as_bytes()),
+                serde_json::to_vec(e).expect("audit entries serialize"),
+            );
+            let mut k = key(table::AUDIT_BY_DOC, e.doc.as_bytes());
+            k.push(0);
+            k.extend_from_slice(e.change.as_bytes());
+            batch.insert(k, &[][..]);
+        }
+        self.db.apply_batch(batch)?;
+        self.flush()
+    }
+
+    /// Who made a change, if it was made here through the web app.
+    pub fn audit_of_change(&self, change: &str) -> Result<Option<AuditEntry>, LocalError> {
+        self.get(&key(table::AUDIT, change.as_bytes()))
+    }
+
+    /// The audit entries of a document, newest first.
+    pub fn audit_of_doc(&self, doc: &str) -> Result<Vec<AuditEntry>, LocalError> {
+        let mut prefix = key(table::AUDIT_BY_DOC, doc.as_bytes());
+        prefix.push(0);
+        let mut out = Vec::new();
+        for e in self.db.scan_prefix(&prefix) {
+            let (k, _) = e?;
+            let change = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
+            if let Some(a) = self.audit_of_change(&change)? {
+                out.push(a);
+            }
+        }
+        out.sort_by_key(|a| std::cmp::Reverse(a.at_ms));
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+#[path = "local_tests.rs"]
+mod tests;
