@@ -153,6 +153,7 @@ mod tests {
                     status: PracticeStatus::Published,
                     created_at: String::new(),
                     updated_at: String::new(),
+                    attachments: Vec::new(),
                 }
             };
         let a = practice("ips", &["b", "a"], &["families"], &["PT"], &["pt", "en"]);
