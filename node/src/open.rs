@@ -42,6 +42,9 @@ pub enum NodeError {
     /// The web app's configured address cannot be bound.
     #[error("web app on {0}: {1}")]
     Web(std::net::SocketAddr, std::io::Error),
+    /// The SIGINT/SIGTERM handlers cannot be installed.
+    #[error("signal handlers: {0}")]
+    Signal(std::io::Error),
     /// The local store (staff accounts, sessions, audit) failed.
     #[error(transparent)]
     Local(#[from] crate::web::local::LocalError),

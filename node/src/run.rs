@@ -31,6 +31,10 @@ pub async fn run(
     net: NetOptions,
 ) -> Result<(), NodeError> {
     let started = std::time::Instant::now();
+    // Catch SIGINT and SIGTERM from the start: one that arrives while the
+    // node starts stops it cleanly once it has started, rather than killing
+    // it with requests in flight.
+    let shutdown = ShutdownSignal::install().map_err(NodeError::Signal)?;
     let config = crate::config::Config::load(data_dir)?;
     let feed_listen = config.feed_listen(data_dir, feed_listen)?;
     let web_listen = config.web_listen(data_dir, net.web_listen.as_deref())?;
@@ -129,7 +133,7 @@ pub async fn run(
         node.files.clone(),
         stopped,
     ));
-    shutdown_signal().await;
+    shutdown.wait().await;
     info!("shutting down");
     prefetch.abort();
     for http in [web, feed].into_iter().flatten() {
@@ -180,11 +184,26 @@ async fn bind_http(
     }
 }
 
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+/// SIGINT and SIGTERM, caught from [`ShutdownSignal::install`] on.
+struct ShutdownSignal {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignal {
+    fn install() -> std::io::Result<ShutdownSignal> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(ShutdownSignal {
+            int: signal(SignalKind::interrupt())?,
+            term: signal(SignalKind::terminate())?,
+        })
+    }
+
+    /// Until one of them arrives (at once if one already has).
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.int.recv() => {}
+            _ = self.term.recv() => {}
+        }
     }
 }
