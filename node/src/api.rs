@@ -176,6 +176,14 @@ pub fn dispatch(
         | Request::UserRemove { .. }
         | Request::WebLoginUrl { .. } => crate::web::staff::dispatch(node, request, now)?,
         Request::Peers | Request::Sync { .. } => return Err(not_running()),
+        Request::KeyRotate { .. } => {
+            return Err(ApiError::new(
+                ErrorCode::Unavailable,
+                "key rotate needs the running node, connected to a member: the new key's \
+                 admission must reach a member before this node switches to it. Start it \
+                 with `r2com run`",
+            ))
+        }
     })
 }
 

@@ -15,14 +15,15 @@ use tokio_util::codec::{FramedRead, FramedWrite};
 use tracing::{debug, info, warn, Instrument};
 
 use r2com_protocol::control::{
-    ApiError, ErrorCode, Frame, Joined, PeerAdded, Request, Response, Status, MAX_REQUEST_LEN,
-    MAX_RESPONSE_LEN,
+    ApiError, ErrorCode, Frame, Joined, PeerAdded, Request, Response, RotationState, Status,
+    MAX_REQUEST_LEN, MAX_RESPONSE_LEN,
 };
 
 use crate::files::{self, FileStore};
 use crate::frame;
 use crate::library_thread::LibraryHandle;
 use crate::net::NetHandle;
+use crate::rotation::Rotator;
 
 /// Control connections served at once; more wait.
 const MAX_CONNECTIONS: usize = 16;
@@ -50,6 +51,7 @@ pub async fn serve(
     library: LibraryHandle,
     net: Option<NetHandle>,
     store: FileStore,
+    rotator: Option<Rotator>,
     mut stop: tokio::sync::oneshot::Receiver<()>,
 ) {
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
@@ -74,10 +76,11 @@ pub async fn serve(
         let library = library.clone();
         let net = net.clone();
         let store = store.clone();
+        let rotator = rotator.clone();
         let span = tracing::info_span!("control", conn = next_id);
         tokio::spawn(
             async move {
-                if let Err(e) = handle(stream, library, net, store).await {
+                if let Err(e) = handle(stream, library, net, store, rotator).await {
                     debug!(error = %e, "control connection ended with an error");
                 }
                 drop(permit);
@@ -94,10 +97,18 @@ pub async fn serve(
 async fn network_request(
     net: &NetHandle,
     library: &LibraryHandle,
+    rotator: Option<&Rotator>,
     request: &Request,
 ) -> Option<Result<Response, ApiError>> {
     let unavailable = |e: String| ApiError::new(ErrorCode::Unavailable, e);
     Some(match request {
+        Request::KeyRotate { token } => match rotator {
+            Some(r) => r
+                .rotate(library, net, token.clone())
+                .await
+                .map(Response::KeyRotated),
+            None => Err(crate::api::not_running()),
+        },
         Request::Peers => net.peers().await.map(Response::Peers).map_err(unavailable),
         Request::Sync { peer } => net
             .sync(peer.clone())
@@ -170,6 +181,7 @@ async fn handle(
     library: LibraryHandle,
     net: Option<NetHandle>,
     store: FileStore,
+    rotator: Option<Rotator>,
 ) -> std::io::Result<()> {
     let (read, write) = stream.into_split();
     let mut requests = FramedRead::new(read, frame::codec(MAX_REQUEST_LEN));
@@ -188,7 +200,7 @@ async fn handle(
     let op = request.name();
     debug!(op, "request");
     let network = match &net {
-        Some(net) => network_request(net, &library, &request).await,
+        Some(net) => network_request(net, &library, rotator.as_ref(), &request).await,
         None => None,
     };
     let result = match network {
@@ -232,11 +244,20 @@ async fn handle(
         Ok(_) => info!(op, "done"),
         Err(e) => info!(op, error = %e, "refused"),
     }
+    // A switched key: the node restarts under it once the answer is out.
+    let restart = matches!(
+        &result,
+        Ok(Response::KeyRotated(k)) if k.state == RotationState::Switched
+    );
     let last = match result {
         Ok(v) => Frame::Ok(v),
         Err(e) => Frame::Error(e),
     };
-    send(&mut frames, last).await
+    let sent = send(&mut frames, last).await;
+    if let (true, Some(r)) = (restart, &rotator) {
+        r.restart();
+    }
+    sent
 }
 
 async fn send(

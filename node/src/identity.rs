@@ -52,12 +52,28 @@ pub fn init(dir: &Path) -> Result<(NodeKey, bool), IdentityError> {
     }
     fs::create_dir_all(dir).map_err(|e| IdentityError::Io(dir.to_owned(), e))?;
     let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o700));
-    let mut seed = [0u8; 32];
-    getrandom::fill(&mut seed).map_err(|e| IdentityError::Random(e.to_string()))?;
     // A new file of its own (mode 0600, as tempfile creates them), synced,
     // then moved in place unless a key appeared meanwhile, and the
     // directory synced: the key is whole and durable, or absent.
-    let io = |e: std::io::Error| IdentityError::Io(path.clone(), e);
+    match create_key(&path)? {
+        Some(key) => Ok((key, true)),
+        // Another `init` won the race: use its key.
+        None => Ok((load(dir)?, false)),
+    }
+}
+
+/// Load the node key, refusing a key file others can read.
+pub fn load(dir: &Path) -> Result<NodeKey, IdentityError> {
+    read_key(&key_path(dir))?.ok_or_else(|| IdentityError::Missing(dir.to_owned()))
+}
+
+/// Write a new random key to `path` (mode 0600, synced, the directory
+/// synced) unless a file is there; `None` if one is.
+pub(crate) fn create_key(path: &Path) -> Result<Option<NodeKey>, IdentityError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let io = |e: std::io::Error| IdentityError::Io(path.to_owned(), e);
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| IdentityError::Random(e.to_string()))?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".node.key.")
         .permissions(fs::Permissions::from_mode(0o600))
@@ -65,25 +81,26 @@ pub fn init(dir: &Path) -> Result<(NodeKey, bool), IdentityError> {
         .map_err(io)?;
     tmp.write_all(&seed).map_err(io)?;
     tmp.as_file().sync_all().map_err(io)?;
-    if let Err(e) = tmp.persist_noclobber(&path) {
+    if let Err(e) = tmp.persist_noclobber(path) {
         if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-            // Another `init` won the race: use its key.
-            return Ok((load(dir)?, false));
+            return Ok(None);
         }
         return Err(io(e.error));
     }
-    fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
-    Ok((NodeKey::from_seed(seed), true))
+    sync_dir(dir).map_err(io)?;
+    Ok(Some(NodeKey::from_seed(seed)))
 }
 
-/// Load the node key, refusing a key file others can read.
-pub fn load(dir: &Path) -> Result<NodeKey, IdentityError> {
-    let path = key_path(dir);
+pub(crate) fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    fs::File::open(dir).and_then(|d| d.sync_all())
+}
+
+/// Read a key file (`None` if absent), refusing one others can read.
+pub(crate) fn read_key(path: &Path) -> Result<Option<NodeKey>, IdentityError> {
+    let path = path.to_owned();
     let f = match fs::File::open(&path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(IdentityError::Missing(dir.to_owned()))
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(IdentityError::Io(path, e)),
     };
     let mode = f
@@ -100,7 +117,7 @@ pub fn load(dir: &Path) -> Result<NodeKey, IdentityError> {
         .read_to_end(&mut buf)
         .map_err(|e| IdentityError::Io(path.clone(), e))?;
     let seed: [u8; 32] = buf.try_into().map_err(|_| IdentityError::Corrupt(path))?;
-    Ok(NodeKey::from_seed(seed))
+    Ok(Some(NodeKey::from_seed(seed)))
 }
 
 /// The libp2p PeerId of a node key (same key, so "the peer on this

@@ -14,7 +14,10 @@
 //!   and `library::commit`, the one way a batch of writes becomes durable
 //!   and then announced.
 //! * [`membership`]: the operator's roster actions (found, invite, join,
-//!   roles, revoke, hand-over) and admission over the network.
+//!   roles, revoke, hand-over, a rotated key's admission and
+//!   self-revocation) and admission over the network.
+//! * [`rotation`]: `key rotate` on the running node: the key files, the
+//!   member's confirmation, the switch and restart, and recovery at start.
 //! * [`apply`]: the one step that applies received changes, from a peer or
 //!   a file.
 //! * [`replica`]: the library as the protocol's sync machine sees it.
@@ -92,6 +95,7 @@ pub mod membership;
 pub mod net;
 pub mod open;
 pub mod replica;
+pub mod rotation;
 pub mod run;
 pub mod store;
 pub mod web;

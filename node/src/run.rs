@@ -22,14 +22,29 @@ pub struct NetOptions {
     pub web_listen: Option<String>,
 }
 
-/// Run the node until SIGINT or SIGTERM: open the store, serve the control
-/// API, the web app and the anonymous calendar feed. Creates the key on
-/// first run. `feed_listen` (an address or `off`) overrides `config.toml`.
+/// Why `run` returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stopped {
+    /// SIGINT or SIGTERM.
+    Signal,
+    /// A key rotation switched keys: start again under the new key,
+    /// listening on `listen` (the configured addresses with the ports
+    /// bound now in place of port 0, so partners find the node where it
+    /// was).
+    Restart { listen: Vec<String> },
+}
+
+/// Run the node until SIGINT or SIGTERM, or until a key rotation asks for a
+/// restart: open the store, serve the control API, the web app and the
+/// anonymous calendar feed.
+/// Creates the key on first run; finishes a key rotation a restart or a
+/// crash interrupted ([`crate::rotation`]). `feed_listen` (an address or
+/// `off`) overrides `config.toml`.
 pub async fn run(
     data_dir: &Path,
     feed_listen: Option<&str>,
     net: NetOptions,
-) -> Result<(), NodeError> {
+) -> Result<Stopped, NodeError> {
     let started = std::time::Instant::now();
     // Catch SIGINT and SIGTERM from the start: one that arrives while the
     // node starts stops it cleanly once it has started, rather than killing
@@ -42,6 +57,7 @@ pub async fn run(
     let listen = config.net_listen(data_dir, &net.listen)?;
     let mdns = !net.no_mdns && config.net.mdns.unwrap_or(true);
     let sync_interval = config.sync_interval(data_dir)?;
+    let old_key = crate::rotation::recover(data_dir)?;
     let (key, created) = identity::init(data_dir)?;
     if created {
         info!(public_key = %key.public(), "created a new node key");
@@ -49,6 +65,9 @@ pub async fn run(
     drop(key);
     let node = Arc::new(OpenNode::open_for_run(data_dir)?);
     let local = node.local()?;
+    if let Some(old) = old_key {
+        crate::rotation::revoke_old(data_dir, &node.library, old);
+    }
     let span = tracing::info_span!("node", key = %&node.library.key().public().to_hex()[..12]);
     let _enter = span.enter();
     let sock = socket_path(data_dir);
@@ -62,7 +81,7 @@ pub async fn run(
     let library = crate::library_thread::LibraryHandle::spawn(node.clone());
     let net = crate::net::start(
         crate::net::NetConfig {
-            listen,
+            listen: listen.clone(),
             mdns,
             data_dir: data_dir.to_owned(),
             sync_interval,
@@ -126,15 +145,23 @@ pub async fn run(
         None => None,
     };
     let (stop, stopped) = tokio::sync::oneshot::channel();
+    let rotator = crate::rotation::Rotator::new(data_dir);
     let server = tokio::spawn(crate::control::serve(
         listener,
         library,
-        Some(net),
+        Some(net.clone()),
         node.files.clone(),
+        Some(rotator.clone()),
         stopped,
     ));
-    shutdown.wait().await;
-    info!("shutting down");
+    let end = tokio::select! {
+        _ = shutdown.wait() => Stopped::Signal,
+        _ = rotator.restart_requested() => {
+            let bound = net.listen_addrs().await.unwrap_or_default();
+            Stopped::Restart { listen: pin_ports(&listen, &bound) }
+        }
+    };
+    info!(?end, "shutting down");
     prefetch.abort();
     for http in [web, feed].into_iter().flatten() {
         http.stop().await;
@@ -150,7 +177,40 @@ pub async fn run(
     let _ = std::fs::remove_file(&feed_file);
     let _ = std::fs::remove_file(&sock);
     node.library.store().flush()?;
-    Ok(())
+    Ok(end)
+}
+
+/// The configured listen addresses with each port 0 replaced by the port
+/// bound for it (an address of the same shape among `bound`).
+fn pin_ports(configured: &[libp2p::Multiaddr], bound: &[String]) -> Vec<String> {
+    use libp2p::multiaddr::Protocol;
+    let bound: Vec<libp2p::Multiaddr> = bound.iter().filter_map(|b| b.parse().ok()).collect();
+    let zero = |p: &Protocol| matches!(p, Protocol::Tcp(0) | Protocol::Udp(0));
+    let fits = |c: &libp2p::Multiaddr, b: &libp2p::Multiaddr| {
+        c.len() <= b.len()
+            && c.iter().zip(b.iter()).all(|(x, y)| match (&x, &y) {
+                (Protocol::Ip4(a), Protocol::Ip4(_)) if a.is_unspecified() => true,
+                (Protocol::Ip6(a), Protocol::Ip6(_)) if a.is_unspecified() => true,
+                (Protocol::Tcp(0), Protocol::Tcp(_)) | (Protocol::Udp(0), Protocol::Udp(_)) => true,
+                _ => x == y,
+            })
+    };
+    configured
+        .iter()
+        .map(|c| {
+            if !c.iter().any(|p| zero(&p)) {
+                return c.to_string();
+            }
+            let Some(b) = bound.iter().find(|b| fits(c, b)) else {
+                return c.to_string();
+            };
+            c.iter()
+                .zip(b.iter())
+                .map(|(x, y)| if zero(&x) { y } else { x })
+                .collect::<libp2p::Multiaddr>()
+                .to_string()
+        })
+        .collect()
 }
 
 /// Record where an HTTP listener is bound (for tests and the CLI).
@@ -205,5 +265,35 @@ impl ShutdownSignal {
             _ = self.int.recv() => {}
             _ = self.term.recv() => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_zero_is_pinned_to_the_bound_port() {
+        let configured: Vec<libp2p::Multiaddr> = [
+            "/ip4/127.0.0.1/tcp/0",
+            "/ip4/0.0.0.0/udp/0/quic-v1",
+            "/ip4/127.0.0.1/tcp/7820",
+        ]
+        .iter()
+        .map(|a| a.parse().unwrap())
+        .collect();
+        let bound = [
+            "/ip4/127.0.0.1/udp/40001/quic-v1".to_owned(),
+            "/ip4/127.0.0.1/tcp/40000".to_owned(),
+            "/ip4/127.0.0.1/tcp/7820".to_owned(),
+        ];
+        assert_eq!(
+            pin_ports(&configured, &bound),
+            [
+                "/ip4/127.0.0.1/tcp/40000",
+                "/ip4/0.0.0.0/udp/40001/quic-v1",
+                "/ip4/127.0.0.1/tcp/7820"
+            ]
+        );
     }
 }

@@ -37,6 +37,9 @@ pub enum Command {
     Init,
     /// Print this node's public key and PeerId.
     Id,
+    /// This node's key.
+    #[command(subcommand)]
+    Key(KeyCmd),
     /// Run the node in the foreground (logs to stderr; RUST_LOG sets the level).
     /// Also serves the web app for the organisation's staff (default
     /// http://127.0.0.1:8734) and the calendar read-only at
@@ -263,6 +266,20 @@ pub enum AttachmentCmd {
         hash: String,
         #[arg(long, short)]
         out: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCmd {
+    /// Replace this node's key with a new one in the same organisation
+    /// (running node, connected to a member): the new key is admitted, a
+    /// member confirms it, the node restarts under it and the old key is
+    /// revoked, keeping every change it signed. A node whose organisation
+    /// is not an admin prints the `r2com invite` line for an admin first.
+    Rotate {
+        /// The invite of the new key an admin made (non-admin organisations).
+        #[arg(long)]
+        token: Option<String>,
     },
 }
 

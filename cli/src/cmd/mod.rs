@@ -21,7 +21,7 @@ use serde::Serialize;
 use r2com_protocol::control::{Request, Response};
 use r2com_protocol::roster::Role;
 
-use crate::args::{AttachmentCmd, Cli, Command, ConsortiumCmd, PeerCmd};
+use crate::args::{AttachmentCmd, Cli, Command, ConsortiumCmd, KeyCmd, PeerCmd};
 use crate::output::{emit, Human};
 use crate::render::Written;
 use crate::{client, files, Outcome};
@@ -71,6 +71,7 @@ pub fn run(cli: Cli) -> Outcome {
     match cli.command {
         Command::Init => node::init(&ctx),
         Command::Id => node::id(&ctx),
+        Command::Key(KeyCmd::Rotate { token }) => node::rotate(&ctx, token),
         Command::Run {
             web_listen,
             feed_listen,

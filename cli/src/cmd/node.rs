@@ -4,7 +4,8 @@ use std::io::IsTerminal;
 
 use anyhow::Context;
 
-use r2com_protocol::control::{Request, Status};
+use r2com_node::run::Stopped;
+use r2com_protocol::control::{KeyRotated, Request, Status};
 
 use super::Ctx;
 use crate::render::{Identity, Initialised};
@@ -44,17 +45,68 @@ pub fn run(
         .with_ansi(std::io::stderr().is_terminal())
         .init();
     let rt = tokio::runtime::Runtime::new().context("starting the runtime")?;
-    rt.block_on(r2com_node::run::run(
-        &ctx.dir,
-        feed_listen.as_deref(),
-        r2com_node::run::NetOptions {
-            listen,
-            no_mdns,
-            web_listen,
-        },
-    ))
-    .map_err(anyhow::Error::new)?;
-    Ok(())
+    let stopped = rt
+        .block_on(r2com_node::run::run(
+            &ctx.dir,
+            feed_listen.as_deref(),
+            r2com_node::run::NetOptions {
+                listen,
+                no_mdns,
+                web_listen: web_listen.clone(),
+            },
+        ))
+        .map_err(anyhow::Error::new)?;
+    match stopped {
+        Stopped::Signal => Ok(()),
+        Stopped::Restart { listen } => {
+            rt.shutdown_timeout(std::time::Duration::from_secs(5));
+            restart(ctx, web_listen, feed_listen, &listen, no_mdns)
+        }
+    }
+}
+
+/// Start again under the rotated key: the same binary, the same process
+/// (so a service manager sees no exit), on the addresses bound before.
+fn restart(
+    ctx: &Ctx,
+    web_listen: Option<String>,
+    feed_listen: Option<String>,
+    listen: &[String],
+    no_mdns: bool,
+) -> Outcome {
+    use std::os::unix::process::CommandExt;
+    let exe = std::env::current_exe().context("finding the r2com binary to restart")?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("--data-dir").arg(&ctx.dir);
+    if ctx.json {
+        cmd.arg("--json");
+    }
+    cmd.arg("run");
+    if let Some(w) = web_listen {
+        cmd.arg("--web-listen").arg(w);
+    }
+    if let Some(f) = feed_listen {
+        cmd.arg("--feed-listen").arg(f);
+    }
+    for l in listen {
+        cmd.arg("--listen").arg(l);
+    }
+    if no_mdns {
+        cmd.arg("--no-mdns");
+    }
+    let e = cmd.exec();
+    Err(anyhow::Error::new(e)
+        .context("restarting under the rotated key (start `r2com run` again)")
+        .into())
+}
+
+/// `key rotate`: the node does the work; this says what to expect.
+pub fn rotate(ctx: &Ctx, token: Option<String>) -> Outcome {
+    if !ctx.json && std::io::stderr().is_terminal() {
+        eprintln!("rotating the node key (a connected member must confirm; up to 60 s)...");
+    }
+    let rotated: KeyRotated = ctx.ask(Request::KeyRotate { token })?;
+    ctx.emit(&rotated)
 }
 
 pub fn status(ctx: &Ctx) -> Outcome {

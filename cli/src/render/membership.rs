@@ -3,8 +3,8 @@
 use std::io::{self, Write};
 
 use r2com_protocol::control::{
-    ChangesFile, ChangesImported, Founded, InviteIssued, InviteWithdrawn, Joined, Members, Revoked,
-    RoleSet, RosterFile, RosterImported,
+    ChangesFile, ChangesImported, Founded, InviteIssued, InviteWithdrawn, Joined, KeyRotated,
+    Members, Revoked, RoleSet, RosterFile, RosterImported, RotationState,
 };
 
 use super::library::name;
@@ -79,6 +79,37 @@ impl Human for Members {
             "ORG", "NAME", "CC", "ROLE", "NODE KEY", "ADDED BY", "ADDED AT", "REVOKED",
         ];
         table(out, &headers, rows, 40)
+    }
+}
+
+impl Human for KeyRotated {
+    fn human(&self, out: &mut dyn Write) -> io::Result<()> {
+        match self.state {
+            RotationState::NeedsInvite => {
+                writeln!(out, "new key:  {}", self.new_key)?;
+                writeln!(out, "PeerId:   {}", self.new_peer_id)?;
+                writeln!(
+                    out,
+                    "This node's organisation is not an admin. Ask an admin to run:"
+                )?;
+                writeln!(out, "    {}", self.invite_command.as_deref().unwrap_or(""))?;
+                writeln!(out, "then run here: r2com key rotate --token TOKEN")
+            }
+            RotationState::Switched => {
+                writeln!(
+                    out,
+                    "old key:  {} (revoked as the node restarts)",
+                    self.old_key
+                )?;
+                writeln!(out, "new key:  {}", self.new_key)?;
+                writeln!(out, "PeerId:   {}", self.new_peer_id)?;
+                writeln!(
+                    out,
+                    "confirmed by {}; the node restarts under the new key",
+                    self.confirmed_by.as_deref().unwrap_or("a member")
+                )
+            }
+        }
     }
 }
 

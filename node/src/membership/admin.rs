@@ -32,7 +32,7 @@ impl Library {
     /// What a revocation keeps of `key`'s changes: per document it wrote
     /// to, the count and hash of its last change this node applied (the
     /// rest of what it keeps is that change's history).
-    fn frontier_of(&self, key: &str) -> Result<Option<KeyFrontier>, LibraryError> {
+    pub(super) fn frontier_of(&self, key: &str) -> Result<Option<KeyFrontier>, LibraryError> {
         let mut prefix = keys::key(keys::AUTHOR, key.as_bytes());
         prefix.push(0);
         let mut docs = Vec::new();

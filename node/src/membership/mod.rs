@@ -7,6 +7,9 @@
 mod admin;
 mod admission;
 mod join;
+mod rotate;
+
+pub use rotate::NextKey;
 
 #[cfg(test)]
 mod tests;

@@ -10,8 +10,12 @@
 //! without doing it, as a failing disk would (a `flush` that fails leaves
 //! the preceding writes in place but not durable). Sites: `flush`
 //! ([`Store::flush`]), `batch` (a [`Store::write`] of more than one key),
-//! and `piece` (a fetched file piece written to its part file; only
-//! `after` applies: the fetcher aborts once the piece is written).
+//! `piece` (a fetched file piece written to its part file; only
+//! `after` applies: the fetcher aborts once the piece is written), and
+//! `key-switch` (a key rotation's switch of key files, see
+//! [`crate::rotation`]: `before` aborts between linking `node.key.old` and
+//! renaming `node.key.next`, `after` once the switch is done, before the
+//! old key's revocation).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -26,6 +30,7 @@ pub enum Site {
     Flush,
     Batch,
     Piece,
+    KeySwitch,
 }
 
 /// What an armed failpoint does when it is hit.
@@ -55,7 +60,7 @@ impl Failpoint {
         let spec = std::env::var(ENV).ok()?;
         let fp = Failpoint::parse(&spec);
         if fp.is_none() {
-            eprintln!("{ENV}={spec:?} is not <flush|batch|piece>:<n>[:before|after|fail]; ignored");
+            eprintln!("{ENV}={spec:?} is not <flush|batch|piece|key-switch>:<n>[:before|after|fail]; ignored");
         }
         fp
     }
@@ -66,6 +71,7 @@ impl Failpoint {
             "flush" => Site::Flush,
             "batch" => Site::Batch,
             "piece" => Site::Piece,
+            "key-switch" => Site::KeySwitch,
             _ => return None,
         };
         let nth = parts.next()?.parse().ok().filter(|n| *n > 0)?;
@@ -89,6 +95,11 @@ impl Failpoint {
     /// The site this failpoint is armed at.
     pub fn site(&self) -> Site {
         self.site
+    }
+
+    /// What it does when hit.
+    pub fn action(&self) -> Action {
+        self.action
     }
 
     /// Count a call at `site`; abort the process if it is the armed one.

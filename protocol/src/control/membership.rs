@@ -160,6 +160,34 @@ pub struct Revoked {
     pub entry: String,
 }
 
+/// Where a `key rotate` stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RotationState {
+    /// This node's organisation is not an admin: an admin must invite the
+    /// new key (`invite_command`), then `key rotate --token TOKEN`.
+    NeedsInvite,
+    /// A member holds the new key's admission; the node restarts under
+    /// the new key now, and the old key revokes itself.
+    Switched,
+}
+
+/// `key rotate`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRotated {
+    pub state: RotationState,
+    /// The key this node signed with so far (hex).
+    pub old_key: String,
+    /// The new key (hex) and its PeerId.
+    pub new_key: String,
+    pub new_peer_id: String,
+    /// `needs_invite`: the command an admin of the consortium runs.
+    pub invite_command: Option<String>,
+    /// `switched`: the member (PeerId) that confirmed holding the new
+    /// key's admission.
+    pub confirmed_by: Option<String>,
+}
+
 /// `invite withdraw`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InviteWithdrawn {

@@ -41,9 +41,9 @@ pub use library::{
     SearchHit, Standing, Status, VerifyReport,
 };
 pub use membership::{
-    ChangesFile, ChangesImported, Founded, InviteIssued, InviteWithdrawn, Joined, Member,
-    MemberKey, Members, RejectedEntry, RevocationInfo, Revoked, RoleSet, RosterFile,
-    RosterImported,
+    ChangesFile, ChangesImported, Founded, InviteIssued, InviteWithdrawn, Joined, KeyRotated,
+    Member, MemberKey, Members, RejectedEntry, RevocationInfo, Revoked, RoleSet, RosterFile,
+    RosterImported, RotationState,
 };
 pub use network::{PeerAdded, PeerRow, SyncOutcome, SyncResult, SyncRound};
 pub use request::{ListFilter, Request};

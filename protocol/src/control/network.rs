@@ -56,6 +56,9 @@ pub struct SyncRound {
     pub they_lack: u64,
     /// The peer's summary digest (hex).
     pub digest: String,
+    /// Roster entries this node holds that the peer's summary lacked.
+    #[serde(default)]
+    pub they_lack_entries: u64,
 }
 
 impl From<RoundOutcome> for SyncRound {
@@ -65,6 +68,7 @@ impl From<RoundOutcome> for SyncRound {
             we_lack: o.we_lack,
             they_lack: o.they_lack,
             digest: o.digest,
+            they_lack_entries: o.they_lack_entries,
         }
     }
 }

@@ -102,6 +102,16 @@ pub enum Request {
     InviteWithdraw { invite: String },
     /// Promote or demote an organisation (admins only).
     SetRole { org: String, role: Role },
+    /// Rotate this node's key (running node only): a new key is admitted
+    /// into this node's organisation, confirmed by a connected member, and
+    /// the node restarts under it; the old key then revokes itself. A node
+    /// whose organisation is not an admin first gets the new key's public
+    /// key and hands it to an admin, then asks again with the admin's
+    /// invite `token`.
+    KeyRotate {
+        #[serde(default)]
+        token: Option<String>,
+    },
     /// Every roster entry, for hand-over.
     RosterExport,
     /// Store the valid entries of a roster file.
@@ -195,6 +205,7 @@ impl Request {
             Request::Revoke { .. } => "revoke",
             Request::InviteWithdraw { .. } => "invite_withdraw",
             Request::SetRole { .. } => "set_role",
+            Request::KeyRotate { .. } => "key_rotate",
             Request::RosterExport => "roster_export",
             Request::RosterImport { .. } => "roster_import",
             Request::ChangesExport => "changes_export",

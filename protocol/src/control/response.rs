@@ -12,8 +12,8 @@ use super::library::{
     VerifyReport,
 };
 use super::membership::{
-    ChangesFile, ChangesImported, Founded, InviteIssued, InviteWithdrawn, Joined, Members, Revoked,
-    RoleSet, RosterFile, RosterImported,
+    ChangesFile, ChangesImported, Founded, InviteIssued, InviteWithdrawn, Joined, KeyRotated,
+    Members, Revoked, RoleSet, RosterFile, RosterImported,
 };
 use super::network::{PeerAdded, PeerRow, SyncResult};
 use super::staff::{OneTimeLink, StaffAccount, StaffAdded, StaffRemoved};
@@ -102,6 +102,8 @@ responses! {
     Members(Members),
     /// `Revoke`.
     Revoked(Revoked),
+    /// `KeyRotate`.
+    KeyRotated(KeyRotated),
     /// `InviteWithdraw`.
     InviteWithdrawn(InviteWithdrawn),
     /// `SetRole`.

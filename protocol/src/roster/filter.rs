@@ -1,7 +1,7 @@
 //! The cheap first pass over all entries, whatever their number: one walk
 //! in topological order that refuses entries no member could have made
 //! (their author never was a member, or never of an admin organisation, by
-//! any entry before them), entries that depend on a refused one, and
+//! any entry before them, except a member's revocation of its own key), entries that depend on a refused one, and
 //! entries over the roster's bounds. It ignores revocations and causality
 //! (it only over-approximates who may act), so it is monotone: more entries
 //! never make it refuse one it kept. What it keeps (at most
@@ -9,7 +9,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::entry::{Action, Invite, Role};
+use super::entry::{Action, Invite, Role, Target};
 use super::graph::Dag;
 use super::{MAX_ENTRIES_PER_AUTHOR, MAX_ROSTER_ENTRIES};
 
@@ -72,6 +72,11 @@ pub(super) fn prefilter(dag: &Dag) -> Vec<Option<String>> {
             Action::Withdraw { .. } | Action::Revoke { .. } if is_admin(&members, &admin_orgs) => {
                 Ok(Effect::Nothing)
             }
+            // Rule 5a: a member may revoke its own key.
+            Action::Revoke {
+                target: Target::Node { key },
+                ..
+            } if key == author && members.contains_key(author) => Ok(Effect::Nothing),
             _ => Err("its author is not an admin"),
         };
         let effect = match verdict {

@@ -37,7 +37,8 @@
 //!    in the entry's causal past, and no demotion in effect of the
 //!    organisation is after that grant and before the entry (such an entry
 //!    is refused) or concurrent with the entry (void: demotion wins). A
-//!    `witness` needs a member.
+//!    `witness` needs a member; so does a `revoke` of the author's own key
+//!    (rule 5a).
 //! 5. **Revocation lists what it saw.** A `revoke` of a key or of an
 //!    organisation (all its keys, present and future) lists every entry by
 //!    the revoked keys that its author had seen. While it is in effect, any
@@ -46,6 +47,15 @@
 //!    admission of it was witnessed in the revocation's past: a revoked
 //!    admin cannot act later, cannot backdate, and its unused invites die
 //!    with it.
+//!
+//!    5a. **Self-revocation.** Any member, admin or not, may revoke its own
+//!    key (`Target::Node` naming the author; never another key or an
+//!    organisation). It is an ordinary revocation in every other respect
+//!    (it lists what its author signed, carries a frontier, takes effect
+//!    by the author's seniority, cannot remove the last admin), so it can
+//!    only take power away from the key that signs it. Key rotation uses it:
+//!    the old key, once its successor is admitted into the same
+//!    organisation, revokes itself with the frontier of its changes.
 //! 6. **Withdrawal.** An admin may `withdraw` an invite that was not used
 //!    in the withdrawal's causal past; the invite is then void, and so is
 //!    any admission of it (withdrawal wins over a concurrent admission).

@@ -237,7 +237,12 @@ fn action_status(f: &Facts, st: &InEffect, out: &[Status], i: usize) -> Verdict 
             Ok(())
         }
         Action::Revoke { target, .. } => {
-            authority(f, st, out, i)?;
+            // Rule 5a: any member may revoke its own key (it only gives up
+            // its own power); anything else needs an admin.
+            let own = matches!(target, Target::Node { key: k } if k == key);
+            if !own {
+                authority(f, st, out, i)?;
+            }
             let exists = match target {
                 Target::Node { key } => member_at(f, out, key, i),
                 Target::Org { org } => org_exists_at(f, out, org, i),

@@ -76,6 +76,8 @@ pub struct RoundOutcome {
     pub they_lack: u64,
     /// The peer's digest (hex).
     pub digest: String,
+    /// Roster entries this node holds that the peer's summary lacked.
+    pub they_lack_entries: u64,
 }
 
 /// An outbound request, numbered by the machine.

@@ -93,6 +93,7 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
                 we_lack: 0,
                 they_lack: 0,
                 digest: String::new(),
+                they_lack_entries: 0,
             },
         });
     }

@@ -77,9 +77,14 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
                         .roster
                         .into_iter()
                         .collect();
-                    let lacking: Vec<[u8; 32]> = arrays(&roster)
-                        .into_iter()
-                        .filter(|id| !ours.contains(id))
+                    let theirs: Vec<[u8; 32]> = arrays(&roster);
+                    let held: BTreeSet<&[u8; 32]> = theirs.iter().collect();
+                    round.outcome.they_lack_entries =
+                        ours.iter().filter(|id| !held.contains(id)).count() as u64;
+                    let lacking: Vec<[u8; 32]> = theirs
+                        .iter()
+                        .filter(|id| !ours.contains(*id))
+                        .copied()
                         .collect();
                     if lacking.is_empty() {
                         return self.compare_digests(peer, digest, replica, step);

@@ -9,6 +9,7 @@ mod invites;
 mod order;
 mod revocation;
 mod rights;
+mod self_revocation;
 
 use std::collections::HashMap;
 
