@@ -460,7 +460,13 @@ fn the_running_node_answers_status_peers_and_sync_as_json() {
     has_keys(&synced[0], &["peer", "result"]);
     has_keys(
         &synced[0]["result"],
-        &["fetched", "we_lack", "they_lack", "digest"],
+        &[
+            "fetched",
+            "we_lack",
+            "they_lack",
+            "digest",
+            "they_lack_entries",
+        ],
     );
     let e = a.json_error(&["sync", "not-a-peer"], 7);
     assert_eq!(e["code"], "unavailable");

@@ -120,6 +120,20 @@ fn an_admin_and_a_member_rotate_their_keys_and_keep_syncing() {
     let a_old = public_key(&a);
     let r = a.json(&["key", "rotate"]);
     assert_eq!(r["state"], "switched", "{r}");
+    let mut keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "confirmed_by",
+            "invite_command",
+            "new_key",
+            "new_peer_id",
+            "old_key",
+            "state"
+        ],
+        "README's shape"
+    );
     assert_eq!(r["old_key"], a_old.as_str());
     let a_new = r["new_key"].as_str().unwrap().to_owned();
     assert_ne!(a_new, a_old);
