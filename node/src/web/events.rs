@@ -373,13 +373,7 @@ async fn delete(
 ) -> Answer {
     let staff = posted.staff;
     let page = staff.page("calendar", staff.lang.t("event-delete"));
-    staff.require(StaffRole::Editor, &page)?;
-    let w = state
-        .api
-        .remove(RecordKind::Event, &id)
-        .await
-        .map_err(|e| Failure::api(&page, e))?;
-    state.audit(&staff, RecordKind::Event, &id, "remove", &w.changes);
+    super::library::remove_record(&state, &staff, &page, RecordKind::Event, &id).await?;
     let first = today(&staff.zone(&state));
     Ok(see_other(&format!(
         "/calendar?month={}",

@@ -646,14 +646,27 @@ async fn delete(
 ) -> Answer {
     let staff = posted.staff;
     let page = staff.page("library", staff.lang.t("practice-delete"));
-    staff.require(StaffRole::Editor, &page)?;
+    remove_record(&state, &staff, &page, RecordKind::Practice, &id).await?;
+    Ok(see_other("/practices?notice=deleted"))
+}
+
+/// Delete a practice or an event for an editor, and note it in the local
+/// audit table (the delete routes of the library and the calendar).
+pub(super) async fn remove_record(
+    state: &AppState,
+    staff: &Staff,
+    page: &Page,
+    kind: RecordKind,
+    id: &str,
+) -> Result<(), Failure> {
+    staff.require(StaffRole::Editor, page)?;
     let w = state
         .api
-        .remove(RecordKind::Practice, &id)
+        .remove(kind, id)
         .await
-        .map_err(|e| Failure::api(&page, e))?;
-    state.audit(&staff, RecordKind::Practice, &id, "remove", &w.changes);
-    Ok(see_other("/practices?notice=deleted"))
+        .map_err(|e| Failure::api(page, e))?;
+    state.audit(staff, kind, id, "remove", &w.changes);
+    Ok(())
 }
 
 /// Audit entries of a write made now by `staff`.
