@@ -137,6 +137,22 @@ impl TestNode {
     /// Start `r2com run` with extra options and environment variables
     /// (e.g. `R2COM_FAILPOINT`).
     pub fn start_env(&mut self, run_args: &[&str], env: &[(&str, &str)]) {
+        self.spawn_env(run_args, env);
+        let sock = self.data_dir().join("control.sock");
+        let up = wait_for(Duration::from_secs(30), || {
+            std::os::unix::net::UnixStream::connect(&sock).is_ok()
+        });
+        assert!(up, "node did not start; log:\n{}", self.log());
+        let status = self.json(&["status"]);
+        assert_eq!(
+            status["running"], true,
+            "status comes from the running node"
+        );
+    }
+
+    /// Start `r2com run` like [`TestNode::start_env`] without waiting for it
+    /// to answer: for a node that a failpoint may stop while it starts.
+    pub fn spawn_env(&mut self, run_args: &[&str], env: &[(&str, &str)]) {
         assert!(self.child.is_none(), "already started");
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -168,16 +184,6 @@ impl TestNode {
             .spawn()
             .expect("spawn r2com run");
         self.child = Some(child);
-        let sock = self.data_dir().join("control.sock");
-        let up = wait_for(Duration::from_secs(30), || {
-            std::os::unix::net::UnixStream::connect(&sock).is_ok()
-        });
-        assert!(up, "node did not start; log:\n{}", self.log());
-        let status = self.json(&["status"]);
-        assert_eq!(
-            status["running"], true,
-            "status comes from the running node"
-        );
     }
 
     /// The first address the running node listens on for peers.
@@ -337,9 +343,10 @@ impl TestNode {
         let out = self.cli(args);
         assert!(
             out.status.success(),
-            "r2com {args:?} failed ({}): {}",
+            "r2com {args:?} failed ({}): {}{}",
             out.status,
-            String::from_utf8_lossy(&out.stderr)
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
         );
         String::from_utf8(out.stdout).expect("utf-8 output")
     }
