@@ -9,7 +9,6 @@ use std::path::Path;
 
 use chrono::Utc;
 
-use r2com_protocol::calendar;
 use r2com_protocol::control::{
     ApiError, Attached, AttachmentRow, ConsortiumStatus, Detached, ErrorCode, EventRow,
     FileWritten, Ics, PeerAdded, PracticeRow, Removed, Request, Response, Standing, Status,
@@ -20,7 +19,6 @@ use r2com_protocol::roster::Role;
 
 use crate::files::fetch::Fetched;
 use crate::files::parse_hash;
-use crate::library::LibraryError;
 use crate::open::OpenNode;
 
 /// Answer one request. `progress` hears of long work (an import's records).
@@ -98,11 +96,11 @@ pub fn dispatch(
             filter,
         } => Response::Agenda(lib.agenda(&from, &to, &zone, &filter)?),
         Request::CalendarIcs { filter } => {
-            let events = lib.calendar_events(&filter)?;
-            let ics = calendar::ics::render(&events, now).map_err(LibraryError::from)?;
+            let rendered = lib.calendar_ics(&filter, now)?;
             Response::Ics(Ics {
-                events: events.len() as u64,
-                ics,
+                events: rendered.events,
+                ics: rendered.ics,
+                skipped: rendered.skipped.iter().map(|e| e.to_string()).collect(),
             })
         }
         Request::ConsortiumCreate { name, org } => {

@@ -47,6 +47,9 @@ pub fn run(ctx: &Ctx, cmd: CalendarCmd) -> Outcome {
             let ics: Ics = ctx.ask(Request::CalendarIcs {
                 filter: filter(a.filter),
             })?;
+            for why in &ics.skipped {
+                eprintln!("left out (invalid after merging): {why}");
+            }
             ctx.export(a.out.as_deref(), &ics, ics.ics.as_bytes())
         }
     }

@@ -91,21 +91,29 @@ impl Library {
             ..filter.clone()
         };
         let events = self.calendar_events(&filter)?;
-        Ok(calendar::agenda::agenda(
-            events.iter().map(|(e, _)| e),
-            &window,
-            zone,
-        )?)
+        let agenda = calendar::agenda::agenda(events.iter().map(|(e, _)| e), &window, zone)?;
+        log_skipped(&agenda.skipped);
+        Ok(agenda.rows)
     }
 
-    /// The filtered events as an iCalendar (RFC 5545) text.
+    /// The filtered events as an iCalendar (RFC 5545) text, leaving out
+    /// (and naming) events whose merged state does not validate.
     pub fn calendar_ics(
         &self,
         filter: &ListFilter,
         now: DateTime<Utc>,
-    ) -> Result<String, LibraryError> {
+    ) -> Result<calendar::ics::Rendered, LibraryError> {
         let events = self.calendar_events(filter)?;
-        Ok(calendar::ics::render(&events, now)?)
+        let rendered = calendar::ics::render(&events, now);
+        log_skipped(&rendered.skipped);
+        Ok(rendered)
+    }
+}
+
+/// Events a merge left invalid are left out of calendars; say which.
+fn log_skipped(skipped: &[calendar::CalendarError]) {
+    for e in skipped {
+        tracing::warn!(reason = %e, "an event left out of the calendar: it does not validate after merging");
     }
 }
 

@@ -62,18 +62,41 @@ pub fn day_window(from: NaiveDate, to: NaiveDate, tz: Tz) -> Window {
     Window::new(start_of_day(from, tz), start_of_day(end, tz))
 }
 
+/// An agenda and the events left out of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Agenda {
+    /// Sessions sorted by start then id.
+    pub rows: Vec<AgendaRow>,
+    /// Events left out because they do not validate (a merge of peers'
+    /// changes), each naming the event and the field.
+    pub skipped: Vec<CalendarError>,
+}
+
 /// Every session of `events` within `window`, sorted by start then id, in
-/// the reader's zone `zone`. At most [`MAX_ROWS`] rows.
+/// the reader's zone `zone`. At most [`MAX_ROWS`] rows. An event that does
+/// not validate is left out and listed in [`Agenda::skipped`]; `Err` only
+/// for a bad `zone`.
 pub fn agenda<'a>(
     events: impl IntoIterator<Item = &'a Event>,
     window: &Window,
     zone: &str,
-) -> Result<Vec<AgendaRow>, CalendarError> {
+) -> Result<Agenda, CalendarError> {
     let tz = parse_zone(zone)?;
     let mut rows = Vec::new();
+    let mut skipped = Vec::new();
     for e in events {
-        let etz = parse_zone(&e.timezone)?;
-        for o in occurrences(e, window)? {
+        let sessions = e
+            .validate()
+            .map_err(CalendarError::from)
+            .and_then(|()| Ok((parse_zone(&e.timezone)?, occurrences(e, window)?)));
+        let (etz, sessions) = match sessions {
+            Ok(s) => s,
+            Err(err) => {
+                skipped.push(err);
+                continue;
+            }
+        };
+        for o in sessions {
             let rfc = |t: DateTime<Utc>| t.with_timezone(&tz).to_rfc3339();
             rows.push(AgendaRow {
                 id: e.id.clone(),
@@ -107,7 +130,7 @@ pub fn agenda<'a>(
             .then_with(|| a.id.cmp(&b.id))
     });
     rows.truncate(MAX_ROWS);
-    Ok(rows)
+    Ok(Agenda { rows, skipped })
 }
 
 #[cfg(test)]
@@ -124,7 +147,7 @@ mod tests {
             NaiveDate::from_ymd_opt(2026, 4, 5).unwrap(),
             paris,
         );
-        let rows = agenda([&e], &w, "Europe/Paris").unwrap();
+        let rows = agenda([&e], &w, "Europe/Paris").unwrap().rows;
         let starts: Vec<&str> = rows.iter().map(|r| r.starts.as_str()).collect();
         assert_eq!(
             starts,

@@ -3,6 +3,11 @@
 //! folding and VTIMEZONE generation are under our control:
 //!
 //! * TEXT values escape backslash, semicolon, comma and newline (3.3.11);
+//!   other values and parameters lose any control character and a
+//!   parameter value is quoted when it holds `:`, `;` or `,` (3.2), so no
+//!   value can start a line of its own;
+//! * an event that does not validate (a merge of peers' changes can
+//!   produce one) is left out and reported, never failing the calendar;
 //! * lines end with CRLF and are folded at 75 octets, never inside a UTF-8
 //!   character and never right after a space (some parsers trim line ends);
 //! * UID is `<event id>@r2com`, stable across exports, so re-importing a
@@ -38,7 +43,7 @@ pub struct Revision {
 }
 
 /// Escape a TEXT value (RFC 5545 3.3.11). CR is dropped (CRLF and LF both
-/// become `\n`).
+/// become `\n`), tab kept, any other control character dropped.
 pub fn escape_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
@@ -47,11 +52,30 @@ pub fn escape_text(s: &str) -> String {
             ';' => out.push_str("\\;"),
             ',' => out.push_str("\\,"),
             '\n' => out.push_str("\\n"),
-            '\r' => {}
+            '\t' => out.push('\t'),
+            c if c.is_control() => {}
             c => out.push(c),
         }
     }
     out
+}
+
+/// A value that is not TEXT (URI, RECUR, an identifier): it has no escapes
+/// (3.3), so control characters, which cannot appear in a content line, are
+/// dropped.
+pub fn plain_value(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).collect()
+}
+
+/// A parameter value (3.2): no control characters and no `"`; quoted when
+/// it holds `:`, `;` or `,`.
+pub fn param_value(s: &str) -> String {
+    let v: String = s.chars().filter(|&c| !c.is_control() && c != '"').collect();
+    if v.contains([':', ';', ',']) {
+        format!("\"{v}\"")
+    } else {
+        v
+    }
 }
 
 /// Undo [`escape_text`] (`\N` also means newline).
@@ -111,63 +135,48 @@ fn local_stamp(event: &Event, local: &str) -> Result<String, CalendarError> {
         })
 }
 
-/// The years each zone must cover for `events`.
-fn zone_years(
-    events: &[(Event, Option<Revision>)],
-    now: DateTime<Utc>,
-) -> Result<BTreeMap<String, (Tz, i32, i32)>, CalendarError> {
-    let mut zones: BTreeMap<String, (Tz, i32, i32)> = BTreeMap::new();
-    for (e, _) in events {
-        let tz = parse_zone(&e.timezone)?;
-        let (start, length) = first_session(e)?;
-        let first = year_in(tz, start);
-        let last = match last_start(e)? {
-            Some(t) => year_in(tz, t + length),
-            None => year_in(tz, now).max(first) + OPEN_RULE_YEARS,
-        };
-        let last = last.min(first + MAX_YEARS - 1);
-        let entry = zones.entry(e.timezone.clone()).or_insert((tz, first, last));
-        entry.1 = entry.1.min(first);
-        entry.2 = entry.2.max(last);
-    }
-    for z in zones.values_mut() {
-        z.2 = z.2.min(z.1 + MAX_YEARS - 1);
-    }
-    Ok(zones)
+/// The years one event's zone must cover: `(zone, first, last)`.
+fn event_years(e: &Event, now: DateTime<Utc>) -> Result<(Tz, i32, i32), CalendarError> {
+    let tz = parse_zone(&e.timezone)?;
+    let (start, length) = first_session(e)?;
+    let first = year_in(tz, start);
+    let last = match last_start(e)? {
+        Some(t) => year_in(tz, t + length),
+        None => year_in(tz, now).max(first) + OPEN_RULE_YEARS,
+    };
+    Ok((tz, first, last.min(first + MAX_YEARS - 1)))
 }
 
-/// The VEVENT content lines of one event.
+/// The VEVENT content lines of one event; `Err` (nothing rendered) if the
+/// event does not validate.
 pub fn vevent_lines(
     e: &Event,
     rev: Option<&Revision>,
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, CalendarError> {
+    e.validate()?;
     let modified = rev.map_or(now, |r| r.last_modified);
+    let tzid = param_value(&e.timezone);
+    let language = param_value(&e.language);
     let mut l = vec![
         "BEGIN:VEVENT".to_owned(),
-        format!("UID:{}@r2com", e.id),
+        format!("UID:{}@r2com", plain_value(&e.id)),
         format!("DTSTAMP:{}", utc_stamp(modified)),
         format!("LAST-MODIFIED:{}", utc_stamp(modified)),
         format!("SEQUENCE:{}", rev.map_or(0, |r| r.sequence)),
-        format!(
-            "DTSTART;TZID={}:{}",
-            e.timezone,
-            local_stamp(e, &e.starts_at)?
-        ),
-        format!("DTEND;TZID={}:{}", e.timezone, local_stamp(e, &e.ends_at)?),
+        format!("DTSTART;TZID={tzid}:{}", local_stamp(e, &e.starts_at)?),
+        format!("DTEND;TZID={tzid}:{}", local_stamp(e, &e.ends_at)?),
     ];
     if let Some(rule) = &e.recurrence {
-        l.push(format!("RRULE:{rule}"));
+        l.push(format!("RRULE:{}", plain_value(rule)));
     }
     l.push(format!(
-        "SUMMARY;LANGUAGE={}:{}",
-        e.language,
+        "SUMMARY;LANGUAGE={language}:{}",
         escape_text(&e.title)
     ));
     if !e.description.is_empty() {
         l.push(format!(
-            "DESCRIPTION;LANGUAGE={}:{}",
-            e.language,
+            "DESCRIPTION;LANGUAGE={language}:{}",
             escape_text(&e.description)
         ));
     }
@@ -175,7 +184,7 @@ pub fn vevent_lines(
         l.push(format!("LOCATION:{}", escape_text(loc)));
     }
     if let Some(url) = &e.online_url {
-        l.push(format!("URL:{url}"));
+        l.push(format!("URL:{}", plain_value(url)));
     }
     l.push(format!(
         "STATUS:{}",
@@ -199,13 +208,43 @@ pub fn vevent_lines(
     Ok(l)
 }
 
+/// A rendered calendar and the events left out of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rendered {
+    /// The iCalendar text.
+    pub ics: String,
+    /// Events in it.
+    pub events: u64,
+    /// Events left out because they do not validate (a merge of peers'
+    /// changes), each naming the event and the field.
+    pub skipped: Vec<CalendarError>,
+}
+
 /// The whole calendar: VTIMEZONEs for the zones used (sorted by name),
 /// then the events in the order given. `now` stands in for events without
-/// a revision and bounds the VTIMEZONE years of rules without an end.
-pub fn render(
-    events: &[(Event, Option<Revision>)],
-    now: DateTime<Utc>,
-) -> Result<String, CalendarError> {
+/// a revision and bounds the VTIMEZONE years of rules without an end. An
+/// event that does not validate is left out and listed in
+/// [`Rendered::skipped`]; one bad event never takes the calendar down.
+pub fn render(events: &[(Event, Option<Revision>)], now: DateTime<Utc>) -> Rendered {
+    let mut skipped = Vec::new();
+    let mut zones: BTreeMap<String, (Tz, i32, i32)> = BTreeMap::new();
+    let mut bodies = Vec::with_capacity(events.len());
+    for (e, rev) in events {
+        let lines = vevent_lines(e, rev.as_ref(), now)
+            .and_then(|lines| event_years(e, now).map(|years| (lines, years)));
+        match lines {
+            Ok((lines, (tz, first, last))) => {
+                let z = zones.entry(e.timezone.clone()).or_insert((tz, first, last));
+                z.1 = z.1.min(first);
+                z.2 = z.2.max(last);
+                bodies.push(lines);
+            }
+            Err(err) => skipped.push(err),
+        }
+    }
+    for z in zones.values_mut() {
+        z.2 = z.2.min(z.1 + MAX_YEARS - 1);
+    }
     let mut out = String::with_capacity(events.len() * 600 + 1024);
     for line in [
         "BEGIN:VCALENDAR",
@@ -216,18 +255,20 @@ pub fn render(
     ] {
         push_folded(&mut out, line);
     }
-    for (tz, first, last) in zone_years(events, now)?.into_values() {
+    for (tz, first, last) in zones.into_values() {
         for line in vtimezone_lines(tz, first, last) {
             push_folded(&mut out, &line);
         }
     }
-    for (e, rev) in events {
-        for line in vevent_lines(e, rev.as_ref(), now)? {
-            push_folded(&mut out, &line);
-        }
+    for line in bodies.iter().flatten() {
+        push_folded(&mut out, line);
     }
     push_folded(&mut out, "END:VCALENDAR");
-    Ok(out)
+    Rendered {
+        ics: out,
+        events: bodies.len() as u64,
+        skipped,
+    }
 }
 
 #[cfg(test)]
@@ -280,7 +321,7 @@ mod tests {
             sequence: 3,
             last_modified: Utc.with_ymd_and_hms(2026, 2, 3, 4, 5, 6).unwrap(),
         };
-        let ics = render(&[(e, Some(rev))], now).unwrap();
+        let ics = render(&[(e, Some(rev))], now).ics;
         for want in [
             "BEGIN:VCALENDAR\r\n",
             "TZID:Europe/Lisbon\r\n",
@@ -295,5 +336,74 @@ mod tests {
         ] {
             assert!(ics.contains(want), "missing {want:?} in\n{ics}");
         }
+    }
+
+    /// Events as a crafted change can leave them (never validated): text
+    /// that would start lines of its own, a zone that does not exist, an end
+    /// before the start. Each is left out and named with its field; the
+    /// valid event is rendered and no injected line appears.
+    #[test]
+    fn a_merged_event_that_does_not_validate_is_left_out_and_named() {
+        let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let crafted = |id: &str, field: &str, value: &str| {
+            let mut e = sample_event(id);
+            let mut v = serde_json::to_value(&e).unwrap();
+            v[field] = serde_json::Value::String(value.into());
+            e = serde_json::from_value(v).unwrap();
+            (e, None)
+        };
+        let events = vec![
+            crafted(
+                "e-rule",
+                "recurrence",
+                "FREQ=WEEKLY;COUNT=2\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\nEND:VALARM",
+            ),
+            crafted("e-lang", "language", "pt:x\r\nBEGIN:VEVENT\r\nUID:evil"),
+            crafted(
+                "e-url",
+                "online_url",
+                "https://example.org/\r\nATTACH:https://evil.example/",
+            ),
+            crafted("e-zone", "timezone", "Mars/Olympus"),
+            crafted("e-ends", "ends_at", "2026-03-10T09:00:00"),
+            (sample_event("e-good"), None),
+        ];
+        let out = render(&events, now);
+        let fields: Vec<String> = out
+            .skipped
+            .iter()
+            .map(|e| match e {
+                CalendarError::Invalid(v) => format!("{} {}", v.id, v.field),
+                other => panic!("not a validation error: {other}"),
+            })
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "e-rule recurrence",
+                "e-lang language",
+                "e-url online_url",
+                "e-zone timezone",
+                "e-ends ends_at"
+            ]
+        );
+        assert!(out.ics.contains("UID:e-good@r2com\r\n"), "{}", out.ics);
+        assert_eq!(out.ics.matches("BEGIN:VEVENT").count(), 1);
+        for line in out.ics.split("\r\n") {
+            assert!(
+                !line.starts_with("BEGIN:VALARM")
+                    && !line.starts_with("ATTACH")
+                    && !line.starts_with("UID:evil"),
+                "injected line {line:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn values_and_parameters_cannot_break_a_line() {
+        assert_eq!(plain_value("a\r\nB:c\u{7}"), "aB:c");
+        assert_eq!(param_value("fr"), "fr");
+        assert_eq!(param_value("x\"y:z\r\n"), "\"xy:z\"");
+        assert_eq!(escape_text("a\u{1b}[2Jb\tc"), "a[2Jb\tc");
     }
 }

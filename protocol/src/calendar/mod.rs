@@ -29,11 +29,16 @@ pub mod expand;
 pub mod ics;
 pub mod vtimezone;
 
-/// Why a calendar could not be computed for an event. Stored events are
-/// validated, so these mean a record that slipped past validation or a
-/// request with a bad parameter.
+/// Why a calendar could not be computed for an event. An event merged from
+/// peers' changes can fail validation (two valid concurrent edits, or a
+/// crafted change): the calendar leaves such an event out and reports it
+/// ([`CalendarError::Invalid`]) rather than failing; the other variants mean
+/// a request with a bad parameter.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CalendarError {
+    /// The event does not validate (it names the record and the field).
+    #[error("{0}")]
+    Invalid(#[from] crate::record::ValidationError),
     /// The zone name is not an IANA zone.
     #[error("{0:?} is not an IANA time zone (Europe/Paris, ...)")]
     Zone(String),

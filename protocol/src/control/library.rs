@@ -192,6 +192,10 @@ pub struct Ics {
     pub events: u64,
     /// RFC 5545 text (CRLF line ends, folded lines, VTIMEZONEs).
     pub ics: String,
+    /// Events left out because their merged state does not validate: the
+    /// event, the field and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<String>,
 }
 
 /// `backup`, `restore`, `verify --backup`: what a backup file holds.

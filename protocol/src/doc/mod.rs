@@ -281,8 +281,14 @@ pub(crate) fn json_to_scalar(name: &str, v: &Value) -> Result<ScalarValue, DocEr
     })
 }
 
-/// The record a document holds, deserialized and normalized (not
-/// re-validated: a merge of two valid edits is kept as it is).
+/// The record a document holds, deserialized and normalized, not
+/// validated: a merge of valid edits (or a crafted change) can give a
+/// record that breaks a rule, e.g. an event whose end, moved by one
+/// member, falls before its start, moved by another. No edit wins over the
+/// other: the merged record is kept as it is (so it can be listed and an edit
+/// can fix it), and every reader that shows records to people
+/// or other programs (calendar feed and export, agenda) validates it with
+/// [`Record::validate`] and leaves it out, naming it and the field.
 pub fn read(doc: &mut AutoCommit) -> Result<Record, DocError> {
     let kind = kind_of(doc)?;
     let mut map = Map::new();

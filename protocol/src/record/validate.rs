@@ -231,6 +231,13 @@ pub fn ambiguous_offsets(s: &str, tz: Tz) -> Option<(String, String)> {
 }
 
 pub(crate) fn https_url(s: &str) -> Result<(), String> {
+    // The URL parser silently drops tabs and line breaks; a stored URL with
+    // them would carry extra lines into every calendar that prints it.
+    if s.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(format!(
+            "{s:?} is not a URL (one word, no control characters)"
+        ));
+    }
     match url::Url::parse(s) {
         Ok(u) if u.scheme() == "https" && u.host_str().is_some_and(|h| !h.is_empty()) => Ok(()),
         Ok(_) => Err(format!("{s:?} must be an https:// URL")),
