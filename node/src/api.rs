@@ -120,7 +120,10 @@ pub fn dispatch(
                 ));
             }
             let role = if admin { Role::Admin } else { Role::Member };
-            let expires = chrono::Duration::seconds(expires_secs);
+            // Out of chrono's range means far more than any invite may
+            // last: the library refuses it with the limit.
+            let expires =
+                chrono::Duration::try_seconds(expires_secs).unwrap_or(chrono::Duration::MAX);
             Response::Invite(lib.invite(org, &key, role, expires, addrs, now)?)
         }
         Request::Join { token } => Response::Joined(lib.join(&token, now)?),

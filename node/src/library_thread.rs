@@ -3,7 +3,16 @@
 //! oneshot. One long-lived thread keeps memory flat (work hopping across
 //! short-lived blocking threads grew the heap with every request) and
 //! serializes writers without further locking.
+//!
+//! A panic while serving one job (a bug, or automerge on a document it
+//! cannot handle) is contained: that job fails (its caller gets an
+//! internal error), the panic is logged, and the thread serves the next
+//! job. Store writes are atomic batches and answers are sent only after the
+//! flush, so a job cut short leaves nothing half-written or acknowledged.
+//! If the thread ends anyway, the node stops with a log line rather than
+//! keep its connections open serving nothing (see [`LibraryHandle::spawn`]).
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -65,6 +74,36 @@ impl Job {
     }
 }
 
+/// The answer to a job that panicked.
+fn failed() -> ApiError {
+    ApiError::new(
+        ErrorCode::Internal,
+        "the request failed on the node (an internal error; see the node's log)",
+    )
+}
+
+/// The text a panic carried.
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
+}
+
+/// Run one job, containing a panic: the job's reply is dropped on the way
+/// out (its caller gets [`failed`]), the panic is logged, and the thread
+/// goes on.
+fn contained(what: &str, f: impl FnOnce()) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
+        tracing::error!(
+            job = what,
+            panic = panic_text(payload.as_ref()),
+            "a job panicked on the library thread; it failed, the node goes on"
+        );
+    }
+}
+
 /// Answer record writes with one flush for all of them: each is applied
 /// (its writes in the store, not yet durable), then the group's flush, and
 /// only then does any of them get its answer. If the flush fails, every
@@ -96,51 +135,68 @@ pub struct LibraryHandle {
     pub outbox: Arc<Notify>,
 }
 
+/// The library thread's loop: serve jobs until every handle is dropped,
+/// each job's panic contained.
+fn serve(node: &OpenNode, mut rx: mpsc::Receiver<Job>) {
+    let mut next = None;
+    let mut trimmed = std::time::Instant::now();
+    while let Some(job) = next.take().or_else(|| rx.blocking_recv()) {
+        match job {
+            job if job.is_record_write() => {
+                // Record writes queued behind this one share its flush
+                // (group commit).
+                let mut group = vec![job];
+                while group.len() < MAX_GROUP {
+                    match rx.try_recv() {
+                        Ok(j @ Job::Api { .. }) if j.is_record_write() => group.push(j),
+                        Ok(other) => {
+                            next = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                contained("record writes", || run_group(node, group));
+            }
+            Job::Api {
+                request,
+                progress,
+                reply,
+            } => {
+                let report = move |done, total| {
+                    let _ = progress.try_send((done, total));
+                };
+                let name = request.name();
+                let mut result = None;
+                contained(name, || result = Some(dispatch(node, *request, &report)));
+                let _ = reply.send(result.unwrap_or_else(|| Err(failed())));
+            }
+            Job::Task(task) => contained("network task", || task(node)),
+        }
+        if trimmed.elapsed() >= TRIM_EVERY {
+            release_free_memory();
+            trimmed = std::time::Instant::now();
+        }
+    }
+}
+
 impl LibraryHandle {
-    /// Start the library thread. It ends when every handle is dropped.
+    /// Start the library thread. It ends when every handle is dropped. A
+    /// panic escaping [`serve`] (every job's is contained) stops the process
+    /// with a log line: a node whose library is gone would keep its
+    /// connections open and serve nothing.
     pub fn spawn(node: Arc<OpenNode>) -> LibraryHandle {
-        let (jobs, mut rx) = mpsc::channel::<Job>(QUEUE_CAPACITY);
+        let (jobs, rx) = mpsc::channel::<Job>(QUEUE_CAPACITY);
         let outbox = node.library.committed();
         std::thread::Builder::new()
             .name("library".into())
             .spawn(move || {
-                let mut next = None;
-                let mut trimmed = std::time::Instant::now();
-                while let Some(job) = next.take().or_else(|| rx.blocking_recv()) {
-                    match job {
-                        job if job.is_record_write() => {
-                            // Record writes queued behind this one share its
-                            // flush (group commit).
-                            let mut group = vec![job];
-                            while group.len() < MAX_GROUP {
-                                match rx.try_recv() {
-                                    Ok(j @ Job::Api { .. }) if j.is_record_write() => group.push(j),
-                                    Ok(other) => {
-                                        next = Some(other);
-                                        break;
-                                    }
-                                    Err(_) => break,
-                                }
-                            }
-                            run_group(&node, group);
-                        }
-                        Job::Api {
-                            request,
-                            progress,
-                            reply,
-                        } => {
-                            let report = move |done, total| {
-                                let _ = progress.try_send((done, total));
-                            };
-                            let result = dispatch(&node, *request, &report);
-                            let _ = reply.send(result);
-                        }
-                        Job::Task(task) => task(&node),
-                    }
-                    if trimmed.elapsed() >= TRIM_EVERY {
-                        release_free_memory();
-                        trimmed = std::time::Instant::now();
-                    }
+                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| serve(&node, rx))) {
+                    tracing::error!(
+                        panic = panic_text(payload.as_ref()),
+                        "the library thread stopped; stopping the node"
+                    );
+                    std::process::exit(70);
                 }
             })
             .expect("spawning the library thread");
@@ -167,7 +223,7 @@ impl LibraryHandle {
             })
             .await
             .map_err(|_| Self::gone())?;
-        answer.await.map_err(|_| Self::gone())?
+        answer.await.map_err(|_| failed())?
     }
 
     /// Run a request on the library thread and take its answer as the type
@@ -221,6 +277,33 @@ impl LibraryHandle {
             .send(Job::Task(task))
             .await
             .map_err(|_| Self::gone())?;
-        answer.await.map_err(|_| Self::gone())
+        answer.await.map_err(|_| failed())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use r2com_protocol::control::Status;
+
+    /// A job that panics fails alone: its caller gets an error, and the
+    /// thread still answers the next requests (issue 13, point 10).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panicking_job_fails_alone_and_the_library_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        crate::identity::init(dir.path()).unwrap();
+        let node = Arc::new(OpenNode::open_for_run(dir.path()).unwrap());
+        let library = LibraryHandle::spawn(node);
+        let boom = library
+            .with(|_| -> u32 { panic!("a bug on the library thread") })
+            .await;
+        let err = boom.unwrap_err();
+        assert!(err.message.contains("internal error"), "{err:?}");
+        let status: Status = library.request(Request::Status).await.unwrap();
+        assert_eq!(status.counts.practices, 0);
+        assert_eq!(
+            library.with(|l| l.counts().unwrap().changes).await.unwrap(),
+            0
+        );
     }
 }

@@ -89,7 +89,7 @@ impl Library {
         };
         let key = doc.to_key();
         if let Some(snapshot) = self.store.get(&keys::doc(keys::SNAPSHOT, &key))? {
-            let mut d = AutoCommit::load(&snapshot)
+            let mut d = contained(|| AutoCommit::load(&snapshot))
                 .map_err(|e| LibraryError::Corrupt(format!("snapshot of {doc}: {e}")))?;
             if heads_hex(&mut d) == state.heads {
                 return Ok(Some(d));
@@ -109,7 +109,7 @@ impl Library {
             );
         }
         let mut d = AutoCommit::new();
-        d.apply_changes(changes)
+        contained(|| d.apply_changes(changes))
             .map_err(|e| LibraryError::Corrupt(format!("changes of {doc}: {e}")))?;
         Ok(Some(d))
     }
@@ -233,6 +233,15 @@ pub(crate) fn state_writes(
         writes.push((keys::doc(keys::SNAPSHOT, key), Some(d.save())));
     }
     writes
+}
+
+/// An automerge call with its panic turned into an error: stored bytes
+/// came from peers, and automerge 0.12 panics on some it cannot handle.
+fn contained<T>(f: impl FnOnce() -> Result<T, automerge::AutomergeError>) -> Result<T, String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err("automerge panicked".into()),
+    }
 }
 
 pub(crate) fn heads_hex(d: &mut AutoCommit) -> Vec<String> {

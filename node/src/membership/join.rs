@@ -11,6 +11,10 @@ use super::{bad, parse_node_key, ts, TOKEN_PREFIX};
 use crate::library::{Batch, Library, LibraryError, META_CONSORTIUM};
 use crate::store::{keys, Write};
 
+/// Longest an invite may stay valid: an unused invite is a standing
+/// admission, and one lasting years is a risk nobody watches.
+pub const MAX_INVITE_DAYS: i64 = 366;
+
 impl Library {
     /// Found a consortium with this node's organisation as its first admin.
     pub fn consortium_create(
@@ -72,7 +76,8 @@ impl Library {
         Ok(writes)
     }
 
-    /// Issue an invite token for a node key.
+    /// Issue an invite token for a node key, valid for `expires_in` (at
+    /// most [`MAX_INVITE_DAYS`]).
     pub fn invite(
         &self,
         org: OrgInfo,
@@ -85,11 +90,19 @@ impl Library {
         let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         let cid = self.require_admin()?;
         let invitee = parse_node_key(key)?;
+        if expires_in <= Duration::zero() || expires_in > Duration::days(MAX_INVITE_DAYS) {
+            return Err(bad(format!(
+                "an invite expires within {MAX_INVITE_DAYS} days (--expires 7d, 12h, 30m)"
+            )));
+        }
+        let expires_at = now
+            .checked_add_signed(expires_in)
+            .ok_or_else(|| bad("the invite's expiry is past the last date a clock can hold"))?;
         let invite = Invite {
             org,
             key: invitee.to_hex(),
             role,
-            expires_at: ts(now + expires_in),
+            expires_at: ts(expires_at),
             addrs,
         };
         let (signed, _) = self.add_entry(&cid, Action::Invite(invite.clone()), now)?;

@@ -55,6 +55,45 @@ fn an_invite_is_for_one_key_and_only_admins_invite() {
     assert!(e.to_string().contains("only an admin"), "{e}");
 }
 
+/// `invite --expires` with a huge value is refused with the limit, never
+/// an overflow panic on the library thread (issue 13, point 10).
+#[test]
+fn an_invite_that_would_expire_past_any_date_is_refused_not_a_panic() {
+    let clock = TestClock::at("2026-01-10T09:00:00Z");
+    let a = library(1, &clock);
+    a.consortium_create("RAN", org("lmds"), clock.now())
+        .unwrap();
+    let b = library(2, &clock);
+    let key = b.key().public().to_hex();
+    for expires in [
+        Duration::MAX,
+        Duration::days(400_000_000),
+        Duration::days(367),
+    ] {
+        let e = a
+            .invite(
+                org("ips"),
+                &key,
+                Role::Member,
+                expires,
+                Vec::new(),
+                clock.now(),
+            )
+            .unwrap_err();
+        assert!(matches!(e, LibraryError::BadRequest(_)), "{e:?}");
+        assert!(e.to_string().contains("366 days"), "{e}");
+    }
+    let ok = a.invite(
+        org("ips"),
+        &key,
+        Role::Member,
+        Duration::days(366),
+        Vec::new(),
+        clock.now(),
+    );
+    assert!(ok.is_ok(), "{ok:?}");
+}
+
 #[test]
 fn a_revoked_key_can_no_longer_write() {
     let clock = TestClock::at("2026-01-10T09:00:00Z");
