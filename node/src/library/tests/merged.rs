@@ -160,13 +160,14 @@ fn a_crafted_change_cannot_inject_lines_or_take_the_calendar_down() {
     }
     assert!(agenda_ids(&b).is_empty());
     // A valid event added afterwards is served beside them.
-    b.add(
+    a.add(
         E,
         event("e-4", "Valid", "2026-03-20T10:00:00", "2026-03-20T12:00:00"),
         false,
         clock.now(),
     )
     .unwrap();
+    hand_over(&a, &b);
     assert_eq!(skipped(&b, &clock).0, 1);
     assert_eq!(agenda_ids(&b), ["e-4"]);
 }
