@@ -30,11 +30,13 @@ mod library;
 pub mod local;
 mod markdown;
 mod page;
+mod password;
 mod practice_form;
 mod ratelimit;
 mod server;
 mod session;
 pub mod staff;
+mod staff_list;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -111,7 +113,7 @@ pub async fn state(setup: WebSetup) -> AppState {
         dummy_hash: String::new(),
         facets: Default::default(),
     };
-    let dummy = auth::hash_password(&state.hashing, local::random_token()).await;
+    let dummy = password::hash_password(&state.hashing, local::random_token()).await;
     state.dummy_hash = dummy.unwrap_or_default();
     Arc::new(state)
 }
@@ -224,6 +226,7 @@ pub fn app(state: AppState, hosts: Arc<AllowedHosts>) -> Router {
     Router::new()
         .merge(auth::routes())
         .merge(accounts::routes())
+        .merge(staff_list::routes())
         .merge(library::routes())
         .merge(calendar::routes())
         .merge(consortium::routes())
