@@ -1,7 +1,7 @@
 //! The calendar pages: a month and an agenda in the reader's zone
 //! (recurrences expanded by the library, daylight-saving changes right,
-//! cancelled sessions marked), an event, and the add, edit and delete
-//! forms (editors and admins).
+//! cancelled sessions marked). An event's own page and its forms are
+//! [`super::events`].
 
 use askama::Template;
 use axum::extract::{Query, State};

@@ -14,9 +14,9 @@ use r2com_protocol::staff::StaffRole;
 
 use super::calendar::{next_sessions, today, SessionView};
 use super::event_form::{EventForm, WEEKDAYS};
-use super::library::{notice, AuditView, NoticeQuery};
 use super::page::{render, see_other, Answer, Failure, Page};
 use super::practice_form::{refusal, FieldErrors};
+use super::record_page::{audit_views, notice, remove_record, AuditView, DeletePage, NoticeQuery};
 use super::session::{Posted, Staff};
 use super::{markdown, name_of, AppState, Opt};
 
@@ -146,7 +146,7 @@ async fn show(
     } else {
         Vec::new()
     };
-    let audit = super::library::audit_views(&state, &page, &e.doc_id().to_key(), &zone)?;
+    let audit = audit_views(&state, &page, &e.doc_id().to_key(), &zone)?;
     let status = name_of(&e.status);
     Ok(render(&ShowPage {
         notice: notice(&page, &nq.notice),
@@ -358,7 +358,7 @@ async fn delete_form(
         .event(&id)
         .await
         .map_err(|e| Failure::api(&page, e))?;
-    Ok(render(&super::library::DeletePage {
+    Ok(render(&DeletePage {
         what: page.t1("event-delete-question", "title", &e.title),
         action: format!("/events/{id}/delete"),
         cancel: format!("/events/{id}"),
@@ -373,7 +373,7 @@ async fn delete(
 ) -> Answer {
     let staff = posted.staff;
     let page = staff.page("calendar", staff.lang.t("event-delete"));
-    super::library::remove_record(&state, &staff, &page, RecordKind::Event, &id).await?;
+    remove_record(&state, &staff, &page, RecordKind::Event, &id).await?;
     let first = today(&staff.zone(&state));
     Ok(see_other(&format!(
         "/calendar?month={}",

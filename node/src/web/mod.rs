@@ -11,9 +11,13 @@
 //! exactly like the CLI. Accounts, sessions and the audit table live in
 //! [`local::LocalStore`], which is never replicated.
 //!
-//! Page groups: [`auth`] (login), [`accounts`] (own settings, staff),
-//! [`library`] (practices), [`calendar`] (events), [`consortium`] (members
-//! and sync, admins only); the calendar feeds are [`crate::feed`].
+//! Page groups: [`auth`] (login, one-time links; [`password`] hashes and
+//! checks), [`accounts`] (own settings), [`staff_list`] (accounts, admins
+//! only), [`library`] (the list of practices) and [`practices`] (one
+//! practice and its forms), [`calendar`] (month and agenda) and [`events`]
+//! (one event and its forms), [`consortium`] (members and sync, admins
+//! only); [`record_page`] holds what practice and event pages share. The
+//! calendar feeds are [`crate::feed`].
 
 mod accounts;
 pub mod api;
@@ -32,7 +36,9 @@ mod markdown;
 mod page;
 mod password;
 mod practice_form;
+mod practices;
 mod ratelimit;
+mod record_page;
 mod server;
 mod session;
 pub mod staff;
@@ -174,7 +180,7 @@ impl WebState {
         changes: &[String],
     ) {
         self.facets.invalidate();
-        let entries = library::audit_entries(staff, kind, id, action, changes);
+        let entries = record_page::audit_entries(staff, kind, id, action, changes);
         if let Err(e) = self.local.audit(&entries) {
             tracing::error!(error = %e, user = %staff.user.name, "could not record who made a change");
         }
@@ -228,6 +234,7 @@ pub fn app(state: AppState, hosts: Arc<AllowedHosts>) -> Router {
         .merge(accounts::routes())
         .merge(staff_list::routes())
         .merge(library::routes())
+        .merge(practices::routes())
         .merge(calendar::routes())
         .merge(consortium::routes())
         .merge(crate::feed::secret_routes())

@@ -208,7 +208,7 @@ async fn remove_form(
 ) -> Answer {
     let page = staff.page("staff", staff.lang.t("staff-remove"));
     staff.require(StaffRole::Admin, &page)?;
-    Ok(render(&super::library::DeletePage {
+    Ok(render(&super::record_page::DeletePage {
         what: page.t1("staff-remove-question", "name", &name),
         action: format!("/staff/{name}/remove"),
         cancel: "/staff".into(),
