@@ -1,4 +1,4 @@
-//! Tests of records as documents: round trips, updates, deletion.
+//! Tests of records as documents: round trips, field updates, concurrent edits, deletion.
 
 use super::*;
 use crate::record::tests::{sample_event, sample_practice};
