@@ -34,9 +34,13 @@ pub const MAX_ENTRIES: usize = 4096;
 pub const BUCKETS: usize = 256;
 /// Buckets asked for in one `GetBuckets` request.
 pub const BUCKETS_PER_REQUEST: usize = 32;
-/// Raw bytes of envelopes a `GetBuckets` answer carries at most; a bucket
-/// that does not fit is left for the next round's hash-by-hash path.
+/// Raw bytes of envelopes a `GetBuckets` or `GetChanges` answer collects
+/// at most before compressing; what does not fit is left for the next
+/// round. The compressed answer is then cut to fit [`MAX_RESPONSE_BYTES`]
+/// ([`fit_batch`]), so an honest peer's answer is never oversized.
 pub const MAX_BUCKET_BATCH: usize = 48 * 1024 * 1024;
+/// Room left in a response for everything around its batch or entries.
+pub const RESPONSE_MARGIN: usize = 64 * 1024;
 /// The digest of an empty bucket (SHA-256 of nothing).
 pub const EMPTY_BUCKET: [u8; 32] = [
     0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
@@ -48,6 +52,7 @@ pub const EMPTY_BUCKET: [u8; 32] = [
 pub enum SyncRequest {
     /// Roster entry ids and the digest of all change hashes of the asker.
     Summary {
+        #[serde(deserialize_with = "bounded_list")]
         roster: Vec<ByteBuf>,
         digest: ByteBuf,
     },
@@ -56,53 +61,60 @@ pub enum SyncRequest {
     /// Every change hash in these buckets.
     Inventory { buckets: ByteBuf },
     /// These changes (signed envelopes).
-    GetChanges { hashes: Vec<ByteBuf> },
+    GetChanges {
+        #[serde(deserialize_with = "bounded_list")]
+        hashes: Vec<ByteBuf>,
+    },
     /// Every change in these buckets (for buckets the asker has none of,
     /// e.g. in a clone: no hash lists travel either way).
     GetBuckets { buckets: ByteBuf },
     /// These roster entries.
-    GetRoster { ids: Vec<ByteBuf> },
+    GetRoster {
+        #[serde(deserialize_with = "bounded_list")]
+        ids: Vec<ByteBuf>,
+    },
     /// New changes and roster entries, pushed as they happen. `batch` is a
     /// compressed batch of envelopes (see [`encode_batch`]).
     Push {
         batch: ByteBuf,
+        #[serde(deserialize_with = "bounded_list")]
         roster: Vec<ByteBuf>,
     },
     /// An invitee hands in its invite and admission (JSON entries).
-    Admit { entries: Vec<ByteBuf> },
+    Admit {
+        #[serde(deserialize_with = "bounded_list")]
+        entries: Vec<ByteBuf>,
+    },
 }
 
 /// What a peer answers.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum SyncResponse {
     Summary {
+        #[serde(deserialize_with = "bounded_list")]
         roster: Vec<ByteBuf>,
         digest: ByteBuf,
     },
     Buckets {
+        #[serde(deserialize_with = "bounded_list")]
         digests: Vec<ByteBuf>,
     },
     Inventory {
+        #[serde(deserialize_with = "bounded_list")]
         hashes: Vec<ByteBuf>,
     },
     /// A compressed batch of envelopes.
-    Changes {
-        batch: ByteBuf,
-    },
+    Changes { batch: ByteBuf },
     /// Roster entries (JSON, as stored).
     Roster {
+        #[serde(deserialize_with = "bounded_list")]
         entries: Vec<ByteBuf>,
     },
     /// Push accepted: how many changes were new, and whether some wait for
     /// missing dependencies (then the pusher's peer should pull).
-    Ack {
-        applied: u64,
-        missing_deps: bool,
-    },
+    Ack { applied: u64, missing_deps: bool },
     /// Not served (not a member, invalid data). Says why.
-    Refused {
-        reason: String,
-    },
+    Refused { reason: String },
 }
 
 /// Why a message breaks the protocol. The peer that sent it is
@@ -113,6 +125,39 @@ pub enum WireError {
     Limit(&'static str),
     #[error("malformed batch: {0}")]
     Batch(String),
+}
+
+/// Decode a list of byte strings, refusing it as soon as it holds more
+/// than [`MAX_HASHES`] items, the longest list any message may carry
+/// ([`SyncRequest::check`] and [`SyncResponse::check`] then apply each
+/// field's own bound). Serde's `Vec` would decode every item first: an
+/// 8 MiB request of empty byte strings is 8 million items, about 200 MB,
+/// before a check could refuse it. With this bound a decoded message holds
+/// at most its own bytes plus 1.5 MiB of list.
+fn bounded_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ByteBuf>, D::Error> {
+    struct Bounded;
+    impl<'de> serde::de::Visitor<'de> for Bounded {
+        type Value = Vec<ByteBuf>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            write!(f, "a list of at most {MAX_HASHES} byte strings")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+            while let Some(item) = seq.next_element::<ByteBuf>()? {
+                if items.len() == MAX_HASHES {
+                    return Err(serde::de::Error::custom(format!(
+                        "a list longer than {MAX_HASHES} items"
+                    )));
+                }
+                items.push(item);
+            }
+            Ok(items)
+        }
+    }
+    d.deserialize_seq(Bounded)
 }
 
 fn hashes_ok(v: &[ByteBuf], max: usize) -> Result<(), WireError> {
@@ -270,6 +315,23 @@ pub fn encode_batch(envelopes: &[Vec<u8>]) -> Vec<u8> {
     zstd::bulk::compress(&raw, level).expect("zstd compresses in memory")
 }
 
+/// The largest prefix of `envelopes` whose encoded batch fits a response
+/// ([`MAX_RESPONSE_BYTES`] less [`RESPONSE_MARGIN`]), encoded; at least
+/// one envelope (one always fits: [`crate::envelope::MAX_ENVELOPE_LEN`] is
+/// far below the limit). Halves the prefix until it fits, so incompressible
+/// envelopes cost a few encodings, never an oversized answer.
+pub fn fit_batch(envelopes: &[Vec<u8>]) -> Vec<u8> {
+    let limit = MAX_RESPONSE_BYTES as usize - RESPONSE_MARGIN;
+    let mut n = envelopes.len();
+    loop {
+        let batch = encode_batch(&envelopes[..n]);
+        if batch.len() <= limit || n <= 1 {
+            return batch;
+        }
+        n /= 2;
+    }
+}
+
 /// Inflate a batch with a hard bound and split it into envelopes.
 pub fn decode_batch(batch: &[u8]) -> Result<Vec<Vec<u8>>, WireError> {
     use std::io::Read;
@@ -354,5 +416,41 @@ mod tests {
         };
         assert!(short.check().is_err());
         assert!(SyncResponse::Buckets { digests: vec![] }.check().is_err());
+    }
+
+    /// A list is refused while it is decoded, as soon as it passes the
+    /// longest list a message may carry, not after all of it is in memory
+    /// (issue 13, point 7).
+    #[test]
+    fn a_list_is_refused_while_decoding_past_its_bound() {
+        // `GetChanges` with `n` empty byte strings, written as a peer may
+        // (building the list itself would take the memory under test).
+        let many = |n: usize| {
+            let mut cbor =
+                cbor4ii::serde::to_vec(Vec::new(), &SyncRequest::GetChanges { hashes: Vec::new() })
+                    .unwrap();
+            assert_eq!(cbor.pop(), Some(0x80), "the empty list ends the message");
+            cbor.push(0x9a);
+            cbor.extend_from_slice(&(n as u32).to_be_bytes());
+            cbor.resize(cbor.len() + n, 0x40);
+            cbor
+        };
+        let at_bound = cbor4ii::serde::from_slice::<SyncRequest>(&many(MAX_HASHES));
+        assert!(
+            matches!(at_bound, Ok(SyncRequest::GetChanges { hashes }) if hashes.len() == MAX_HASHES)
+        );
+        // An 8 MiB request of empty byte strings: refused at item 65,537.
+        let flood = many(MAX_REQUEST_BYTES as usize - 32);
+        assert!(flood.len() as u64 <= MAX_REQUEST_BYTES);
+        let err = cbor4ii::serde::from_slice::<SyncRequest>(&flood).unwrap_err();
+        assert!(err.to_string().contains("longer than 65536"), "{err}");
+        let reply = cbor4ii::serde::to_vec(
+            Vec::new(),
+            &SyncResponse::Inventory {
+                hashes: vec![ByteBuf::new(); MAX_HASHES + 1],
+            },
+        )
+        .unwrap();
+        assert!(cbor4ii::serde::from_slice::<SyncResponse>(&reply).is_err());
     }
 }

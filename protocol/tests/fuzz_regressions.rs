@@ -320,11 +320,19 @@ fn known_dangers_are_refused_without_panic_or_big_allocation() {
         )
     });
     assert!(peak < MIB, "bomb chunk: peak {peak}");
-    let resp: SyncResponse = cbor4ii::serde::from_slice(&cbor(&SyncResponse::Inventory {
+    // Refused while decoding, at item 65,537 (issue 13, point 7).
+    let million = cbor(&SyncResponse::Inventory {
         hashes: vec![ByteBuf::from(vec![7u8; 32]); 1_000_000],
-    }))
-    .unwrap();
-    assert_eq!(resp.check(), Err(WireError::Limit("too many hashes")));
+    });
+    let peak = peak_during(|| {
+        let err = cbor4ii::serde::from_slice::<SyncResponse>(&million).unwrap_err();
+        assert!(err.to_string().contains("longer than 65536"), "{err}");
+    });
+    assert!(peak < 8 * MIB, "1e6 hashes: peak {peak}");
+    let too_many = SyncResponse::Inventory {
+        hashes: vec![ByteBuf::from(vec![7u8; 32]); wire::MAX_HASHES + 1],
+    };
+    assert_eq!(too_many.check(), Err(WireError::Limit("too many hashes")));
     assert!(cbor4ii::serde::from_slice::<SyncResponse>(&huge_cbor_array()).is_err());
 }
 

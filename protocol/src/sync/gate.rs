@@ -107,9 +107,8 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
         if let Err(e) = request.check() {
             return self.misbehaved(peer, e.to_string(), step);
         }
-        if self.flooding(now, &peer) {
-            return self.misbehaved(peer, "request flood".into(), step);
-        }
+        // Standing first: a stranger's request creates no per-peer state
+        // (its flood window), so fresh keys cannot grow the machine.
         let standing = replica.standing(&peer);
         let allowed = matches!(
             (&request, standing),
@@ -131,6 +130,9 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
                 });
             }
             return;
+        }
+        if self.flooding(now, &peer) {
+            return self.misbehaved(peer, "request flood".into(), step);
         }
         self.peers
             .entry(peer.clone())

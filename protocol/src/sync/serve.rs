@@ -10,6 +10,37 @@ use crate::wire::{self, SyncRequest, SyncResponse};
 
 use super::{arrays, bufs, Applied, Blame, Event, Replica, Step, SyncMachine};
 
+/// Each item once, in its first position: a request listing one hash many
+/// times is answered with it once.
+fn unique<T: Ord + Copy>(items: Vec<T>) -> Vec<T> {
+    let mut seen = BTreeSet::new();
+    items.into_iter().filter(|i| seen.insert(*i)).collect()
+}
+
+/// The stored envelopes of `hashes`, read a few at a time and stopped once
+/// [`wire::MAX_BUCKET_BATCH`] raw bytes are collected (a request for 2,048
+/// changes of 4 MiB each reads about 48 MiB, not 8 GiB).
+fn collect<P, R: Replica<P>>(replica: &mut R, hashes: &[[u8; 32]]) -> Result<Vec<Vec<u8>>, Blame> {
+    let mut envs = Vec::new();
+    let mut size = 0;
+    for chunk in hashes.chunks(READ_CHUNK) {
+        for env in replica
+            .get_changes(chunk)
+            .map_err(|e| Blame::Local(e.to_string()))?
+        {
+            size += env.len();
+            if size > wire::MAX_BUCKET_BATCH && !envs.is_empty() {
+                return Ok(envs);
+            }
+            envs.push(env);
+        }
+    }
+    Ok(envs)
+}
+
+/// Changes read from the replica at once while answering.
+const READ_CHUNK: usize = 8;
+
 impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
     /// Answer one request from a peer allowed to make it.
     pub(super) fn serve<R: Replica<P>>(
@@ -51,38 +82,35 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
             SyncRequest::Inventory { buckets } => SyncResponse::Inventory {
                 hashes: bufs(&replica.inventory(&buckets).map_err(local)?),
             },
-            SyncRequest::GetChanges { hashes } => SyncResponse::Changes {
-                batch: ByteBuf::from(wire::encode_batch(
-                    &replica.get_changes(&arrays(&hashes)).map_err(local)?,
-                )),
-            },
-            SyncRequest::GetBuckets { buckets } => {
-                let hashes = replica.inventory(&buckets).map_err(local)?;
-                let mut envs = Vec::new();
-                let mut size = 0;
-                'fill: for chunk in hashes.chunks(256) {
-                    for env in replica.get_changes(chunk).map_err(local)? {
-                        size += env.len();
-                        // A bucket that does not fit is left for the next
-                        // round's hash-by-hash path.
-                        if size > wire::MAX_BUCKET_BATCH {
-                            break 'fill;
-                        }
-                        envs.push(env);
-                    }
-                }
+            SyncRequest::GetChanges { hashes } => {
+                let hashes = unique(arrays(&hashes));
                 SyncResponse::Changes {
-                    batch: ByteBuf::from(wire::encode_batch(&envs)),
+                    batch: ByteBuf::from(wire::fit_batch(&collect(replica, &hashes)?)),
                 }
             }
-            SyncRequest::GetRoster { ids } => SyncResponse::Roster {
-                entries: replica
-                    .get_roster(&arrays(&ids))
-                    .map_err(local)?
-                    .into_iter()
-                    .map(ByteBuf::from)
-                    .collect(),
-            },
+            SyncRequest::GetBuckets { buckets } => {
+                let hashes = replica
+                    .inventory(&unique(buckets.to_vec()))
+                    .map_err(local)?;
+                SyncResponse::Changes {
+                    batch: ByteBuf::from(wire::fit_batch(&collect(replica, &hashes)?)),
+                }
+            }
+            SyncRequest::GetRoster { ids } => {
+                // Entries up to what a response holds; the rest come in the
+                // next round (the summary still lists them).
+                let limit = wire::MAX_RESPONSE_BYTES as usize - wire::RESPONSE_MARGIN;
+                let mut size = 0;
+                let mut entries = Vec::new();
+                for e in replica.get_roster(&unique(arrays(&ids))).map_err(local)? {
+                    size += e.len() + 8;
+                    if size > limit && !entries.is_empty() {
+                        break;
+                    }
+                    entries.push(ByteBuf::from(e));
+                }
+                SyncResponse::Roster { entries }
+            }
             SyncRequest::Push { batch, roster } => {
                 let envs = wire::decode_batch(&batch).map_err(|e| Blame::Peer(e.to_string()))?;
                 let entries = roster.into_iter().map(ByteBuf::into_vec).collect();
@@ -147,3 +175,7 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
         Ok(applied)
     }
 }
+
+#[cfg(test)]
+#[path = "serve_tests.rs"]
+mod tests;
