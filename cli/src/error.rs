@@ -27,7 +27,7 @@ impl CliError {
         if json {
             print_json_error(&e);
         } else {
-            eprintln!("r2com: {}", e.message);
+            eprintln!("r2com: {}", crate::output::terminal_safe(&e.message));
         }
         ExitCode::from(e.code.exit_code())
     }

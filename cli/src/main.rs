@@ -30,6 +30,8 @@ fn main() -> ExitCode {
         Err(e) => return error::clap_failed(e),
     };
     let json = cli.json;
+    // Files this process creates (the store, exports) are the owner's only.
+    r2com_node::perms::private_umask();
     match cmd::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => e.report(json),

@@ -2,6 +2,7 @@
 //! [`Human`] (tables and sentences, in `render/`) and `Serialize` (the
 //! stable `--json` shape, documented in README), and [`emit`] picks one.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 use comfy_table::{ColumnConstraint, ContentArrangement, Table, Width};
@@ -20,10 +21,40 @@ pub fn emit<T: Serialize + Human + ?Sized>(json: bool, v: &T) -> anyhow::Result<
     if json {
         print_json(&mut out, v)?;
     } else {
-        v.human(&mut out)?;
+        write_human(&mut out, v)?;
     }
     out.flush()?;
     Ok(())
+}
+
+/// Write `v` for people, through [`terminal_safe`]: much of what is shown
+/// (titles, descriptions, reasons, organisation names) was written by
+/// peers.
+pub fn write_human<T: Human + ?Sized>(out: &mut dyn Write, v: &T) -> io::Result<()> {
+    let mut buf = Vec::new();
+    v.human(&mut buf)?;
+    out.write_all(terminal_safe(&String::from_utf8_lossy(&buf)).as_bytes())
+}
+
+/// Text a terminal shows as text: control characters that could move the
+/// cursor, clear the screen, retitle the window or hide what follows (an
+/// escape sequence's ESC, other C0 controls, DEL, C1 controls) are dropped;
+/// newline and tab are kept, and CR only before a newline (CRLF text such
+/// as an iCalendar stays whole; a lone CR would overwrite the line).
+pub fn terminal_safe(s: &str) -> Cow<'_, str> {
+    let unsafe_at = |i: usize, c: char| {
+        (c.is_control() && c != '\n' && c != '\t' && c != '\r')
+            || (c == '\r' && !s[i + 1..].starts_with('\n'))
+    };
+    if !s.char_indices().any(|(i, c)| unsafe_at(i, c)) {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(
+        s.char_indices()
+            .filter(|&(i, c)| !unsafe_at(i, c))
+            .map(|(_, c)| c)
+            .collect(),
+    )
 }
 
 /// Pretty JSON and a newline.
@@ -79,6 +110,40 @@ mod tests {
         let mut out = Vec::new();
         table(&mut out, headers, rows, max).unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    struct Shown(String);
+
+    impl Human for Shown {
+        fn human(&self, out: &mut dyn Write) -> io::Result<()> {
+            table(
+                out,
+                &["ID", "TITLE"],
+                vec![vec!["p-1".into(), self.0.clone()]],
+                80,
+            )?;
+            writeln!(out, "reason: {}", self.0)
+        }
+    }
+
+    /// Text a peer wrote (a title, a revocation reason) reaches the
+    /// terminal without its control sequences (issue 13, point 11).
+    #[test]
+    fn peer_text_reaches_the_terminal_without_control_sequences() {
+        let evil = "Nice\u{1b}]0;pwned\u{7}\u{1b}[2J\u{1b}[1A\rfake line\u{9b}31m\u{7f}";
+        let mut out = Vec::new();
+        write_human(&mut out, &Shown(evil.into())).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "{text:?}"
+        );
+        assert!(
+            text.contains("reason: Nice]0;pwned[2J[1Afake line31m"),
+            "{text:?}"
+        );
+        // CRLF text (an iCalendar on standard output) keeps its line ends.
+        assert_eq!(terminal_safe("A:b\r\nC:d\r\n"), "A:b\r\nC:d\r\n");
     }
 
     #[test]

@@ -94,6 +94,7 @@ pub mod library_thread;
 pub mod membership;
 pub mod net;
 pub mod open;
+pub mod perms;
 pub mod replica;
 pub mod rotation;
 pub mod run;

@@ -31,6 +31,9 @@ pub enum NodeError {
     Library(#[from] crate::library::LibraryError),
     #[error("network: {0}")]
     Net(String),
+    /// The data directory's modes could not be made owner-only.
+    #[error("making {0} readable by its owner only: {1}")]
+    Permissions(PathBuf, std::io::Error),
     #[error("control socket {0}: {1}")]
     Socket(PathBuf, std::io::Error),
     /// `config.toml` or a `run` option is invalid.
@@ -111,6 +114,15 @@ impl OpenNode {
             Some(fp) => Arc::new(FailpointStore::new(sled, fp)),
             None => Arc::new(sled),
         };
+        match crate::perms::restrict(data_dir) {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                dir = %data_dir.display(),
+                changed = n,
+                "files in the data directory were readable by others; made them owner-only (0700/0600)"
+            ),
+            Err(e) => return Err(NodeError::Permissions(data_dir.to_owned(), e)),
+        }
         Ok(OpenNode {
             library: Library::new(store, key)?,
             files: FileStore::new(data_dir, config.attachments.max_size()),

@@ -48,6 +48,7 @@ pub fn run(ctx: &Ctx, cmd: CalendarCmd) -> Outcome {
                 filter: filter(a.filter),
             })?;
             for why in &ics.skipped {
+                let why = crate::output::terminal_safe(why);
                 eprintln!("left out (invalid after merging): {why}");
             }
             ctx.export(a.out.as_deref(), &ics, ics.ics.as_bytes())
