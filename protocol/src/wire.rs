@@ -99,9 +99,16 @@ pub enum SyncResponse {
         #[serde(deserialize_with = "bounded_list")]
         digests: Vec<ByteBuf>,
     },
+    /// The change hashes of the asked buckets, whole buckets in the
+    /// order asked, as many as [`MAX_HASHES`] allows (at least the first).
+    /// `buckets` names the buckets covered, a prefix of those asked; the
+    /// asker asks again for the rest. Empty (a node before this field):
+    /// all of them.
     Inventory {
         #[serde(deserialize_with = "bounded_list")]
         hashes: Vec<ByteBuf>,
+        #[serde(default)]
+        buckets: ByteBuf,
     },
     /// A compressed batch of envelopes.
     Changes { batch: ByteBuf },
@@ -263,7 +270,9 @@ impl SyncResponse {
         16 + match self {
             SyncResponse::Summary { roster, .. } => 32 + 33 * roster.len() as u64,
             SyncResponse::Buckets { digests } => 33 * digests.len() as u64,
-            SyncResponse::Inventory { hashes } => 33 * hashes.len() as u64,
+            SyncResponse::Inventory { hashes, buckets } => {
+                33 * hashes.len() as u64 + buckets.len() as u64
+            }
             SyncResponse::Changes { batch } => batch.len() as u64,
             SyncResponse::Roster { entries } => entries.iter().map(|e| e.len() as u64).sum(),
             SyncResponse::Ack { .. } => 8,
@@ -287,7 +296,12 @@ impl SyncResponse {
                 }
                 Ok(())
             }
-            SyncResponse::Inventory { hashes } => hashes_ok(hashes, MAX_HASHES),
+            SyncResponse::Inventory { hashes, buckets } => {
+                if buckets.len() > BUCKETS {
+                    return Err(WireError::Limit("too many buckets"));
+                }
+                hashes_ok(hashes, MAX_HASHES)
+            }
             SyncResponse::Roster { entries } => entries_ok(entries),
             SyncResponse::Changes { .. } | SyncResponse::Ack { .. } => Ok(()),
             SyncResponse::Refused { reason } => {
@@ -448,6 +462,7 @@ mod tests {
             Vec::new(),
             &SyncResponse::Inventory {
                 hashes: vec![ByteBuf::new(); MAX_HASHES + 1],
+                buckets: ByteBuf::new(),
             },
         )
         .unwrap();

@@ -131,6 +131,7 @@ fn generated() -> Vec<(&'static str, &'static str, Vec<u8>)> {
     four_gb.extend_from_slice(&u32::MAX.to_be_bytes());
     let hashes_1e6 = cbor(&SyncResponse::Inventory {
         hashes: vec![ByteBuf::from(vec![7u8; 32]); 1_000_000],
+        buckets: ByteBuf::new(),
     });
     let mut lying_batch = u32::MAX.to_be_bytes().to_vec();
     lying_batch.extend_from_slice(b"abc");
@@ -323,6 +324,7 @@ fn known_dangers_are_refused_without_panic_or_big_allocation() {
     // Refused while decoding, at item 65,537 (issue 13, point 7).
     let million = cbor(&SyncResponse::Inventory {
         hashes: vec![ByteBuf::from(vec![7u8; 32]); 1_000_000],
+        buckets: ByteBuf::new(),
     });
     let peak = peak_during(|| {
         let err = cbor4ii::serde::from_slice::<SyncResponse>(&million).unwrap_err();
@@ -331,6 +333,7 @@ fn known_dangers_are_refused_without_panic_or_big_allocation() {
     assert!(peak < 8 * MIB, "1e6 hashes: peak {peak}");
     let too_many = SyncResponse::Inventory {
         hashes: vec![ByteBuf::from(vec![7u8; 32]); wire::MAX_HASHES + 1],
+        buckets: ByteBuf::new(),
     };
     assert_eq!(too_many.check(), Err(WireError::Limit("too many hashes")));
     assert!(cbor4ii::serde::from_slice::<SyncResponse>(&huge_cbor_array()).is_err());

@@ -38,6 +38,31 @@ fn collect<P, R: Replica<P>>(replica: &mut R, hashes: &[[u8; 32]]) -> Result<Vec
     Ok(envs)
 }
 
+/// The hashes of `buckets`, whole buckets in the order asked while they
+/// fit [`wire::MAX_HASHES`] (the first one always, cut to the limit if it
+/// alone is larger), and the buckets covered. A library of more than
+/// 65,536 changes is compared over several inventories, never answered
+/// with a list the asker must refuse.
+fn inventory_part<P, R: Replica<P>>(
+    replica: &mut R,
+    buckets: &[u8],
+) -> Result<(Vec<[u8; 32]>, Vec<u8>), Blame> {
+    let mut hashes = Vec::new();
+    let mut covered = Vec::new();
+    for &b in buckets {
+        let mut part = replica
+            .inventory(&[b])
+            .map_err(|e| Blame::Local(e.to_string()))?;
+        if !covered.is_empty() && hashes.len() + part.len() > wire::MAX_HASHES {
+            break;
+        }
+        part.truncate(wire::MAX_HASHES);
+        hashes.extend(part);
+        covered.push(b);
+    }
+    Ok((hashes, covered))
+}
+
 /// Changes read from the replica at once while answering.
 const READ_CHUNK: usize = 8;
 
@@ -79,9 +104,13 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
             SyncRequest::Buckets => SyncResponse::Buckets {
                 digests: bufs(&replica.bucket_digests().map_err(local)?),
             },
-            SyncRequest::Inventory { buckets } => SyncResponse::Inventory {
-                hashes: bufs(&replica.inventory(&buckets).map_err(local)?),
-            },
+            SyncRequest::Inventory { buckets } => {
+                let (hashes, covered) = inventory_part(replica, &unique(buckets.to_vec()))?;
+                SyncResponse::Inventory {
+                    hashes: bufs(&hashes),
+                    buckets: ByteBuf::from(covered),
+                }
+            }
             SyncRequest::GetChanges { hashes } => {
                 let hashes = unique(arrays(&hashes));
                 SyncResponse::Changes {

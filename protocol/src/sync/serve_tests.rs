@@ -2,13 +2,13 @@
 //! served once, and no answer is larger than a response may be, so an
 //! honest peer holding a large library is never blamed (issue 13, point 6).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::SystemTime;
 
 use serde_bytes::ByteBuf;
 
 use crate::sync::{
-    Applied, InboundId, Input, Outbox, Output, Replica, Standing, Summary, SyncMachine,
+    Applied, Event, InboundId, Input, Outbox, Output, Replica, Standing, Summary, SyncMachine,
 };
 use crate::wire::{self, SyncRequest, SyncResponse};
 
@@ -68,11 +68,13 @@ impl Replica<u8> for Fake {
     fn summary(&mut self) -> Result<Summary, String> {
         Ok(Summary {
             roster: Vec::new(),
-            digest: [0; 32],
+            digest: digest(self.items.keys()),
         })
     }
     fn bucket_digests(&mut self) -> Result<Vec<[u8; 32]>, String> {
-        Ok(vec![wire::EMPTY_BUCKET; wire::BUCKETS])
+        Ok((0..=255u8)
+            .map(|b| digest(self.items.keys().filter(|h| h[0] == b)))
+            .collect())
     }
     fn inventory(&mut self, buckets: &[u8]) -> Result<Vec<[u8; 32]>, String> {
         Ok(self
@@ -107,6 +109,32 @@ impl Replica<u8> for Fake {
             overflowed: false,
         }
     }
+}
+
+/// SHA-256 over hashes, as a replica digests a bucket (nothing: the
+/// empty bucket's digest).
+fn digest<'a>(hashes: impl Iterator<Item = &'a [u8; 32]>) -> [u8; 32] {
+    use sha2::Digest;
+    let mut d = sha2::Sha256::new();
+    for h in hashes {
+        d.update(h);
+    }
+    d.finalize().into()
+}
+
+/// A replica holding `per` empty changes in each of `buckets`, their
+/// hashes marked with `mark`.
+fn in_buckets(buckets: &[u8], per: u32, mark: u8) -> Fake {
+    let mut f = Fake::default();
+    for &b in buckets {
+        for i in 0..per {
+            let mut hash = [mark; 32];
+            hash[0] = b;
+            hash[1..5].copy_from_slice(&i.to_be_bytes());
+            f.items.insert(hash, Vec::new());
+        }
+    }
+    f
 }
 
 /// The answer to `request` from member 1, checked as the asking peer
@@ -219,4 +247,79 @@ fn strangers_requests_leave_no_per_key_state() {
         )));
     }
     assert!(m.peers.is_empty(), "{} peers remembered", m.peers.len());
+}
+
+/// A library of more than 65,536 changes: the inventory is answered in
+/// whole buckets up to the limit, naming the buckets it covers, and the
+/// asker asks again for the rest, so no honest answer is refused
+/// (issue 13, point 6).
+#[test]
+fn an_inventory_over_65536_hashes_is_split_into_whole_buckets() {
+    let mut server = in_buckets(&[0, 1, 2], 30_000, 0xaa);
+    let SyncResponse::Inventory { hashes, buckets } = answer(
+        &mut server,
+        SyncRequest::Inventory {
+            buckets: ByteBuf::from(vec![0, 1, 2]),
+        },
+    ) else {
+        panic!("not an inventory")
+    };
+    assert_eq!((hashes.len(), buckets.to_vec()), (60_000, vec![0, 1]));
+
+    // A whole round: member 1 (one change in each bucket) pulls from 2.
+    let mut asker = in_buckets(&[0, 1, 2], 1, 0x55);
+    let now = SystemTime::UNIX_EPOCH;
+    let mut a: SyncMachine<u8> = SyncMachine::new([]);
+    let mut b: SyncMachine<u8> = SyncMachine::new([]);
+    let mut outputs: VecDeque<Output<u8>> = a
+        .handle(
+            now,
+            Input::Connected {
+                peer: 2,
+                dialer: true,
+            },
+            &mut asker,
+        )
+        .into();
+    let (mut inventories, mut fetched, mut done) = (Vec::new(), 0, None);
+    let mut next = 0;
+    while let Some(o) = outputs.pop_front() {
+        match o {
+            Output::Send { id, request, .. } => {
+                match &request {
+                    SyncRequest::Inventory { buckets } => inventories.push(buckets.to_vec()),
+                    SyncRequest::GetChanges { hashes } => fetched += hashes.len(),
+                    _ => {}
+                }
+                next += 1;
+                let request = Input::Request {
+                    peer: 1,
+                    id: InboundId(next),
+                    request: Ok(request),
+                };
+                for r in b.handle(now, request, &mut server) {
+                    match r {
+                        Output::Respond { response, .. } => {
+                            let response = Input::Response {
+                                peer: 2,
+                                id,
+                                response: Ok(response),
+                            };
+                            outputs.extend(a.handle(now, response, &mut asker));
+                        }
+                        Output::Disconnect { reason, .. } => panic!("2 disconnected 1: {reason}"),
+                        _ => {}
+                    }
+                }
+            }
+            Output::Disconnect { reason, .. } => panic!("1 disconnected 2: {reason}"),
+            Output::Event(Event::RoundDone { result, .. }) => done = Some(result),
+            _ => {}
+        }
+    }
+    assert_eq!(inventories, vec![vec![0, 1, 2], vec![2]]);
+    assert_eq!(fetched, 90_000);
+    let outcome = done.expect("the round ended").expect("the round succeeded");
+    // The fake asker stores nothing it fetches: all of it still lacks.
+    assert_eq!((outcome.we_lack, outcome.they_lack), (90_000, 3));
 }

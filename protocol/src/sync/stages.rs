@@ -38,8 +38,10 @@ pub(super) enum Stage {
 pub(super) enum Then {
     /// Compare the hash lists of these (non-empty) buckets.
     Inventory(Vec<u8>),
-    /// Count what is still missing of these; the round ends.
-    Finish(Vec<[u8; 32]>),
+    /// Count what is still missing of `want`; then compare the inventories
+    /// of the `rest` of the buckets (those a split inventory left out), or
+    /// end the round.
+    Finish { want: Vec<[u8; 32]>, rest: Vec<u8> },
 }
 
 impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
@@ -136,23 +138,47 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
                     Ok(self.fetch(peer, queue, BTreeSet::new(), Then::Inventory(other), step))
                 }
                 Stage::Inventory { buckets, .. } => {
-                    let SyncResponse::Inventory { hashes } = response else {
+                    let SyncResponse::Inventory {
+                        hashes,
+                        buckets: covered,
+                    } = response
+                    else {
                         return Err(unexpected("an inventory", &response));
                     };
+                    // The buckets answered: a prefix of those asked (all
+                    // of them from a node that does not split).
+                    let n = if covered.is_empty() {
+                        buckets.len()
+                    } else {
+                        covered.len()
+                    };
+                    if !buckets.starts_with(&covered) {
+                        return Err(Blame::Peer("an inventory of buckets not asked for".into()));
+                    }
+                    let (covered, rest) = buckets.split_at(n);
                     let theirs: BTreeSet<[u8; 32]> = arrays(&hashes).into_iter().collect();
+                    if theirs.iter().any(|h| !covered.contains(&h[0])) {
+                        return Err(Blame::Peer(
+                            "an inventory lists hashes of other buckets".into(),
+                        ));
+                    }
                     let ours: BTreeSet<[u8; 32]> = replica
-                        .inventory(&buckets)
+                        .inventory(covered)
                         .map_err(local)?
                         .into_iter()
                         .collect();
                     let want: Vec<[u8; 32]> = theirs.difference(&ours).copied().collect();
-                    round.outcome.we_lack = want.len() as u64;
-                    round.outcome.they_lack = ours.difference(&theirs).count() as u64;
+                    round.outcome.we_lack += want.len() as u64;
+                    round.outcome.they_lack += ours.difference(&theirs).count() as u64;
                     let queue = want
                         .chunks(wire::MAX_CHANGES_PER_REQUEST)
                         .map(|c| SyncRequest::GetChanges { hashes: bufs(c) })
                         .collect();
-                    Ok(self.fetch(peer, queue, BTreeSet::new(), Then::Finish(want), step))
+                    let then = Then::Finish {
+                        want,
+                        rest: rest.to_vec(),
+                    };
+                    Ok(self.fetch(peer, queue, BTreeSet::new(), then, step))
                 }
                 Stage::Fetch {
                     queue,
@@ -167,19 +193,21 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
                         wire::decode_batch(&batch).map_err(|e| Blame::Peer(e.to_string()))?;
                     let applied = self.apply(peer, Vec::new(), envs, replica, step)?;
                     round.outcome.fetched += applied.applied;
-                    if let (true, true, Then::Finish(want)) =
+                    if let (true, true, Then::Finish { want, rest }) =
                         (queue.is_empty(), in_flight.is_empty(), &then)
                     {
                         // What is still missing after the fetch (a peer that
-                        // listed a change it then did not send).
+                        // listed a change it then did not send, or an
+                        // answer cut to fit a response).
                         let mut still = 0;
                         for h in want {
                             if !replica.has_change(h).map_err(local)? {
                                 still += 1;
                             }
                         }
-                        round.outcome.we_lack = still;
-                        return Ok(None);
+                        round.outcome.we_lack -= want.len() as u64 - still;
+                        let then = Then::Inventory(rest.clone());
+                        return Ok(self.fetch(peer, queue, in_flight, then, step));
                     }
                     Ok(self.fetch(peer, queue, in_flight, then, step))
                 }
@@ -257,7 +285,13 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
                 );
                 Some(Stage::Inventory { req, buckets })
             }
-            Then::Finish(_) => None,
+            Then::Finish { rest, .. } => self.fetch(
+                peer,
+                VecDeque::new(),
+                BTreeSet::new(),
+                Then::Inventory(rest),
+                step,
+            ),
         }
     }
 }
