@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::dir_lock::{DirLock, LockError, Role};
 use crate::files::FileStore;
@@ -55,9 +55,6 @@ pub enum NodeError {
 
 /// How long `r2com run` waits for a CLI command that has the store open.
 pub const RUN_LOCK_WAIT: Duration = Duration::from_secs(60);
-/// How long a store whose sled lock is still held (a process that does
-/// not take `node.lock`, or the last moments of one that did) is retried.
-const STORE_LOCK_RETRY: Duration = Duration::from_secs(5);
 
 /// An opened node: its library and where it lives.
 pub struct OpenNode {
@@ -99,15 +96,7 @@ impl OpenNode {
     ) -> Result<OpenNode, NodeError> {
         let config = crate::config::Config::load(data_dir)?;
         let key = identity::load(data_dir)?;
-        let started = Instant::now();
-        let sled = loop {
-            match SledStore::open(&data_dir.join(STORE_DIR)) {
-                Err(StoreError::Locked) if started.elapsed() < STORE_LOCK_RETRY => {
-                    std::thread::sleep(Duration::from_millis(20))
-                }
-                other => break other?,
-            }
-        };
+        let sled = SledStore::open(&data_dir.join(STORE_DIR))?;
         // Tests arm crash and failure points with `R2COM_FAILPOINT`; the
         // production store never carries them.
         let store: Arc<dyn Store> = match Failpoint::from_env() {

@@ -12,7 +12,7 @@ mod rewrite;
 mod sled_store;
 
 pub use memory::MemoryStore;
-pub use sled_store::{sled_config, SledStore};
+pub use sled_store::{is_lock_error, open_waiting, sled_config, SledStore};
 
 /// A key and its value.
 pub type Entry = (Vec<u8>, Vec<u8>);
@@ -127,6 +127,28 @@ pub mod keys {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// sled 0.34 reports a held lock as an `Other` I/O error; it is told
+    /// apart from other errors, a store whose lock stays held is `Locked`,
+    /// and one whose handle was just dropped opens (after sled's flusher
+    /// thread lets go of the lock).
+    #[test]
+    fn a_held_sled_lock_is_recognised_and_a_dropped_one_is_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = SledStore::open(dir.path()).unwrap();
+        let err = sled_config(dir.path()).open().unwrap_err();
+        assert!(is_lock_error(&err), "{err:?}");
+        assert!(!is_lock_error(&sled::Error::Unsupported("x".into())));
+        assert!(matches!(
+            SledStore::open(dir.path()),
+            Err(StoreError::Locked)
+        ));
+        drop(held);
+        for _ in 0..5 {
+            let s = SledStore::open(dir.path()).unwrap();
+            drop(s);
+        }
+    }
 
     fn exercise(store: &dyn Store) {
         store

@@ -1,4 +1,5 @@
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use super::rewrite::{self, RewriteLock};
 use super::{codec, Entry, Store, StoreError, Write};
@@ -32,11 +33,50 @@ pub fn sled_config(dir: &Path) -> sled::Config {
     sled::Config::new().path(dir).cache_capacity(CACHE_BYTES)
 }
 
+/// How long opening a sled database waits while its lock is held by a
+/// handle on its way out: one this process dropped (sled 0.34 releases the
+/// lock only when its flusher thread ends, a moment after the drop; a key
+/// rotation reopens the store in the same process, and so do tests), or a
+/// process in its last moments after it let go of `node.lock` (see
+/// [`crate::dir_lock`], which keeps live processes apart before sled is
+/// reached).
+const LOCK_RELEASE_WAIT: Duration = Duration::from_secs(5);
+
+/// Whether sled refused to open a database because a handle holds its lock.
+/// sled 0.34 reports that as an `ErrorKind::Other` I/O error whose message
+/// starts with "could not acquire lock".
+pub fn is_lock_error(e: &sled::Error) -> bool {
+    match e {
+        sled::Error::Io(io) => {
+            io.kind() == std::io::ErrorKind::WouldBlock
+                || io.raw_os_error() == Some(11)
+                || io.to_string().starts_with("could not acquire lock")
+        }
+        _ => false,
+    }
+}
+
+/// Open a sled database, waiting up to [`LOCK_RELEASE_WAIT`] while its lock
+/// is held; the last error if it still is.
+pub fn open_waiting(config: &sled::Config) -> sled::Result<sled::Db> {
+    let started = Instant::now();
+    loop {
+        match config.open() {
+            Err(e) if is_lock_error(&e) && started.elapsed() < LOCK_RELEASE_WAIT => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            other => return other,
+        }
+    }
+}
+
 fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
-    sled_config(dir).open().map_err(|e| match e {
-        sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => StoreError::Locked,
-        sled::Error::Io(io) if io.raw_os_error() == Some(11) => StoreError::Locked,
-        other => StoreError::Sled(other),
+    open_waiting(&sled_config(dir)).map_err(|e| {
+        if is_lock_error(&e) {
+            StoreError::Locked
+        } else {
+            StoreError::Sled(e)
+        }
     })
 }
 

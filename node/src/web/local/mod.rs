@@ -155,19 +155,16 @@ pub fn same_secret(a: &str, b: &str) -> bool {
 impl LocalStore {
     /// Open (or create) the local store of a data directory.
     pub fn open(data_dir: &Path) -> Result<LocalStore, LocalError> {
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(data_dir.join(LOCAL_DIR))
-            .cache_capacity(CACHE_BYTES)
-            .open()
-            .map_err(|e| match e {
-                sled::Error::Io(io)
-                    if io.kind() == std::io::ErrorKind::WouldBlock
-                        || io.raw_os_error() == Some(11) =>
-                {
-                    LocalError::Locked
-                }
-                other => LocalError::Sled(other),
-            })?;
+            .cache_capacity(CACHE_BYTES);
+        let db = crate::store::open_waiting(&config).map_err(|e| {
+            if crate::store::is_lock_error(&e) {
+                LocalError::Locked
+            } else {
+                LocalError::Sled(e)
+            }
+        })?;
         Ok(LocalStore { db })
     }
 
