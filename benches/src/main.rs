@@ -14,6 +14,7 @@
 
 mod files;
 mod swarm;
+mod reach;
 mod sync;
 mod web;
 
@@ -44,8 +45,8 @@ struct Args {
     /// against the anchor), files (attachments: fetch from one and two
     /// members, memory, sync under a fetch), web (the web app's page
     /// timings), all (foundation, sync, files and web), or swarm (one seed
-    /// with the 1/5 dataset and --partners nodes
-    /// joining it at once).
+    /// with the 1/5 dataset and --partners nodes joining it at once), or
+    /// reach (8 nodes, direct and through a relay).
     #[arg(long, default_value = "all")]
     suite: String,
     /// Import this dataset file instead of the demo data (e.g. the
@@ -310,6 +311,9 @@ fn main() -> anyhow::Result<()> {
             }
             if args.suite == "web" || args.suite == "all" {
                 web::run_once(p, e, &mut figs)?;
+            }
+            if args.suite == "reach" {
+                reach::run_once(p, e, &mut figs)?;
             }
             std::thread::sleep(Duration::from_millis(200));
         }

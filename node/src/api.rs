@@ -326,6 +326,7 @@ fn status(node: &OpenNode) -> Result<Status, ApiError> {
         sync_digest: hex::encode(lib.summary()?.digest),
         listen: None,
         peers: None,
+        network: None,
     })
 }
 

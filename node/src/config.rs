@@ -26,6 +26,15 @@
 //! # Files fetched without being asked: "none" (default), "all" (a backup
 //! # node), or "organisation" (those of this node's organisation's records).
 //! prefetch = "none"
+//!
+//! [net]
+//! listen = ["/ip4/0.0.0.0/tcp/7820", "/ip4/0.0.0.0/udp/7820/quic-v1"]
+//! mdns = true
+//! # What members are told to dial (default: what was found).
+//! announce = ["/dns4/partner.example.org/tcp/7820"]
+//! relay = "auto"       # relay for members: auto, on, off
+//! use_relays = true    # reserve on a member relay while behind NAT
+//! upnp = false         # map the ports on the router
 //! ```
 
 use std::net::SocketAddr;
@@ -143,6 +152,18 @@ pub struct NetSection {
     pub listen: Option<Vec<String>>,
     /// Discover members on the local network with mDNS (default true).
     pub mdns: Option<bool>,
+    /// Multiaddrs to tell the members instead of the addresses found (the
+    /// listen addresses and the external ones AutoNAT confirmed), e.g. a
+    /// host name behind port forwarding; `[]` tells them none.
+    pub announce: Option<Vec<String>>,
+    /// Relay for the other members: `auto` (default: once this node is
+    /// confirmed publicly reachable), `on`, `off`.
+    pub relay: Option<String>,
+    /// Reserve a slot on a member relay while this node is not publicly
+    /// reachable (default true).
+    pub use_relays: Option<bool>,
+    /// Map the listen ports on the router by UPnP (default false).
+    pub upnp: Option<bool>,
 }
 
 impl Config {
@@ -181,6 +202,40 @@ impl Config {
                 })
             })
             .collect()
+    }
+}
+
+impl Config {
+    /// `[net] announce`, parsed.
+    pub fn net_announce(
+        &self,
+        data_dir: &Path,
+    ) -> Result<Option<Vec<libp2p::Multiaddr>>, ConfigError> {
+        let Some(list) = &self.net.announce else {
+            return Ok(None);
+        };
+        list.iter()
+            .map(|a| {
+                a.parse().map_err(|e| ConfigError::Value {
+                    path: data_dir.join(CONFIG_FILE),
+                    setting: "net.announce",
+                    reason: format!("{a:?} is not a multiaddr: {e}"),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
+    /// `[net] relay`, parsed.
+    pub fn net_relay(&self, data_dir: &Path) -> Result<crate::net::RelayMode, ConfigError> {
+        match &self.net.relay {
+            None => Ok(Default::default()),
+            Some(s) => s.parse().map_err(|reason| ConfigError::Value {
+                path: data_dir.join(CONFIG_FILE),
+                setting: "net.relay",
+                reason,
+            }),
+        }
     }
 }
 

@@ -154,20 +154,25 @@ async fn network_request(
                 Ok(s) => s,
                 Err(e) => return Some(Err(e)),
             };
-            status.listen = Some(net.listen_addrs().await.unwrap_or_default());
-            status.peers = Some(net.peers().await.unwrap_or_default());
+            let network = net.status().await.ok();
+            status.listen = network.as_ref().map(|n| n.listen.clone());
+            status.network = network.map(|n| n.status);
+            status.peers = net.peers().await.ok().map(|p| p.members);
             Ok(Response::Status(status))
         }
-        // A running node dials the inviting members now, as it would on
-        // its next start, so that its admission reaches them.
         Request::Join { .. } => {
-            let joined: Joined = match library.request(request.clone()).await {
+            // Take up the invite, then dial its addresses at once and wait
+            // (bounded) for a member to admit this node.
+            let mut joined: Joined = match library.request(request.clone()).await {
                 Ok(j) => j,
                 Err(e) => return Some(Err(e)),
             };
-            for addr in joined.addrs.iter().filter_map(|a| a.parse().ok()) {
-                if let Err(e) = net.add_peer(addr).await {
-                    warn!(error = %e, "cannot dial an inviting member");
+            if !joined.admitted {
+                let addrs = joined.addrs.iter().filter_map(|a| a.parse().ok()).collect();
+                if let Ok(outcome) = net.joined(addrs).await {
+                    joined.admitted = outcome.admitted_by.is_some();
+                    joined.admitted_by = outcome.admitted_by;
+                    joined.dial_errors = outcome.dial_errors;
                 }
             }
             Ok(Response::Joined(joined))

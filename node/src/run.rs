@@ -58,6 +58,8 @@ pub async fn run(
     let mdns = !net.no_mdns && config.net.mdns.unwrap_or(true);
     let sync_interval = config.sync_interval(data_dir)?;
     let old_key = crate::rotation::recover(data_dir)?;
+    let announce = config.net_announce(data_dir)?;
+    let relay = config.net_relay(data_dir)?;
     let (key, created) = identity::init(data_dir)?;
     if created {
         info!(public_key = %key.public(), "created a new node key");
@@ -86,6 +88,10 @@ pub async fn run(
             data_dir: data_dir.to_owned(),
             sync_interval,
             files: node.files.clone(),
+            announce,
+            relay,
+            use_relays: config.net.use_relays.unwrap_or(true),
+            upnp: config.net.upnp.unwrap_or(false),
         },
         library.clone(),
     )

@@ -137,7 +137,14 @@ impl TestNode {
     /// Start `r2com run` with extra options and environment variables
     /// (e.g. `R2COM_FAILPOINT`).
     pub fn start_env(&mut self, run_args: &[&str], env: &[(&str, &str)]) {
-        self.spawn_env(run_args, env);
+        self.start_wrapped(&[], run_args, env);
+    }
+
+    /// Start `r2com run` through `wrapper` (e.g. `ip netns exec NS`, which
+    /// runs it in a network namespace), with extra options and environment,
+    /// and wait until its control socket answers.
+    pub fn start_wrapped(&mut self, wrapper: &[&str], run_args: &[&str], env: &[(&str, &str)]) {
+        self.spawn_wrapped(wrapper, run_args, env);
         let sock = self.data_dir().join("control.sock");
         let up = wait_for(Duration::from_secs(30), || {
             std::os::unix::net::UnixStream::connect(&sock).is_ok()
@@ -153,6 +160,11 @@ impl TestNode {
     /// Start `r2com run` like [`TestNode::start_env`] without waiting for it
     /// to answer: for a node that a failpoint may stop while it starts.
     pub fn spawn_env(&mut self, run_args: &[&str], env: &[(&str, &str)]) {
+        self.spawn_wrapped(&[], run_args, env);
+    }
+
+    /// Start `r2com run` through `wrapper` without waiting for it to answer.
+    pub fn spawn_wrapped(&mut self, wrapper: &[&str], run_args: &[&str], env: &[(&str, &str)]) {
         assert!(self.child.is_none(), "already started");
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -171,7 +183,15 @@ impl TestNode {
         if !args.contains(&"--web-listen") {
             args.extend(["--web-listen", "127.0.0.1:0"]);
         }
-        let child = Command::new(r2com_bin())
+        let mut cmd = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(r2com_bin());
+                c
+            }
+            None => Command::new(r2com_bin()),
+        };
+        let child = cmd
             .arg("--data-dir")
             .arg(self.data_dir())
             .arg("run")

@@ -236,7 +236,18 @@ fn write_commands_print_what_they_did() {
     ]);
     has_keys(&invite, &["token", "invite", "expires_at", "key"]);
     let joined = b.json(&["join", invite["token"].as_str().unwrap()]);
-    has_keys(&joined, &["consortium", "org", "role", "addrs", "admitted"]);
+    has_keys(
+        &joined,
+        &[
+            "consortium",
+            "org",
+            "role",
+            "addrs",
+            "admitted",
+            "admitted_by",
+            "dial_errors",
+        ],
+    );
     // B's admission reaches A by file.
     let roster = b.data_dir().join("roster.json");
     let written = b.json(&["roster", "export", "--out", roster.to_str().unwrap()]);
@@ -432,22 +443,24 @@ fn the_running_node_answers_status_peers_and_sync_as_json() {
     b.start();
     let b_id = peer_id(&b);
     let connected = wait_for(Duration::from_secs(60), || {
-        array(&a.json(&["peers"]))
+        array(&a.json(&["peers"])["members"])
             .iter()
             .any(|p| p["peer_id"] == b_id.as_str() && p["connected"] == true)
     });
     assert!(connected, "B never connected; A log:\n{}", a.log());
     let peers = a.json(&["peers"]);
     has_keys(
-        &peers[0],
+        &peers["members"][0],
         &[
             "org",
             "key",
             "peer_id",
             "revoked",
             "connected",
-            "relayed",
+            "connection",
+            "via",
             "addrs",
+            "dial_error",
             "last_sync",
             "we_lack",
             "they_lack",

@@ -32,7 +32,7 @@ fn member(n: &TestNode, other: &TestNode) -> Value {
         .cloned()
         .unwrap_or(Value::Null);
     let peers = n.json(&["peers"]);
-    let same = peers
+    let same = peers["members"]
         .as_array()
         .unwrap()
         .iter()

@@ -38,7 +38,7 @@ fn assert_converges(a: &TestNode, b: &TestNode, what: &str) {
 
 fn peer_entry(n: &TestNode, other: &TestNode) -> Value {
     let id = other.peer_id();
-    n.json(&["peers"])
+    n.json(&["peers"])["members"]
         .as_array()
         .unwrap()
         .iter()

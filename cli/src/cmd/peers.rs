@@ -1,6 +1,6 @@
 //! `peer add`, `peers`, `sync`: the running node's network.
 
-use r2com_protocol::control::{PeerAdded, PeerRow, Request, SyncResult};
+use r2com_protocol::control::{PeerAdded, Peers, Request, SyncResult};
 
 use super::Ctx;
 use crate::Outcome;
@@ -11,7 +11,7 @@ pub fn add(ctx: &Ctx, addr: String) -> Outcome {
 }
 
 pub fn list(ctx: &Ctx) -> Outcome {
-    let peers: Vec<PeerRow> = ctx.ask(Request::Peers)?;
+    let peers: Peers = ctx.ask(Request::Peers)?;
     ctx.emit(&peers)
 }
 

@@ -34,21 +34,31 @@ impl Human for InviteIssued {
 
 impl Human for Joined {
     fn human(&self, out: &mut dyn Write) -> io::Result<()> {
-        if self.admitted {
-            writeln!(out, "joined consortium {} as {}", self.consortium, self.org)
-        } else {
-            let addrs = if self.addrs.is_empty() {
-                "-".to_owned()
-            } else {
-                self.addrs.join(", ")
-            };
-            writeln!(
+        match (self.admitted, &self.admitted_by) {
+            (true, Some(by)) => writeln!(
                 out,
-                "invite accepted for consortium {} as {}; admission completes when a member \
-                 receives it (addresses: {addrs})",
+                "joined consortium {} as {}; admitted by {by}",
                 self.consortium, self.org
-            )
+            )?,
+            (true, None) => writeln!(out, "joined consortium {} as {}", self.consortium, self.org)?,
+            (false, _) => {
+                let addrs = if self.addrs.is_empty() {
+                    "-".to_owned()
+                } else {
+                    self.addrs.join(", ")
+                };
+                writeln!(
+                    out,
+                    "invite accepted for consortium {} as {}; admission completes when a member \
+                     receives it (addresses: {addrs})",
+                    self.consortium, self.org
+                )?
+            }
         }
+        for e in &self.dial_errors {
+            writeln!(out, "  cannot reach {}: {}", e.addr, e.error)?;
+        }
+        Ok(())
     }
 }
 

@@ -2,41 +2,65 @@
 
 use std::io::{self, Write};
 
-use r2com_protocol::control::{PeerAdded, PeerRow, SyncOutcome, SyncResult};
+use r2com_protocol::control::{Connection, PeerAdded, Peers, SyncOutcome, SyncResult};
 
 use crate::output::{or_dash, table, Human};
 
-impl Human for Vec<PeerRow> {
+impl Human for Peers {
     fn human(&self, out: &mut dyn Write) -> io::Result<()> {
-        let rows = self
+        let addrs = |a: &[String]| {
+            if a.is_empty() {
+                "-".to_owned()
+            } else {
+                a.join(", ")
+            }
+        };
+        let mut rows: Vec<Vec<String>> = self
+            .members
             .iter()
             .map(|p| {
                 let state = if p.revoked {
-                    "revoked"
-                } else if p.connected && p.relayed {
-                    // The relay's circuit (2 min, 128 KiB) lets sync
-                    // through, not files.
-                    "relayed (no files)"
-                } else if p.connected {
-                    "connected"
+                    "revoked".to_owned()
                 } else {
-                    "-"
+                    match (p.connection, &p.via, &p.dial_error) {
+                        (Some(Connection::Direct), ..) => "direct".to_owned(),
+                        // Files are not fetched through a relay.
+                        (Some(Connection::Relayed), Some(via), _) => {
+                            format!("relayed via {via} (no files)")
+                        }
+                        (Some(Connection::Relayed), None, _) => "relayed (no files)".to_owned(),
+                        (None, _, Some(e)) => format!("unreachable: {e}"),
+                        (None, _, None) => "-".to_owned(),
+                    }
                 };
                 vec![
                     p.org.clone(),
                     p.peer_id.clone(),
-                    state.to_owned(),
+                    state,
                     or_dash(p.last_sync.as_deref()),
                     format!("{}/{}", p.we_lack, p.they_lack),
                     format!("{}/{}", p.bytes_sent, p.bytes_received),
-                    if p.addrs.is_empty() {
-                        "-".to_owned()
-                    } else {
-                        p.addrs.join(", ")
-                    },
+                    addrs(&p.addrs),
                 ]
             })
             .collect();
+        // Configured addresses that reach no member yet.
+        rows.extend(self.addresses.iter().map(|a| {
+            let state = match (&a.dial_error, a.connected) {
+                (Some(e), _) => format!("unreachable: {e}"),
+                (None, true) => "connected, not a member".to_owned(),
+                (None, false) => "-".to_owned(),
+            };
+            vec![
+                "-".to_owned(),
+                or_dash(a.peer_id.as_deref()),
+                state,
+                "-".to_owned(),
+                "-".to_owned(),
+                "-".to_owned(),
+                a.addr.clone(),
+            ]
+        }));
         let headers = [
             "ORG",
             "PEER",

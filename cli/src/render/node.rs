@@ -76,6 +76,26 @@ impl Human for Status {
             };
             writeln!(out, "listening   {listen}")?;
         }
+        if let Some(n) = &self.network {
+            let relays: Vec<&str> = n
+                .relay
+                .reservations
+                .iter()
+                .filter(|r| r.accepted)
+                .map(|r| r.relay.as_str())
+                .collect();
+            let through = if relays.is_empty() {
+                String::new()
+            } else {
+                format!("; through relays {}", relays.join(", "))
+            };
+            let serving = if n.relay.serving {
+                "; relaying for members"
+            } else {
+                ""
+            };
+            writeln!(out, "reachable   {}{through}{serving}", n.reachability)?;
+        }
         match &self.consortium {
             None => writeln!(
                 out,

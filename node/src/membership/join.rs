@@ -209,6 +209,8 @@ impl Library {
             role: inv.role,
             addrs: inv.addrs.clone(),
             admitted: roster.is_live_member(&self.key.public().to_hex()),
+            admitted_by: None,
+            dial_errors: Vec::new(),
         })
     }
 

@@ -1,48 +1,286 @@
-//! Dialing known addresses (configured, from invites, `peer add`) whose
-//! peer is not connected, with exponential backoff.
+//! Dialing, with exponential backoff: the addresses the operator gave
+//! (`peer add`, invites, host names included) and every live member at the
+//! addresses of its signed record (a full mesh), until a direct connection
+//! is up. A failed dial of a configured address is logged at warn with its
+//! reason; the last error of each is shown in `peers`.
 
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use libp2p::Multiaddr;
-use tracing::debug;
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
+use libp2p::swarm::{ConnectionId, DialError};
+use libp2p::{Multiaddr, PeerId};
+use tracing::{debug, warn};
 
 use super::event_loop::Loop;
+use super::relay::is_relayed;
 
 /// Redial backoff bounds.
 pub(super) const REDIAL_MIN: Duration = Duration::from_secs(1);
 const REDIAL_MAX: Duration = Duration::from_secs(60);
 
+/// One thing to keep dialing.
 pub(super) struct Dial {
-    pub(super) next: Instant,
-    pub(super) delay: Duration,
+    next: Instant,
+    delay: Duration,
+    /// Why the last attempt failed (cleared when one succeeds).
+    pub(super) last_error: Option<String>,
+    /// Who answered at a configured address (learned on success).
+    pub(super) peer: Option<PeerId>,
+}
+
+impl Dial {
+    pub(super) fn now() -> Dial {
+        Dial {
+            next: Instant::now(),
+            delay: REDIAL_MIN,
+            last_error: None,
+            peer: None,
+        }
+    }
+
+    fn due(&self, now: Instant) -> bool {
+        self.next <= now
+    }
+
+    fn attempted(&mut self, now: Instant) {
+        self.next = now + self.delay;
+        self.delay = (self.delay * 2).min(REDIAL_MAX);
+    }
+
+    fn succeeded(&mut self) {
+        self.delay = REDIAL_MIN;
+        self.last_error = None;
+    }
+}
+
+/// What a dial in flight was for.
+#[derive(Clone, Debug)]
+pub(super) enum Target {
+    Configured(Multiaddr),
+    Member(PeerId),
+    /// A member found by mDNS.
+    Discovered,
+}
+
+/// The dialer's state.
+#[derive(Default)]
+pub(super) struct Dialer {
+    pub(super) configured: BTreeMap<Multiaddr, Dial>,
+    pub(super) members: HashMap<PeerId, Dial>,
+    pending: HashMap<ConnectionId, Target>,
+}
+
+impl Dialer {
+    pub(super) fn add(&mut self, addr: Multiaddr) {
+        self.configured.entry(addr).or_insert_with(Dial::now);
+    }
+}
+
+/// A dial error in one line, with its causes.
+pub(super) fn describe(e: &DialError) -> String {
+    fn chain(e: &dyn std::error::Error) -> String {
+        let mut s = e.to_string();
+        let mut src = e.source();
+        while let Some(c) = src {
+            let more = c.to_string();
+            if !s.contains(&more) {
+                s.push_str(": ");
+                s.push_str(&more);
+            }
+            src = c.source();
+        }
+        s
+    }
+    match e {
+        DialError::Transport(errs) => errs
+            .iter()
+            .map(|(a, e)| format!("{a}: {}", chain(e)))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => chain(other),
+    }
+}
+
+/// The `/p2p/` peer at the end of an address, if any.
+pub(super) fn peer_in(addr: &Multiaddr) -> Option<PeerId> {
+    addr.iter().find_map(|p| match p {
+        libp2p::multiaddr::Protocol::P2p(id) => Some(id),
+        _ => None,
+    })
 }
 
 impl Loop {
-    /// Dial known addresses whose peer is not connected, with backoff.
+    /// Whether `peer` has a connection that is not relayed.
+    pub(super) fn directly_connected(&self, peer: &PeerId) -> bool {
+        self.conns
+            .get(peer)
+            .is_some_and(|c| c.values().any(|c| !c.relayed))
+    }
+
+    /// Dial configured addresses whose peer has no direct connection, and
+    /// members (see [`Loop::dial_members`]), as their backoff allows.
     pub(super) fn redial(&mut self) {
         let now = Instant::now();
-        let connected: Vec<Multiaddr> = self
-            .addrs
-            .iter()
-            .filter(|(p, _)| self.swarm.is_connected(p))
-            .flat_map(|(_, a)| a.iter().cloned())
-            .collect();
-        for (addr, d) in self.dials.iter_mut() {
-            let peer = addr.iter().find_map(|p| match p {
-                libp2p::multiaddr::Protocol::P2p(id) => Some(id),
-                _ => None,
-            });
-            let is_up = match peer {
-                Some(id) => self.swarm.is_connected(&id),
-                None => connected.contains(addr),
+        let mut due = Vec::new();
+        for (addr, d) in &self.dials.configured {
+            let peer = peer_in(addr).or(d.peer);
+            let up = match peer {
+                Some(p) => self.directly_connected(&p),
+                None => self
+                    .conns
+                    .values()
+                    .flat_map(|c| c.values())
+                    .any(|c| &c.addr == addr),
             };
-            if is_up || d.next > now {
+            if !up && d.due(now) {
+                due.push(addr.clone());
+            }
+        }
+        for addr in due {
+            self.dial_configured(addr);
+        }
+        self.dial_members();
+    }
+
+    /// Dial a configured address now.
+    pub(super) fn dial_configured(&mut self, addr: Multiaddr) {
+        let now = Instant::now();
+        let opts = DialOpts::unknown_peer_id().address(addr.clone()).build();
+        let id = opts.connection_id();
+        debug!(%addr, "dialing");
+        let d = self
+            .dials
+            .configured
+            .entry(addr.clone())
+            .or_insert_with(Dial::now);
+        d.attempted(now);
+        match self.swarm.dial(opts) {
+            Ok(()) => {
+                self.dials.pending.insert(id, Target::Configured(addr));
+            }
+            Err(e) => {
+                let reason = describe(&e);
+                if d.last_error.as_deref() != Some(reason.as_str()) {
+                    warn!(%addr, error = %reason, "cannot dial a configured address");
+                }
+                d.last_error = Some(reason);
+            }
+        }
+    }
+
+    /// Dial every live member without a direct connection at the addresses
+    /// of its signed record and those mDNS found (direct ones only if a
+    /// relayed connection is up already).
+    pub(super) fn dial_members(&mut self) {
+        let now = Instant::now();
+        for peer in self.members.all() {
+            let relayed_up = self.swarm.is_connected(&peer);
+            if self.directly_connected(&peer) {
                 continue;
             }
-            debug!(%addr, "dialing");
-            let _ = self.swarm.dial(addr.clone());
-            d.next = now + d.delay;
-            d.delay = (d.delay * 2).min(REDIAL_MAX);
+            let addrs: Vec<Multiaddr> = self
+                .book
+                .addrs(&peer)
+                .iter()
+                .chain(self.discovered.get(&peer).into_iter().flatten())
+                .filter(|a| !relayed_up || !is_relayed(a))
+                .cloned()
+                .collect();
+            if addrs.is_empty() {
+                continue;
+            }
+            let d = self.dials.members.entry(peer).or_insert_with(Dial::now);
+            if !d.due(now) {
+                continue;
+            }
+            d.attempted(now);
+            let opts = DialOpts::peer_id(peer)
+                .addresses(addrs)
+                .condition(PeerCondition::NotDialing)
+                .build();
+            let id = opts.connection_id();
+            match self.swarm.dial(opts) {
+                Ok(()) => {
+                    debug!(%peer, "dialing a member");
+                    self.dials.pending.insert(id, Target::Member(peer));
+                }
+                Err(DialError::DialPeerConditionFalse(_)) => {}
+                Err(e) => d.last_error = Some(describe(&e)),
+            }
         }
+    }
+
+    /// Dial a member that mDNS found on the local network.
+    pub(super) fn dial_discovered(&mut self, peer: PeerId, addr: Multiaddr) {
+        let opts = DialOpts::peer_id(peer)
+            .addresses(vec![addr])
+            .condition(PeerCondition::DisconnectedAndNotDialing)
+            .build();
+        let id = opts.connection_id();
+        if self.swarm.dial(opts).is_ok() {
+            self.dials.pending.insert(id, Target::Discovered);
+        }
+    }
+
+    /// A dial of ours connected.
+    pub(super) fn dial_succeeded(&mut self, id: ConnectionId, peer: PeerId) {
+        match self.dials.pending.remove(&id) {
+            Some(Target::Configured(addr)) => {
+                if let Some(d) = self.dials.configured.get_mut(&addr) {
+                    d.succeeded();
+                    d.peer = Some(peer);
+                }
+            }
+            Some(Target::Member(p)) => {
+                if let Some(d) = self.dials.members.get_mut(&p) {
+                    d.succeeded();
+                }
+            }
+            Some(Target::Discovered) | None => {}
+        }
+    }
+
+    /// A dial of ours failed: remember why (and say it, for configured
+    /// addresses).
+    pub(super) fn dial_failed(&mut self, id: ConnectionId, error: &DialError) {
+        let reason = describe(error);
+        match self.dials.pending.remove(&id) {
+            Some(Target::Configured(addr)) => {
+                if let Some(d) = self.dials.configured.get_mut(&addr) {
+                    if d.last_error.as_deref() != Some(reason.as_str()) {
+                        warn!(%addr, error = %reason, "dial of a configured address failed");
+                    } else {
+                        debug!(%addr, error = %reason, "dial failed again");
+                    }
+                    d.last_error = Some(reason);
+                }
+            }
+            Some(Target::Member(peer)) => {
+                debug!(%peer, error = %reason, "dial of a member failed");
+                if let Some(d) = self.dials.members.get_mut(&peer) {
+                    d.last_error = Some(reason);
+                }
+            }
+            Some(Target::Discovered) | None => debug!(error = %reason, "dial failed"),
+        }
+    }
+
+    /// The last dial error towards `peer` (its record's addresses, or a
+    /// configured address that reached it).
+    pub(super) fn dial_error(&self, peer: &PeerId) -> Option<String> {
+        if let Some(e) = self
+            .dials
+            .members
+            .get(peer)
+            .and_then(|d| d.last_error.clone())
+        {
+            return Some(e);
+        }
+        self.dials
+            .configured
+            .iter()
+            .filter(|(a, d)| peer_in(a).or(d.peer) == Some(*peer))
+            .find_map(|(a, d)| d.last_error.as_ref().map(|e| format!("{a}: {e}")))
     }
 }

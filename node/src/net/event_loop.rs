@@ -9,27 +9,51 @@ use std::time::{Duration, Instant, SystemTime};
 
 use futures::StreamExt;
 use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
-use libp2p::swarm::{ConnectionId, SwarmEvent};
-use libp2p::{identify, mdns, Multiaddr, PeerId, Swarm};
+use libp2p::swarm::ConnectionId;
+use libp2p::{Multiaddr, PeerId, Swarm};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
+use r2com_protocol::roster::Roster;
 use r2com_protocol::sync::{Event, InboundId, Input, Output, RequestId, RoundOutcome, SyncMachine};
 use r2com_protocol::wire::SyncResponse;
 
-use super::behaviour::{Behaviour, BehaviourEvent, SyncEvent};
+use super::behaviour::{Behaviour, SyncEvent};
+use super::book::Book;
 use super::codec;
-use super::dial::{Dial, REDIAL_MIN};
+use super::dial::Dialer;
 use super::files::FilesState;
-use super::handle::Command;
+use super::handle::{Command, JoinOutcome};
+use super::members::Members;
+use super::reach::Reach;
+use super::relay::{RelayMode, Relays};
 use crate::library_thread::LibraryHandle;
 use crate::replica::NodeReplica;
 use crate::store::keys;
 
 pub(super) type Waiter = oneshot::Sender<Result<RoundOutcome, String>>;
 
+/// One open connection.
+pub(super) struct Conn {
+    /// The remote address (`/p2p-circuit` for a relayed connection).
+    pub(super) addr: Multiaddr,
+    /// We dialed it (so `addr` is where the peer listens).
+    pub(super) dialer: bool,
+    /// Through a relay.
+    pub(super) relayed: bool,
+}
+
+/// An operator waiting for this node's admission after `r2com join`.
+pub(super) struct JoinWaiter {
+    pub(super) until: Instant,
+    /// The invite's addresses (their dial errors are reported).
+    pub(super) addrs: Vec<Multiaddr>,
+    pub(super) reply: oneshot::Sender<JoinOutcome>,
+}
+
 pub(super) struct Loop {
     pub(super) swarm: Swarm<Behaviour>,
+    pub(super) keypair: libp2p_identity::Keypair,
     pub(super) library: LibraryHandle,
     pub(super) rx: mpsc::Receiver<Command>,
     /// Runs on the library thread (its replica is the store).
@@ -41,18 +65,39 @@ pub(super) struct Loop {
     pub(super) outbound: HashMap<OutboundRequestId, (PeerId, RequestId)>,
     /// Operators waiting for a round (`r2com sync`).
     pub(super) waiters: HashMap<(PeerId, u64), Vec<Waiter>>,
-    /// Where each peer was seen (shown in `peers`, never dialed).
-    pub(super) addrs: HashMap<PeerId, BTreeSet<Multiaddr>>,
-    pub(super) dials: BTreeMap<Multiaddr, Dial>,
+    /// Operators waiting for this node's admission (`r2com join`).
+    pub(super) joins: Vec<JoinWaiter>,
+    /// Open connections per peer, with each one's remote address (a
+    /// `/p2p-circuit` address for a relayed one).
+    pub(super) conns: HashMap<PeerId, BTreeMap<ConnectionId, Conn>>,
+    /// Where each peer was seen, or says it listens (shown in `peers`;
+    /// dialed only if it is in the member's signed record).
+    pub(super) seen: HashMap<PeerId, BTreeSet<Multiaddr>>,
+    /// Peers mDNS found on the local network, with their addresses
+    /// (dialed once they are members).
+    pub(super) discovered: HashMap<PeerId, BTreeSet<Multiaddr>>,
+    pub(super) dials: Dialer,
     pub(super) listen: Vec<Multiaddr>,
-    /// Open connections of each peer, and whether each goes through a relay.
-    pub(super) conns: HashMap<PeerId, HashMap<ConnectionId, bool>>,
     /// `/r2com/files/1`.
     pub(super) files: FilesState,
+    /// The roster the member set was evaluated from.
+    pub(super) roster: Option<Arc<Roster>>,
+    pub(super) members: Members,
+    pub(super) book: Book,
+    /// `[net] announce`: the addresses to give members instead of ours.
+    pub(super) announce: Option<Vec<Multiaddr>>,
+    pub(super) reach: Reach,
+    pub(super) relays: Relays,
+    pub(super) relay_mode: RelayMode,
+    pub(super) serving_relay: bool,
+    /// Reserve on member relays while not publicly reachable.
+    pub(super) use_relays: bool,
 }
 
 impl Loop {
     pub(super) async fn run(mut self) {
+        self.refresh_members().await;
+        self.apply_relay_mode();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let outbox = self.library.outbox.clone();
@@ -65,12 +110,20 @@ impl Loop {
                 },
                 _ = outbox.notified() => { self.drive(Input::LocalWrites).await; }
                 Some(served) = self.files.served_rx.recv() => self.on_served(served),
-                _ = tick.tick() => {
-                    self.redial();
-                    self.drive(Input::Tick).await;
-                }
+                _ = tick.tick() => self.on_tick().await,
             }
         }
+    }
+
+    /// Once a second: roster, our record, reservations, dials, the machine.
+    async fn on_tick(&mut self) {
+        self.refresh_members().await;
+        self.apply_relay_mode();
+        self.keep_reservations();
+        self.refresh_own_record().await;
+        self.redial();
+        self.expire_joins();
+        self.drive(Input::Tick).await;
     }
 
     /// Run the machine on one input (and on the inputs its outputs lead
@@ -79,6 +132,7 @@ impl Loop {
     pub(super) async fn drive(&mut self, input: Input<PeerId>) -> Vec<Event<PeerId>> {
         let mut inputs = VecDeque::from([input]);
         let mut answers = Vec::new();
+        let mut admitted = None;
         while let Some(input) = inputs.pop_front() {
             let machine = self.machine.clone();
             let now = SystemTime::now();
@@ -108,8 +162,8 @@ impl Loop {
                     Output::Send { peer, id, request } => {
                         // Only over an existing connection: request-response
                         // would otherwise dial whatever addresses the swarm
-                        // learned; a node dials only what its operator gave
-                        // it (peer add, invites) or mDNS found.
+                        // learned; dialing is `dial.rs`'s (configured
+                        // addresses, members' signed records).
                         if self.swarm.is_connected(&peer) {
                             let rid = self
                                 .swarm
@@ -165,7 +219,8 @@ impl Loop {
                             }
                         }
                         Event::Admitted { peer } => {
-                            info!(%peer, "admission handed in; roster received")
+                            info!(%peer, "admission handed in; roster received");
+                            admitted = Some(peer);
                         }
                         Event::Refused { peer, reason } => warn!(%peer, %reason, "refused"),
                         Event::NotAllowed { peer, reasons } => info!(
@@ -198,91 +253,11 @@ impl Loop {
                     .await;
             }
         }
-        answers
-    }
-
-    pub(super) async fn on_swarm(&mut self, event: SwarmEvent<BehaviourEvent>) {
-        match event {
-            SwarmEvent::NewListenAddr { address, .. } => {
-                info!(%address, "listening");
-                self.listen.push(address);
-            }
-            SwarmEvent::ConnectionEstablished {
-                peer_id,
-                connection_id,
-                endpoint,
-                num_established,
-                ..
-            } => {
-                let addr = endpoint.get_remote_address().clone();
-                let relayed = addr
-                    .iter()
-                    .any(|p| matches!(p, libp2p::multiaddr::Protocol::P2pCircuit));
-                self.conns
-                    .entry(peer_id)
-                    .or_default()
-                    .insert(connection_id, relayed);
-                if endpoint.is_dialer() {
-                    if let Some(d) = self.dials.get_mut(&addr) {
-                        d.delay = REDIAL_MIN;
-                    }
-                }
-                info!(peer = %peer_id, %addr, "connected");
-                self.addrs.entry(peer_id).or_default().insert(addr);
-                if num_established.get() == 1 {
-                    self.drive(Input::Connected {
-                        peer: peer_id,
-                        dialer: endpoint.is_dialer(),
-                    })
-                    .await;
-                }
-            }
-            SwarmEvent::ConnectionClosed {
-                peer_id,
-                connection_id,
-                num_established,
-                ..
-            } => {
-                if let Some(c) = self.conns.get_mut(&peer_id) {
-                    c.remove(&connection_id);
-                    if c.is_empty() {
-                        self.conns.remove(&peer_id);
-                    }
-                }
-                if num_established > 0 {
-                    return;
-                }
-                debug!(peer = %peer_id, "disconnected");
-                self.drive(Input::Disconnected { peer: peer_id }).await;
-            }
-            SwarmEvent::OutgoingConnectionError { error, .. } => debug!(%error, "dial failed"),
-            SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(list))) => {
-                for (peer, addr) in list {
-                    if !self.swarm.is_connected(&peer) {
-                        debug!(%peer, %addr, "mDNS discovered");
-                        let _ = self.swarm.dial(addr);
-                    }
-                }
-            }
-            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
-                peer_id,
-                info,
-                ..
-            })) => {
-                let addrs = self.addrs.entry(peer_id).or_default();
-                for a in info.listen_addrs.into_iter().take(8) {
-                    let unspecified = a.iter().any(|x| {
-                        matches!(x, libp2p::multiaddr::Protocol::Ip4(ip) if ip.is_unspecified())
-                    });
-                    if !unspecified && addrs.len() < 16 {
-                        addrs.insert(a);
-                    }
-                }
-            }
-            SwarmEvent::Behaviour(BehaviourEvent::Sync(ev)) => self.on_sync(ev).await,
-            SwarmEvent::Behaviour(BehaviourEvent::Files(ev)) => self.on_files(ev),
-            _ => {}
+        if let Some(peer) = admitted {
+            self.refresh_members().await;
+            self.admitted(peer);
         }
+        answers
     }
 
     pub(super) async fn on_sync(&mut self, ev: SyncEvent) {

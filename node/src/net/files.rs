@@ -208,7 +208,7 @@ impl Loop {
     pub(super) fn relayed_only(&self, peer: &PeerId) -> bool {
         self.conns
             .get(peer)
-            .is_some_and(|c| !c.is_empty() && c.values().all(|relayed| *relayed))
+            .is_some_and(|c| !c.is_empty() && c.values().all(|c| c.relayed))
     }
 
     /// Disconnect a member that sent file data that does not verify.

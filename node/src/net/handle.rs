@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use libp2p::{Multiaddr, PeerId};
-use r2com_protocol::control::{PeerRow, SyncResult};
+use r2com_protocol::control::{DialFailure, NetworkStatus, Peers, SyncResult};
 use r2com_protocol::files::{FileRequest, FileResponse, Hash32};
 use tokio::sync::{mpsc, oneshot};
 
@@ -17,7 +17,7 @@ pub(super) const COMMAND_CAPACITY: usize = 256;
 
 pub(super) enum Command {
     Peers {
-        reply: oneshot::Sender<Vec<PeerRow>>,
+        reply: oneshot::Sender<Peers>,
     },
     Sync {
         peer: Option<String>,
@@ -27,8 +27,11 @@ pub(super) enum Command {
         addr: Multiaddr,
         reply: oneshot::Sender<Result<(), String>>,
     },
-    ListenAddrs {
-        reply: oneshot::Sender<Vec<String>>,
+    /// This node took up an invite: dial its addresses and hand in the
+    /// admission; answered when a member admitted us or after a while.
+    Joined {
+        addrs: Vec<Multiaddr>,
+        reply: oneshot::Sender<JoinOutcome>,
     },
     FileSources {
         reply: oneshot::Sender<Vec<FileSource>>,
@@ -42,6 +45,25 @@ pub(super) enum Command {
         peer: PeerId,
         reason: String,
     },
+    Status {
+        reply: oneshot::Sender<NetStatus>,
+    },
+}
+
+/// How a `join` on the running node ended.
+#[derive(Debug, Default)]
+pub struct JoinOutcome {
+    /// The member that admitted this node (PeerId), if one did in time.
+    pub admitted_by: Option<String>,
+    /// The invite's addresses that could not be dialed so far.
+    pub dial_errors: Vec<DialFailure>,
+}
+
+/// What the network adds to `status`.
+#[derive(Debug)]
+pub struct NetStatus {
+    pub listen: Vec<String>,
+    pub status: NetworkStatus,
 }
 
 /// One fetch per file at a time: a second asker waits for the first.
@@ -65,7 +87,7 @@ impl NetHandle {
     }
 
     /// Every member node but this one, with what the sync machine knows.
-    pub async fn peers(&self) -> Result<Vec<PeerRow>, String> {
+    pub async fn peers(&self) -> Result<Peers, String> {
         self.ask(|reply| Command::Peers { reply }).await
     }
 
@@ -79,8 +101,15 @@ impl NetHandle {
         self.ask(|reply| Command::AddPeer { addr, reply }).await?
     }
 
-    pub async fn listen_addrs(&self) -> Result<Vec<String>, String> {
-        self.ask(|reply| Command::ListenAddrs { reply }).await
+    /// After `r2com join` on the running node: dial the invite's
+    /// addresses; answered once a member admitted us or the wait ended.
+    pub async fn joined(&self, addrs: Vec<Multiaddr>) -> Result<JoinOutcome, String> {
+        self.ask(|reply| Command::Joined { addrs, reply }).await
+    }
+
+    /// Listen addresses, reachability, relays.
+    pub async fn status(&self) -> Result<NetStatus, String> {
+        self.ask(|reply| Command::Status { reply }).await
     }
 
     /// Connected members (with whether only through a relay).

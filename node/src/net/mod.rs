@@ -1,33 +1,52 @@
-//! The network: a libp2p swarm (TCP and QUIC, noise, yamux, identify, ping,
-//! optional mDNS, the `/r2com/sync/1` and `/r2com/files/1` request-response
-//! protocols) and
-//! the one event loop that drives the sans-IO sync machine
-//! ([`r2com_protocol::sync::SyncMachine`]) with what the swarm reports.
+//! The network: a libp2p swarm (TCP and QUIC over IP or host names, noise,
+//! yamux, identify, ping, optional mDNS, relay and hole punching, the
+//! `/r2com/sync/1`, `/r2com/files/1` and `/r2com/addrs/1` request-response
+//! protocols) and the one event loop that drives the
+//! sans-IO sync machine ([`r2com_protocol::sync::SyncMachine`]) with what
+//! the swarm reports.
 //!
 //! The machine decides (gating by the roster, rounds, pushes, what counts
 //! as misbehaviour; see its module docs); this loop does the IO: it turns
 //! swarm events into machine inputs, runs the machine on the library thread
 //! (its [`Replica`] is the store), and turns the outputs into requests,
-//! responses, disconnections and store writes. Dialing (configured
-//! addresses with backoff, mDNS) stays here: it is about sockets.
+//! responses, disconnections and store writes. Reaching peers stays here:
+//! it is about sockets.
+//!
+//! How members reach each other: the addresses the operator gave
+//! (`peer add`, invites; IPs or host names) are dialed with backoff; every
+//! member signs its own addresses and the members pass these records on,
+//! so each member dials every other one (a full mesh) and the consortium
+//! keeps syncing while any one node is down; addresses from strangers are
+//! never dialed. A member behind NAT reserves a slot on a member relay and
+//! is reached through it, upgraded to a direct connection by hole punching
+//! where possible; AutoNAT tells whether this node is reachable.
 //!
 //! The files: `behaviour` (the libp2p behaviours and the swarm), `handle`
 //! (commands from the control API), `event_loop` (the loop and the sync
-//! machine's outputs), `commands` (answering those commands), `dial`
-//! (redialing known addresses), `codec` (the wire codec).
+//! machine's outputs), `events` (what the swarm reports), `commands`
+//! (answering the control API), `dial` (dialing with backoff), `members`
+//! (the live member set), `book` and `share` (members' signed address
+//! records), `relay` (relaying for members, reserving on member relays),
+//! `reach` (reachability), `files` (serving and fetching files), `codec`
+//! (the wire codec).
 
 mod behaviour;
+mod book;
 mod codec;
 mod commands;
 mod dial;
 mod event_loop;
+mod events;
 mod files;
 mod handle;
+mod members;
+mod reach;
+mod relay;
+mod share;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use libp2p::{Multiaddr, PeerId};
 use tokio::sync::mpsc;
@@ -38,10 +57,13 @@ use r2com_protocol::sync::SyncMachine;
 
 use crate::library_thread::LibraryHandle;
 use crate::store::keys;
-use dial::{Dial, REDIAL_MIN};
+use book::Book;
+use dial::Dialer;
 use event_loop::Loop;
-pub use handle::NetHandle;
 use handle::COMMAND_CAPACITY;
+pub use handle::{JoinOutcome, NetHandle, NetStatus};
+use members::Members;
+pub use relay::RelayMode;
 
 /// Network settings.
 #[derive(Clone, Debug)]
@@ -53,15 +75,52 @@ pub struct NetConfig {
     pub sync_interval: std::time::Duration,
     /// The file store served to members and fetched into.
     pub files: crate::files::FileStore,
+    /// Addresses to give members instead of the ones found (`None`: the
+    /// listen addresses and the confirmed external ones).
+    pub announce: Option<Vec<Multiaddr>>,
+    /// When to relay for members.
+    pub relay: RelayMode,
+    /// Reserve a slot on member relays while not publicly reachable.
+    pub use_relays: bool,
+    /// Map the listen ports on the router by UPnP.
+    pub upnp: bool,
 }
 
 /// A connected member a file may be fetched from.
 #[derive(Clone, Debug)]
 pub struct FileSource {
     pub peer: PeerId,
-    /// Every connection to it goes through a relay (whose circuit a file
-    /// cannot pass).
+    /// Every connection to it goes through a relay (files are not fetched
+    /// through a relay).
     pub relayed: bool,
+}
+
+/// What the store remembers for the network.
+#[derive(Default)]
+struct Stored {
+    addrs: Vec<Multiaddr>,
+    states: Vec<(PeerId, PeerState)>,
+    records: Vec<Vec<u8>>,
+}
+
+fn load(l: &crate::library::Library) -> Stored {
+    let mut out = Stored::default();
+    let store = l.store();
+    for (k, _) in store.scan_prefix(&[keys::PEER_ADDR, 0]).flatten() {
+        if let Ok(a) = String::from_utf8_lossy(keys::rest(&k)).parse() {
+            out.addrs.push(a);
+        }
+    }
+    for (k, v) in store.scan_prefix(&[keys::PEER_STATE, 0]).flatten() {
+        let peer = String::from_utf8_lossy(keys::rest(&k)).parse::<PeerId>();
+        if let (Ok(p), Ok(st)) = (peer, serde_json::from_slice(&v)) {
+            out.states.push((p, st));
+        }
+    }
+    for (_, v) in store.scan_prefix(&[keys::PEER_RECORD, 0]).flatten() {
+        out.records.push(v);
+    }
+    out
 }
 
 /// Start the swarm and its loop. Returns a handle for the control API.
@@ -71,67 +130,64 @@ pub async fn start(cfg: NetConfig, library: LibraryHandle) -> Result<NetHandle, 
         .await
         .map_err(|e| e.to_string())?;
     let keypair = libp2p_identity::Keypair::ed25519_from_bytes(seed).map_err(|e| e.to_string())?;
-    let mut swarm = behaviour::build(keypair, cfg.mdns)?;
+    let me = keypair.public().to_peer_id();
+    let members = Members::default();
+    let mut swarm = behaviour::build(
+        keypair.clone(),
+        behaviour::Options {
+            mdns: cfg.mdns,
+            upnp: cfg.upnp,
+            autonat: cfg.announce.is_none(),
+            members: members.clone(),
+        },
+    )?;
+    let stored = library.with(load).await.map_err(|e| e.to_string())?;
+    let mut relays = relay::Relays::default();
     for addr in &cfg.listen {
-        swarm
+        let id = swarm
             .listen_on(addr.clone())
             .map_err(|e| format!("listen on {addr}: {e}"))?;
+        if relay::is_relayed(addr) {
+            relays.configured(addr.clone(), Some(id));
+        }
+    }
+    let mut dials = Dialer::default();
+    for a in stored.addrs {
+        dials.add(a);
     }
     let (tx, rx) = mpsc::channel(COMMAND_CAPACITY);
     let handle = NetHandle {
         tx,
         fetching: Default::default(),
     };
-    let known: Vec<(String, Option<PeerState>)> = library
-        .with(|l| {
-            let mut out = Vec::new();
-            for e in l.store().scan_prefix(&[keys::PEER_ADDR, 0]).flatten() {
-                out.push((String::from_utf8_lossy(keys::rest(&e.0)).into_owned(), None));
-            }
-            for e in l.store().scan_prefix(&[keys::PEER_STATE, 0]).flatten() {
-                let st: Option<PeerState> = serde_json::from_slice(&e.1).ok();
-                out.push((
-                    format!("state:{}", String::from_utf8_lossy(keys::rest(&e.0))),
-                    st,
-                ));
-            }
-            out
-        })
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut states = Vec::new();
-    let mut dials = BTreeMap::new();
-    for (k, st) in known {
-        if let Some(id) = k.strip_prefix("state:") {
-            if let (Ok(p), Some(st)) = (id.parse::<PeerId>(), st) {
-                states.push((p, st));
-            }
-        } else if let Ok(a) = k.parse::<Multiaddr>() {
-            dials.insert(
-                a,
-                Dial {
-                    next: Instant::now(),
-                    delay: REDIAL_MIN,
-                },
-            );
-        }
-    }
     let lp = Loop {
         swarm,
+        keypair,
         library,
         rx,
         machine: Arc::new(Mutex::new(
-            SyncMachine::new(states).check_every(cfg.sync_interval),
+            SyncMachine::new(stored.states).check_every(cfg.sync_interval),
         )),
         inbound: HashMap::new(),
         next_inbound: 0,
         outbound: HashMap::new(),
         waiters: HashMap::new(),
-        addrs: HashMap::new(),
+        joins: Vec::new(),
+        conns: HashMap::new(),
+        seen: HashMap::new(),
+        discovered: HashMap::new(),
         dials,
         listen: Vec::new(),
-        conns: HashMap::new(),
         files: files::FilesState::new(cfg.files.clone()),
+        roster: None,
+        members,
+        book: Book::new(me, stored.records),
+        announce: cfg.announce,
+        reach: reach::Reach::default(),
+        relays,
+        relay_mode: cfg.relay,
+        serving_relay: false,
+        use_relays: cfg.use_relays,
     };
     tokio::spawn(lp.run().instrument(tracing::info_span!("net")));
     Ok(handle)

@@ -92,6 +92,9 @@ pub mod keys {
     pub const PEER_ADDR: u8 = b'p';
     /// `q\0{peer id}` -> per-peer sync state (JSON).
     pub const PEER_STATE: u8 = b'q';
+    /// `k\0{peer id}` -> a member's (or this node's) signed address record
+    /// (a libp2p peer record envelope, protobuf).
+    pub const PEER_RECORD: u8 = b'k';
 
     pub fn key(table: u8, rest: &[u8]) -> Vec<u8> {
         let mut k = Vec::with_capacity(2 + rest.len());

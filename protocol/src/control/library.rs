@@ -29,6 +29,9 @@ pub struct Status {
     /// running).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peers: Option<Vec<super::PeerRow>>,
+    /// Reachability and relays (only when running).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<super::NetworkStatus>,
 }
 
 /// The consortium a node belongs to, as `status` shows it.

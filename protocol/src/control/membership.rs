@@ -38,6 +38,20 @@ pub struct Joined {
     /// Whether the roster already admits this node (else admission
     /// completes when a member receives it).
     pub admitted: bool,
+    /// The member that admitted this node (PeerId), when a running node
+    /// handed in its admission during `join`.
+    #[serde(default)]
+    pub admitted_by: Option<String>,
+    /// The invite's addresses that a running node could not dial.
+    #[serde(default)]
+    pub dial_errors: Vec<DialFailure>,
+}
+
+/// An address that could not be dialed, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DialFailure {
+    pub addr: String,
+    pub error: String,
 }
 
 /// `members`: the roster as a member list.

@@ -41,11 +41,14 @@ pub use library::{
     SearchHit, Standing, Status, VerifyReport,
 };
 pub use membership::{
-    ChangesFile, ChangesImported, Founded, InviteIssued, InviteWithdrawn, Joined, KeyRotated,
-    Member, MemberKey, Members, RejectedEntry, RevocationInfo, Revoked, RoleSet, RosterFile,
-    RosterImported, RotationState,
+    ChangesFile, ChangesImported, DialFailure, Founded, InviteIssued, InviteWithdrawn, Joined,
+    KeyRotated, Member, MemberKey, Members, RejectedEntry, RevocationInfo, Revoked, RoleSet,
+    RosterFile, RosterImported, RotationState,
 };
-pub use network::{PeerAdded, PeerRow, SyncOutcome, SyncResult, SyncRound};
+pub use network::{
+    AddrTest, AddressRow, Connection, NetworkStatus, PeerAdded, PeerRow, Peers, Reachability,
+    RelayReservation, RelayStatus, SyncOutcome, SyncResult, SyncRound,
+};
 pub use request::{ListFilter, Request};
 pub use response::Response;
 pub use staff::{OneTimeLink, StaffAccount, StaffAdded, StaffRemoved};

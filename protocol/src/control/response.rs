@@ -15,7 +15,7 @@ use super::membership::{
     ChangesFile, ChangesImported, Founded, InviteIssued, InviteWithdrawn, Joined, KeyRotated,
     Members, Revoked, RoleSet, RosterFile, RosterImported,
 };
-use super::network::{PeerAdded, PeerRow, SyncResult};
+use super::network::{PeerAdded, Peers, SyncResult};
 use super::staff::{OneTimeLink, StaffAccount, StaffAdded, StaffRemoved};
 use crate::calendar::agenda::AgendaRow;
 use crate::record::{Dataset, Record};
@@ -117,7 +117,7 @@ responses! {
     /// `ChangesImport` (when no change was refused).
     ChangesImported(ChangesImported),
     /// `Peers`.
-    Peers(Vec<PeerRow>),
+    Peers(Peers),
     /// `Sync`: one result per peer.
     Synced(Vec<SyncResult>),
     /// `PeerAdd`.

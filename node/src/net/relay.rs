@@ -1,0 +1,320 @@
+//! Relaying through members (libp2p circuit relay v2), for nodes behind NAT.
+//!
+//! * **Server**: a member with a public address relays for the other
+//!   members, never for anyone else: reservations and circuits are refused
+//!   unless their source is a live member (a circuit's destination holds a
+//!   reservation, so it is a member too). The limits are raised far above
+//!   libp2p's defaults (2 min, 128 KiB per circuit) so that a full clone
+//!   and hours of syncing fit in one circuit. [`RelayMode`] says when it
+//!   serves: `auto` once AutoNAT confirmed a public address of ours.
+//! * **Client**: a node that is not publicly reachable reserves a slot on
+//!   up to [`MAX_RESERVATIONS`] connected member relays; its circuit
+//!   addresses (`/.../p2p/RELAY/p2p-circuit`) go into its signed address
+//!   record, so the other members dial it through the relay, and hole
+//!   punching (dcutr) upgrades such a connection to a direct one where the
+//!   NATs allow. Circuit addresses given with `--listen` are kept listening
+//!   (re-reserved with backoff when the relay drops them).
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::time::{Duration, Instant};
+
+use libp2p::core::transport::ListenerId;
+use libp2p::multiaddr::Protocol;
+use libp2p::{relay, Multiaddr, PeerId};
+use tracing::{info, warn};
+
+use super::event_loop::Loop;
+use super::members::Members;
+
+/// Reservations a NATed node holds at once.
+pub(super) const MAX_RESERVATIONS: usize = 2;
+/// Reservations the server grants in all (members only).
+const MAX_SERVED_RESERVATIONS: usize = 256;
+/// A circuit per pair of members behind this relay, for 50 members.
+const MAX_CIRCUITS: usize = 1024;
+const MAX_CIRCUITS_PER_PEER: usize = 64;
+/// Circuit limits: long enough for hours of syncing, large enough for a
+/// full clone many times over. Circuits are re-made when they end.
+const MAX_CIRCUIT_DURATION: Duration = Duration::from_secs(12 * 3600);
+const MAX_CIRCUIT_BYTES: u64 = 1 << 30;
+const RESERVATION_DURATION: Duration = Duration::from_secs(3600);
+/// Even members: at most this many reservations and circuits per minute.
+const MEMBER_RATE_PER_MINUTE: u32 = 60;
+/// Wait before reserving again on a relay that dropped or refused us.
+const RETRY_MIN: Duration = Duration::from_secs(2);
+const RETRY_MAX: Duration = Duration::from_secs(300);
+
+/// When this node relays for members (`[net] relay`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RelayMode {
+    /// Once AutoNAT confirmed a public address of this node.
+    #[default]
+    Auto,
+    On,
+    Off,
+}
+
+impl std::str::FromStr for RelayMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(RelayMode::Auto),
+            "on" => Ok(RelayMode::On),
+            "off" => Ok(RelayMode::Off),
+            _ => Err(format!("{s:?} is not auto, on or off")),
+        }
+    }
+}
+
+impl std::fmt::Display for RelayMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RelayMode::Auto => "auto",
+            RelayMode::On => "on",
+            RelayMode::Off => "off",
+        })
+    }
+}
+
+/// The relay server's configuration: members only, raised limits.
+pub(super) fn server_config(members: Members) -> relay::Config {
+    let only_members = |members: Members| {
+        move |peer: PeerId, _: &Multiaddr, _| -> bool { members.contains(&peer) }
+    };
+    let mut cfg = relay::Config {
+        max_reservations: MAX_SERVED_RESERVATIONS,
+        max_reservations_per_peer: 4,
+        reservation_duration: RESERVATION_DURATION,
+        reservation_rate_limiters: Vec::new(),
+        max_circuits: MAX_CIRCUITS,
+        max_circuits_per_peer: MAX_CIRCUITS_PER_PEER,
+        max_circuit_duration: MAX_CIRCUIT_DURATION,
+        max_circuit_bytes: MAX_CIRCUIT_BYTES,
+        circuit_src_rate_limiters: Vec::new(),
+    };
+    cfg.reservation_rate_limiters
+        .push(Box::new(only_members(members.clone())));
+    cfg.circuit_src_rate_limiters
+        .push(Box::new(only_members(members)));
+    let rate = NonZeroU32::new(MEMBER_RATE_PER_MINUTE).expect("non-zero");
+    cfg.reservation_rate_per_peer(rate, Duration::from_secs(60))
+        .circuit_src_per_peer(rate, Duration::from_secs(60))
+}
+
+/// Whether `addr` goes through a relay.
+pub(super) fn is_relayed(addr: &Multiaddr) -> bool {
+    addr.iter().any(|p| matches!(p, Protocol::P2pCircuit))
+}
+
+/// The relay of a circuit address (the peer before `/p2p-circuit`).
+pub(super) fn relay_of(addr: &Multiaddr) -> Option<PeerId> {
+    let mut last = None;
+    for p in addr.iter() {
+        match p {
+            Protocol::P2p(id) => last = Some(id),
+            Protocol::P2pCircuit => return last,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A circuit listener: on which relay, and when to try again if it closed.
+pub(super) struct Reservation {
+    pub(super) addr: Multiaddr,
+    pub(super) listener: Option<ListenerId>,
+    /// Reservation accepted by the relay.
+    pub(super) accepted: bool,
+    pub(super) retry_at: Instant,
+    pub(super) delay: Duration,
+    /// Given with `--listen` (kept whatever our reachability).
+    pub(super) configured: bool,
+}
+
+/// The client side's state.
+#[derive(Default)]
+pub(super) struct Relays {
+    /// By relay.
+    pub(super) reservations: HashMap<PeerId, Reservation>,
+    /// Connected members that offer the relay protocol.
+    pub(super) available: HashMap<PeerId, Multiaddr>,
+}
+
+impl Relays {
+    /// Keep listening on a configured circuit address.
+    pub(super) fn configured(&mut self, addr: Multiaddr, listener: Option<ListenerId>) {
+        if let Some(relay) = relay_of(&addr) {
+            self.reservations.insert(
+                relay,
+                Reservation {
+                    addr,
+                    listener,
+                    accepted: false,
+                    retry_at: Instant::now(),
+                    delay: RETRY_MIN,
+                    configured: true,
+                },
+            );
+        }
+    }
+}
+
+impl Loop {
+    /// Set the relay server's status per the mode and our reachability.
+    pub(super) fn apply_relay_mode(&mut self) {
+        let serve = match self.relay_mode {
+            RelayMode::On => true,
+            RelayMode::Off => false,
+            RelayMode::Auto => self.reach.is_public(),
+        };
+        if serve != self.serving_relay {
+            self.serving_relay = serve;
+            info!(serve, "relay for members");
+            let status = if serve {
+                relay::Status::Enable
+            } else {
+                relay::Status::Disable
+            };
+            self.swarm.behaviour_mut().relay.set_status(Some(status));
+        }
+    }
+
+    /// Reserve on member relays while this node is not publicly reachable
+    /// (and keep configured circuit listeners up).
+    pub(super) fn keep_reservations(&mut self) {
+        let now = Instant::now();
+        let want_auto = self.use_relays && !self.reach.is_public();
+        // Drop automatic reservations we no longer want.
+        let unwanted: Vec<PeerId> = self
+            .relays
+            .reservations
+            .iter()
+            .filter(|(relay, r)| {
+                !r.configured && (!want_auto || !self.relays.available.contains_key(relay))
+            })
+            .map(|(relay, _)| *relay)
+            .collect();
+        for relay in unwanted {
+            if let Some(r) = self.relays.reservations.remove(&relay) {
+                if let Some(l) = r.listener {
+                    self.swarm.remove_listener(l);
+                }
+            }
+        }
+        if want_auto {
+            let mut candidates: Vec<(PeerId, Multiaddr)> = self
+                .relays
+                .available
+                .iter()
+                .filter(|(relay, _)| !self.relays.reservations.contains_key(relay))
+                .map(|(p, a)| (*p, a.clone()))
+                .collect();
+            candidates.sort();
+            let room = MAX_RESERVATIONS.saturating_sub(self.relays.reservations.len());
+            for (relay, addr) in candidates.into_iter().take(room) {
+                let addr = addr.with(Protocol::P2p(relay)).with(Protocol::P2pCircuit);
+                self.relays.reservations.insert(
+                    relay,
+                    Reservation {
+                        addr,
+                        listener: None,
+                        accepted: false,
+                        retry_at: now,
+                        delay: RETRY_MIN,
+                        configured: false,
+                    },
+                );
+            }
+        }
+        for r in self.relays.reservations.values_mut() {
+            if r.listener.is_none() && r.retry_at <= now {
+                match self.swarm.listen_on(r.addr.clone()) {
+                    Ok(id) => r.listener = Some(id),
+                    Err(e) => warn!(addr = %r.addr, error = %e, "cannot listen through the relay"),
+                }
+                r.retry_at = now + r.delay;
+                r.delay = (r.delay * 2).min(RETRY_MAX);
+            }
+        }
+    }
+
+    /// A circuit listener closed: try again later.
+    pub(super) fn reservation_closed(&mut self, listener: ListenerId, reason: &str) {
+        for (relay, r) in self.relays.reservations.iter_mut() {
+            if r.listener == Some(listener) {
+                warn!(%relay, addr = %r.addr, %reason, retry_in = ?r.delay, "relay reservation ended");
+                r.listener = None;
+                r.accepted = false;
+                r.retry_at = Instant::now() + r.delay;
+            }
+        }
+    }
+
+    pub(super) fn on_relay_client(&mut self, ev: relay::client::Event) {
+        match ev {
+            relay::client::Event::ReservationReqAccepted {
+                relay_peer_id,
+                renewal,
+                ..
+            } => {
+                if let Some(r) = self.relays.reservations.get_mut(&relay_peer_id) {
+                    r.accepted = true;
+                    r.delay = RETRY_MIN;
+                }
+                if !renewal {
+                    info!(relay = %relay_peer_id, "reachable through a member relay");
+                }
+            }
+            relay::client::Event::OutboundCircuitEstablished { relay_peer_id, .. } => {
+                tracing::debug!(relay = %relay_peer_id, "circuit out through a relay")
+            }
+            relay::client::Event::InboundCircuitEstablished { src_peer_id, .. } => {
+                tracing::debug!(peer = %src_peer_id, "circuit in through a relay")
+            }
+        }
+    }
+
+    pub(super) fn on_relay_server(&mut self, ev: relay::Event) {
+        use relay::Event as E;
+        match ev {
+            E::ReservationReqAccepted { src_peer_id, .. } => {
+                info!(peer = %src_peer_id, "relay: reservation granted to a member")
+            }
+            E::ReservationReqDenied { src_peer_id, .. } => {
+                let who = if self.members.contains(&src_peer_id) {
+                    "a member over its limits"
+                } else {
+                    "a non-member"
+                };
+                warn!(peer = %src_peer_id, who, "relay: reservation refused")
+            }
+            E::CircuitReqDenied {
+                src_peer_id,
+                dst_peer_id,
+                ..
+            } => {
+                let who = if self.members.contains(&src_peer_id) {
+                    "a member over its limits or to a peer without reservation"
+                } else {
+                    "a non-member"
+                };
+                warn!(src = %src_peer_id, dst = %dst_peer_id, who, "relay: circuit refused")
+            }
+            E::CircuitReqAccepted {
+                src_peer_id,
+                dst_peer_id,
+            } => {
+                tracing::debug!(src = %src_peer_id, dst = %dst_peer_id, "relay: circuit opened")
+            }
+            E::CircuitClosed {
+                src_peer_id,
+                dst_peer_id,
+                error,
+            } => {
+                tracing::debug!(src = %src_peer_id, dst = %dst_peer_id, ?error, "relay: circuit closed")
+            }
+            other => tracing::debug!(?other, "relay"),
+        }
+    }
+}

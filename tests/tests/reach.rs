@@ -1,0 +1,208 @@
+//! Partners reach each other as an operator sets them up: `join` on a
+//! running node (README's order), an invite with a host name, and members
+//! that learn each other's addresses from members, so the consortium keeps
+//! syncing when the node they joined through is down. A configured address
+//! that cannot be dialed is shown in `peers` with the reason.
+
+use std::time::Duration;
+
+use r2com_tests::{gen_dataset, wait_for, TestNode};
+use serde_json::Value;
+
+const CONVERGE: Duration = Duration::from_secs(90);
+
+fn peer_id(n: &TestNode) -> String {
+    n.json(&["id"])["peer_id"].as_str().unwrap().to_owned()
+}
+
+fn digest(n: &TestNode) -> Value {
+    n.json(&["status"])["sync_digest"].clone()
+}
+
+fn export(n: &TestNode) -> Value {
+    serde_json::from_str(&n.ok(&["export"])).unwrap()
+}
+
+fn invite(admin: &TestNode, org: &str, who: &TestNode, addr: &str) -> String {
+    admin
+        .ok(&[
+            "invite",
+            "--org",
+            org,
+            "--org-name",
+            org,
+            "--country",
+            "PT",
+            "--key",
+            &peer_id(who),
+            "--addr",
+            addr,
+        ])
+        .trim()
+        .to_owned()
+}
+
+fn logs(nodes: &[&TestNode]) -> String {
+    nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!("--- node {i} ---\n{}", n.log()))
+        .collect()
+}
+
+fn assert_converge(nodes: &[&TestNode], what: &str) {
+    let ok = wait_for(CONVERGE, || {
+        let d = digest(nodes[0]);
+        nodes[1..].iter().all(|n| digest(n) == d)
+    });
+    assert!(ok, "{what}: no convergence\n{}", logs(nodes));
+    let first = export(nodes[0]);
+    for n in &nodes[1..] {
+        assert_eq!(export(n), first, "{what}");
+    }
+}
+
+/// `peers` entry of `other` on `n`.
+fn peer_entry(n: &TestNode, other: &str) -> Value {
+    n.json(&["peers"])["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["peer_id"] == other)
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+/// The address with the node's PeerId, as invites carry it.
+fn full_addr(n: &TestNode) -> String {
+    format!("{}/p2p/{}", n.listen_addr(), peer_id(n))
+}
+
+#[test]
+fn a_new_partner_starts_its_node_then_joins_and_converges() {
+    let mut a = TestNode::init();
+    a.create_consortium("RAN", "lmds", "LMDS", "FR");
+    a.start();
+    a.ok(&["import", gen_dataset(60, 20, 3).to_str().unwrap()]);
+
+    // README's order on the new partner's side: init, run, then join.
+    let mut b = TestNode::init();
+    b.start();
+    let token = invite(&a, "ips", &b, &full_addr(&a));
+    let joined = b.json(&["join", &token]);
+    assert_eq!(joined["admitted"], true, "{joined}\n{}", logs(&[&a, &b]));
+    assert_eq!(joined["admitted_by"], peer_id(&a).as_str());
+    assert_eq!(
+        b.json(&["status"])["consortium"]["this_node"],
+        "member",
+        "status after join"
+    );
+    assert_converge(&[&a, &b], "start, then join");
+    b.ok(&["practice", "edit", "p-000001", "--set", "title=From B"]);
+    assert!(wait_for(CONVERGE, || {
+        a.json(&["practice", "show", "p-000001"])["title"] == "From B"
+    }));
+
+    // And the other order still works: join a stopped node, then start it.
+    let mut c = TestNode::init();
+    let token = invite(&a, "act", &c, &full_addr(&a));
+    c.ok(&["join", &token]);
+    c.start();
+    assert_converge(&[&a, &b, &c], "join, then start");
+}
+
+#[test]
+fn an_invite_with_a_host_name_is_dialed_and_a_bad_one_is_reported() {
+    let mut a = TestNode::init();
+    a.create_consortium("RAN", "lmds", "LMDS", "FR");
+    a.start();
+    a.ok(&["import", gen_dataset(20, 5, 4).to_str().unwrap()]);
+    let port = a.listen_addr().rsplit('/').next().unwrap().to_owned();
+    let by_name = format!("/dns4/localhost/tcp/{port}/p2p/{}", peer_id(&a));
+
+    let mut b = TestNode::init();
+    b.start();
+    let joined = b.json(&["join", &invite(&a, "ips", &b, &by_name)]);
+    assert_eq!(joined["admitted"], true, "{joined}\n{}", logs(&[&a, &b]));
+    assert_converge(&[&a, &b], "through /dns4/localhost");
+    assert!(peer_entry(&b, &peer_id(&a))["addrs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x.as_str().unwrap().contains("127.0.0.1")));
+
+    // A name that does not resolve: the reason is in `peers` and the log.
+    let bad = "/dns4/no-such-partner.invalid/tcp/7820";
+    b.ok(&["peer", "add", bad]);
+    let shown = wait_for(Duration::from_secs(20), || {
+        b.json(&["peers"])["addresses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["addr"] == bad && p["dial_error"].is_string())
+    });
+    assert!(shown, "{}\n{}", b.json(&["peers"]), b.log());
+    assert!(
+        b.log()
+            .lines()
+            .any(|l| l.contains("WARN") && l.contains("no-such-partner.invalid")),
+        "{}",
+        b.log()
+    );
+    let text = b.ok(&["peers"]);
+    assert!(text.contains("unreachable"), "{text}");
+}
+
+#[test]
+fn members_reach_each_other_when_the_node_they_joined_through_is_down() {
+    let mut a = TestNode::init();
+    a.create_consortium("RAN", "lmds", "LMDS", "FR");
+    a.start();
+    a.ok(&["import", gen_dataset(30, 10, 5).to_str().unwrap()]);
+    let (mut b, mut c) = (TestNode::init(), TestNode::init());
+    for (n, org) in [(&mut b, "ips"), (&mut c, "act")] {
+        n.start();
+        let token = invite(&a, org, n, &full_addr(&a));
+        assert_eq!(n.json(&["join", &token])["admitted"], true, "{}", n.log());
+    }
+    assert_converge(&[&a, &b, &c], "three nodes");
+
+    // B and C were only given A's address; they learn each other's from
+    // A's copies of their signed records and connect directly.
+    let (pb, pc) = (peer_id(&b), peer_id(&c));
+    let meshed = wait_for(CONVERGE, || {
+        peer_entry(&b, &pc)["connection"] == "direct"
+            && peer_entry(&c, &pb)["connection"] == "direct"
+    });
+    assert!(meshed, "B and C did not connect\n{}", logs(&[&a, &b, &c]));
+
+    a.stop();
+    b.ok(&[
+        "practice",
+        "edit",
+        "p-000002",
+        "--set",
+        "title=While A is down",
+    ]);
+    let reached = wait_for(CONVERGE, || {
+        c.json(&["practice", "show", "p-000002"])["title"] == "While A is down"
+    });
+    assert!(reached, "the edit did not reach C\n{}", logs(&[&b, &c]));
+
+    // C restarts (on a new port) while A is still down: it dials B at the
+    // address B's record gave, and B learns C's new one.
+    c.stop();
+    c.start();
+    c.ok(&[
+        "practice",
+        "edit",
+        "p-000003",
+        "--set",
+        "title=After C restarted",
+    ]);
+    let reached = wait_for(CONVERGE, || {
+        b.json(&["practice", "show", "p-000003"])["title"] == "After C restarted"
+    });
+    assert!(reached, "B and C did not meet again\n{}", logs(&[&b, &c]));
+    assert_eq!(peer_entry(&b, &pc)["connection"], "direct");
+}
