@@ -13,8 +13,8 @@
 //!     cargo run --release -p r2com-bench -- --runs 3
 
 mod files;
-mod swarm;
 mod reach;
+mod swarm;
 mod sync;
 mod web;
 

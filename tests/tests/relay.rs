@@ -132,7 +132,6 @@ async fn try_relay(
 }
 
 #[test]
-#[ignore = "issue 14: B and C do not yet connect through the relay (work in progress)"]
 fn members_without_reachable_addresses_connect_through_a_member_relay() {
     let mut a = TestNode::init();
     a.create_consortium("RAN", "lmds", "LMDS", "FR");
@@ -162,9 +161,13 @@ fn members_without_reachable_addresses_connect_through_a_member_relay() {
     assert_eq!(peer_entry(&b, &pc)["connection"], "relayed");
     assert_eq!(peer_entry(&b, &a_id)["connection"], "direct");
 
-    // They sync over the relayed connection.
+    // They sync over the relayed connection: a round, and B's edit comes
+    // to C over the circuit (C counts the bytes it received from B; A
+    // passes the change on too, so convergence alone would prove nothing).
     let round = c.json(&["sync", &pb]);
     assert!(round[0]["result"]["error"].is_null(), "{round}");
+    let from_b = || peer_entry(&c, &pb)["bytes_received"].as_u64().unwrap();
+    let before = from_b();
     b.ok(&[
         "practice",
         "edit",
@@ -179,6 +182,12 @@ fn members_without_reachable_addresses_connect_through_a_member_relay() {
         "{}",
         logs(&[&a, &b, &c])
     );
+    assert!(
+        wait_for(CONVERGE, || from_b() > before + 100),
+        "nothing came from B over the circuit: {}",
+        peer_entry(&c, &pb)
+    );
+    assert_eq!(peer_entry(&c, &pb)["connection"], "relayed");
     let st = b.json(&["status"]);
     let reservations = st["network"]["relay"]["reservations"].as_array().unwrap();
     assert!(

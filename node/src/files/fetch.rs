@@ -1,8 +1,8 @@
 //! Fetching a file from the members that hold it.
 //!
 //! 1. Ask every connected member which of them holds the hash (members
-//!    reached only through a relay are left out: a relay's circuit carries
-//!    at most 128 KiB for 2 minutes).
+//!    reached only through a relay are left out: that would carry the file
+//!    through a third member's uplink, in circuits of at most 1 GiB).
 //! 2. Take the file's outline from a holder and check it against the hash
 //!    (or reuse the outline kept from an earlier attempt).
 //! 3. Open `HASH.part`; pieces already there that verify are kept (a
@@ -279,8 +279,9 @@ async fn holders_excluding(
         return Err(FileError::Unavailable(if relayed > 0 {
             format!(
                 "file {short}: the {relayed} member(s) holding it are reached only through a \
-                 relay, whose circuit limits (2 minutes, 128 KiB) a file cannot pass; connect \
-                 to one of them directly (peer add with its public address)"
+                 relay, and files are not fetched through a relay (a third member's uplink, \
+                 circuits of at most 1 GiB); connect to one of them directly (peer add with \
+                 its public address)"
             )
         } else {
             format!(

@@ -3,7 +3,7 @@
 //! library thread; its outputs become requests, responses, disconnections
 //! and store writes.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -83,6 +83,8 @@ pub(super) struct Loop {
     /// The roster the member set was evaluated from.
     pub(super) roster: Option<Arc<Roster>>,
     pub(super) members: Members,
+    /// Who invited this node, while it waits for its admission.
+    pub(super) inviters: HashSet<PeerId>,
     pub(super) book: Book,
     /// `[net] announce`: the addresses to give members instead of ours.
     pub(super) announce: Option<Vec<Multiaddr>>,

@@ -154,6 +154,9 @@ impl Loop {
                         self.dial_discovered(peer, addr);
                     }
                 }
+                if !self.inviters.is_empty() {
+                    self.dial_discovered_inviters();
+                }
             }
             BehaviourEvent::Mdns(mdns::Event::Expired(list)) => {
                 for (peer, addr) in list {

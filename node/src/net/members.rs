@@ -10,9 +10,10 @@
 use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 
-use libp2p::PeerId;
+use libp2p::{Multiaddr, PeerId};
+use tracing::info;
 
-use r2com_protocol::roster::Roster;
+use r2com_protocol::roster::{Action, Roster, SignedEntry};
 
 use super::event_loop::Loop;
 use crate::identity::peer_id_of;
@@ -60,26 +61,45 @@ fn live_members(roster: &Roster, me: &str) -> HashSet<PeerId> {
         .collect()
 }
 
+/// While this node waits for its admission: the nodes that invited it
+/// (the authors of its invites), which it may dial when mDNS finds them so
+/// as to hand in the admission. Empty once admitted.
+fn inviters(l: &crate::library::Library) -> HashSet<PeerId> {
+    let me = l.key().public().to_hex();
+    if l.roster().is_some_and(|r| r.is_live_member(&me)) {
+        return HashSet::new();
+    }
+    l.own_admission()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|b| SignedEntry::decode(b).ok())
+        .filter(|e| matches!(e.entry.action, Action::Invite(_)))
+        .filter_map(|e| peer_id_of(&e.entry.author))
+        .collect()
+}
+
 impl Loop {
     /// Look at the roster; if it changed, re-evaluate the member set and
     /// act on the change (records of former members dropped, new members
     /// told our addresses and dialed).
     pub(super) async fn refresh_members(&mut self) {
-        let Ok((roster, me)) = self
+        let known = self.roster.clone();
+        let Ok(Some((roster, me, inviters))) = self
             .library
-            .with(|l| (l.roster(), l.key().public().to_hex()))
+            .with(move |l| {
+                let roster = l.roster();
+                let same = match (&roster, &known) {
+                    (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                    (None, None) => true,
+                    _ => false,
+                };
+                (!same).then(|| (roster, l.key().public().to_hex(), inviters(l)))
+            })
             .await
         else {
             return;
         };
-        let same = match (&roster, &self.roster) {
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-            (None, None) => true,
-            _ => false,
-        };
-        if same {
-            return;
-        }
+        self.inviters = inviters;
         let set = roster
             .as_deref()
             .map(|r| live_members(r, &me))
@@ -105,5 +125,20 @@ impl Loop {
             }
         }
         self.dial_members();
+        self.dial_discovered_inviters();
+    }
+
+    /// Dial the inviters mDNS found (the invite may carry no address).
+    pub(super) fn dial_discovered_inviters(&mut self) {
+        let found: Vec<(PeerId, Multiaddr)> = self
+            .inviters
+            .iter()
+            .filter(|p| !self.swarm.is_connected(p))
+            .filter_map(|p| Some((*p, self.discovered.get(p)?.first()?.clone())))
+            .collect();
+        for (peer, addr) in found {
+            info!(%peer, %addr, "mDNS found the member that invited this node");
+            self.dial_discovered(peer, addr);
+        }
     }
 }

@@ -178,6 +178,18 @@ impl Loop {
             };
             self.swarm.behaviour_mut().relay.set_status(Some(status));
         }
+        if serve && self.relay_mode == RelayMode::On {
+            // A reservation names the relay's external addresses; with
+            // `relay = "on"` the operator vouches for the ones we announce
+            // (AutoNAT confirms them in `auto`).
+            let known: Vec<Multiaddr> = self.swarm.external_addresses().cloned().collect();
+            for a in self.own_addrs() {
+                if !is_relayed(&a) && !known.contains(&a) {
+                    info!(addr = %a, "relay: offering this address in reservations");
+                    self.swarm.add_external_address(a);
+                }
+            }
+        }
     }
 
     /// Reserve on member relays while this node is not publicly reachable
