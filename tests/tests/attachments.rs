@@ -69,7 +69,7 @@ fn connected_to(n: &TestNode, others: &[&TestNode]) -> bool {
     wait_for(CONVERGE, || {
         let peers = n.json(&["peers"]);
         ids.iter().all(|id| {
-            peers
+            peers["members"]
                 .as_array()
                 .unwrap()
                 .iter()

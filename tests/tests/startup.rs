@@ -33,10 +33,12 @@ fn run_starts_every_time_while_status_is_polled_every_10_ms() {
                     .expect("run r2com status");
                 polls.fetch_add(1, Ordering::SeqCst);
                 if !out.status.success() {
-                    failures
-                        .lock()
-                        .unwrap()
-                        .push(String::from_utf8_lossy(&out.stderr).into_owned());
+                    failures.lock().unwrap().push(format!(
+                        "{}: {}{}",
+                        out.status,
+                        String::from_utf8_lossy(&out.stderr),
+                        String::from_utf8_lossy(&out.stdout)
+                    ));
                 }
                 std::thread::sleep(Duration::from_millis(10));
             }
