@@ -7,7 +7,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
-use r2com_protocol::control::PeerRow;
+use r2com_protocol::control::{Connection, PeerRow};
 use r2com_protocol::roster::Role;
 use r2com_protocol::staff::StaffRole;
 
@@ -108,13 +108,13 @@ async fn consortium(State(state): State<AppState>, staff: Staff) -> Answer {
         })
         .collect();
     let peers: Vec<PeerRow> = match &state.net {
-        Some(net) => net.peers().await.unwrap_or_default(),
+        Some(net) => net.peers().await.map(|p| p.members).unwrap_or_default(),
         None => Vec::new(),
     };
     let nodes = peers
         .iter()
         .map(|p| {
-            let relayed = p.addrs.iter().any(|a| a.contains("p2p-circuit"));
+            let relayed = p.connection == Some(Connection::Relayed);
             let in_sync = p.last_sync.is_some() && p.we_lack == 0 && p.they_lack == 0;
             NodeView {
                 org: p.org.clone(),
