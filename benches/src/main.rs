@@ -262,15 +262,24 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     DATASET.set(args.dataset.clone()).expect("set once");
     let scales: Vec<(&str, u32, u32)> = match args.scale.as_str() {
-        _ if args.suite == "swarm" => vec![("1/5", 1000, 400)],
+        _ if args.suite == "swarm" || args.suite == "reach" => vec![("1/5", 1000, 400)],
         "full" => vec![("full", 5000, 2000)],
         "fifth" => vec![("1/5", 1000, 400)],
         "both" => vec![("full", 5000, 2000), ("1/5", 1000, 400)],
         "ten" => vec![("ten", 50_000, 20_000)],
         s => bail!("--scale {s:?}: full, fifth, both or ten"),
     };
-    if !["foundation", "sync", "all", "swarm"].contains(&args.suite.as_str()) {
-        bail!("--suite {:?}: foundation, sync, all or swarm", args.suite);
+    const SUITES: [&str; 7] = [
+        "foundation",
+        "sync",
+        "files",
+        "web",
+        "all",
+        "swarm",
+        "reach",
+    ];
+    if !SUITES.contains(&args.suite.as_str()) {
+        bail!("--suite {:?}: one of {}", args.suite, SUITES.join(", "));
     }
     let mut all = serde_json::Map::new();
     println!(

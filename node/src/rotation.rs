@@ -237,6 +237,7 @@ impl Rotator {
 async fn connected_members(net: &NetHandle) -> usize {
     net.peers()
         .await
+        .map(|p| p.members)
         .unwrap_or_default()
         .iter()
         .filter(|p| p.connected && !p.revoked)

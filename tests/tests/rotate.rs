@@ -246,8 +246,7 @@ fn a_node_killed_inside_the_switch_finishes_the_rotation_at_its_next_start() {
         // B redials A's address and connects again.
         let b_id = b.peer_id();
         assert!(
-            wait_for(CONVERGE, || a
-                .json(&["peers"])
+            wait_for(CONVERGE, || a.json(&["peers"])["members"]
                 .as_array()
                 .unwrap()
                 .iter()

@@ -112,6 +112,17 @@ impl NetHandle {
         self.ask(|reply| Command::Status { reply }).await
     }
 
+    /// The addresses this node listens on itself (not circuits through a
+    /// relay).
+    pub async fn listen_addrs(&self) -> Result<Vec<String>, String> {
+        let status = self.status().await?;
+        Ok(status
+            .listen
+            .into_iter()
+            .filter(|a| !a.contains("/p2p-circuit"))
+            .collect())
+    }
+
     /// Connected members (with whether only through a relay).
     pub async fn file_sources(&self) -> Result<Vec<FileSource>, String> {
         self.ask(|reply| Command::FileSources { reply }).await
