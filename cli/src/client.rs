@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use r2com_node::api::dispatch;
+use r2com_node::data_dir::socket_path;
 use r2com_node::dir_lock::{DirLock, Role};
 use r2com_node::frame;
-use r2com_node::open::{socket_path, NodeError, OpenNode};
+use r2com_node::open::{NodeError, OpenNode};
 use r2com_node::store::StoreError;
 use r2com_protocol::control::{
     ApiError, ErrorCode, Frame, Request, Response, MAX_REQUEST_LEN, MAX_RESPONSE_LEN,

@@ -17,8 +17,7 @@ use r2com_protocol::ids::RecordKind;
 use r2com_protocol::record::{Attachment, Record};
 use r2com_protocol::roster::Role;
 
-use crate::files::fetch::Fetched;
-use crate::files::parse_hash;
+use crate::files::{parse_hash, Fetched};
 use crate::open::OpenNode;
 
 /// Answer one request. `progress` hears of long work (an import's records).

@@ -43,8 +43,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-/// The configuration file inside the data directory.
-pub const CONFIG_FILE: &str = "config.toml";
+use crate::data_dir::CONFIG_FILE;
 /// Where the feed listens unless configured: loopback only.
 pub const DEFAULT_FEED_LISTEN: &str = "127.0.0.1:8733";
 /// Where the web app listens unless configured: loopback only.

@@ -21,8 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
-/// The lock file inside the data directory.
-pub const LOCK_FILE: &str = "node.lock";
+use crate::data_dir::LOCK_FILE;
 
 /// Why the lock could not be taken.
 #[derive(Debug, thiserror::Error)]

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use r2com_protocol::identity::NodeKey;
 
-pub const KEY_FILE: &str = "node.key";
+use crate::data_dir::{KEY_FILE, STORE_DIR};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
@@ -47,7 +47,7 @@ pub fn init(dir: &Path) -> Result<(NodeKey, bool), IdentityError> {
     if path.exists() {
         return Ok((load(dir)?, false));
     }
-    if dir.join(crate::open::STORE_DIR).exists() {
+    if dir.join(STORE_DIR).exists() {
         return Err(IdentityError::MissingBesideStore(dir.to_owned(), path));
     }
     fs::create_dir_all(dir).map_err(|e| IdentityError::Io(dir.to_owned(), e))?;

@@ -3,9 +3,10 @@
 //!
 //! # Layout
 //!
-//! * [`open`] opens a data directory as an [`open::OpenNode`] (key and
-//!   store); [`run`] serves it (`r2com run`): the [`library_thread`], the
-//!   control socket ([`control`], [`api`], [`frame`]), the calendar [`feed`] and the
+//! * [`data_dir`] names what a data directory holds; [`open`] opens one as
+//!   an [`open::OpenNode`] (key and store); [`run`] serves it (`r2com
+//!   run`): the [`library_thread`], the control socket ([`control`],
+//!   [`api`], [`frame`]), the web app and calendar feeds ([`web`]) and the
 //!   network ([`net`]).
 //! * [`store`]: the `Store` trait, sled and in-memory stores, and the
 //!   failpoint wrapper tests use.
@@ -83,9 +84,9 @@ pub mod apply;
 pub mod backup;
 pub mod config;
 pub mod control;
+pub mod data_dir;
 pub mod demo_data;
 pub mod dir_lock;
-pub mod feed;
 pub mod files;
 pub mod frame;
 pub mod identity;

@@ -5,18 +5,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::data_dir::STORE_DIR;
 use crate::dir_lock::{DirLock, LockError, Role};
 use crate::files::FileStore;
 use crate::identity::{self, IdentityError};
 use crate::library::Library;
 use crate::store::failpoint::{Failpoint, FailpointStore};
 use crate::store::{SledStore, Store, StoreError};
-use crate::web::LocalStore;
-
-/// The store directory inside the data directory.
-pub const STORE_DIR: &str = "store";
-/// The control socket inside the data directory.
-pub const CONTROL_SOCKET: &str = "control.sock";
+use crate::web::local::{LocalError, LocalStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
@@ -50,7 +46,7 @@ pub enum NodeError {
     Signal(std::io::Error),
     /// The local store (staff accounts, sessions, audit) failed.
     #[error(transparent)]
-    Local(#[from] crate::web::local::LocalError),
+    Local(#[from] LocalError),
 }
 
 /// How long `r2com run` waits for a CLI command that has the store open.
@@ -123,7 +119,7 @@ impl OpenNode {
     }
 
     /// The local store of this data directory (opened on first use).
-    pub fn local(&self) -> Result<LocalStore, crate::web::local::LocalError> {
+    pub fn local(&self) -> Result<LocalStore, LocalError> {
         let mut slot = self.local.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(l) = &*slot {
             return Ok(l.clone());
@@ -132,8 +128,4 @@ impl OpenNode {
         *slot = Some(l.clone());
         Ok(l)
     }
-}
-
-pub fn socket_path(data_dir: &Path) -> PathBuf {
-    data_dir.join(CONTROL_SOCKET)
 }

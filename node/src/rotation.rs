@@ -43,6 +43,7 @@ use tracing::{info, warn};
 use r2com_protocol::control::{ApiError, ErrorCode, KeyRotated, RotationState, SyncOutcome};
 use r2com_protocol::identity::NodeKey;
 
+use crate::data_dir::{NEXT_KEY_FILE, OLD_KEY_FILE};
 use crate::identity::{self, create_key, key_path, read_key, sync_dir, IdentityError};
 use crate::library::Library;
 use crate::library_thread::LibraryHandle;
@@ -50,16 +51,12 @@ use crate::membership::NextKey;
 use crate::net::NetHandle;
 use crate::store::failpoint::{Action, Failpoint, Site};
 
-/// The next key, while phase 1 runs.
-pub const NEXT_FILE: &str = "node.key.next";
-/// The previous key, between the switch and its revocation.
-pub const OLD_FILE: &str = "node.key.old";
 /// How long a member has to confirm it holds the next key's admission.
 pub const CONFIRM_WAIT: Duration = Duration::from_secs(60);
 
 /// The next key: the one of an earlier attempt, or a new one.
 pub fn next_key(dir: &Path) -> Result<NodeKey, IdentityError> {
-    let path = dir.join(NEXT_FILE);
+    let path = dir.join(NEXT_KEY_FILE);
     if let Some(k) = read_key(&path)? {
         return Ok(k);
     }
@@ -101,7 +98,11 @@ fn failpoint(at: Action) {
 }
 
 fn paths(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    (key_path(dir), dir.join(OLD_FILE), dir.join(NEXT_FILE))
+    (
+        key_path(dir),
+        dir.join(OLD_KEY_FILE),
+        dir.join(NEXT_KEY_FILE),
+    )
 }
 
 /// At start: finish a switch a crash interrupted. Returns the old key if
@@ -134,7 +135,7 @@ pub fn revoke_old(dir: &Path, library: &Library, old: NodeKey) {
     match library.revoke_old_key(&old, Utc::now()) {
         Ok(revoked) => {
             info!(old = %old.public(), revoked, "the previous node key is revoked");
-            let path = dir.join(OLD_FILE);
+            let path = dir.join(OLD_KEY_FILE);
             if let Err(e) = fs::remove_file(&path).and_then(|()| sync_dir(dir)) {
                 warn!(error = %e, path = %path.display(), "cannot remove the previous key");
             }
@@ -263,7 +264,7 @@ async fn confirm(net: &NetHandle) -> Result<String, ApiError> {
                 ErrorCode::Unavailable,
                 format!(
                     "no connected member confirmed the new key's admission within {} s; this \
-                     node keeps its key (the new one waits in {NEXT_FILE}): run `r2com key \
+                     node keeps its key (the new one waits in {NEXT_KEY_FILE}): run `r2com key \
                      rotate` again when a member is connected",
                     CONFIRM_WAIT.as_secs()
                 ),
@@ -298,18 +299,18 @@ mod tests {
         let k2 = next_key(d).unwrap();
         assert_eq!(next_key(d).unwrap().public(), k2.public(), "reused");
         // Crash after the link, before the rename.
-        fs::hard_link(key_path(d), d.join(OLD_FILE)).unwrap();
+        fs::hard_link(key_path(d), d.join(OLD_KEY_FILE)).unwrap();
         let old = recover(d)
             .unwrap()
             .expect("the old key's revocation is due");
         assert_eq!(old.public(), k1.public());
         assert_eq!(identity::load(d).unwrap().public(), k2.public());
-        assert!(!d.join(NEXT_FILE).exists());
+        assert!(!d.join(NEXT_KEY_FILE).exists());
         // Recovering again changes nothing.
         assert_eq!(recover(d).unwrap().unwrap().public(), k1.public());
         assert_eq!(identity::load(d).unwrap().public(), k2.public());
         // A whole switch.
-        fs::remove_file(d.join(OLD_FILE)).unwrap();
+        fs::remove_file(d.join(OLD_KEY_FILE)).unwrap();
         let k3 = next_key(d).unwrap();
         switch(d).unwrap();
         assert_eq!(identity::load(d).unwrap().public(), k3.public());

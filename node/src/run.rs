@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use tracing::info;
 
+use crate::data_dir::{socket_path, FEED_ADDR_FILE, WEB_ADDR_FILE};
 use crate::identity;
-use crate::open::{socket_path, NodeError, OpenNode};
+use crate::open::{NodeError, OpenNode};
 
 /// How long control requests in flight at shutdown may take to finish.
 const SHUTDOWN_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -116,8 +117,8 @@ pub async fn run(
             .filter_map(|u| u.host_str().map(str::to_owned))
             .chain(config.web.hosts.iter().cloned()),
     ));
-    let web_file = data_dir.join(crate::web::WEB_ADDR_FILE);
-    let feed_file = data_dir.join(crate::feed::FEED_ADDR_FILE);
+    let web_file = data_dir.join(WEB_ADDR_FILE);
+    let feed_file = data_dir.join(FEED_ADDR_FILE);
     let web = match bind_http(web_listen, NodeError::Web, "web app", "[web] listen").await? {
         Some(l) => {
             let app = crate::web::app(web_state.clone(), hosts.clone());
@@ -125,7 +126,7 @@ pub async fn run(
                 .map_err(|e| NodeError::Socket(web_file.clone(), e))?;
             write_addr(&web_file, running.addr)?;
             info!(
-                url = %crate::web::base_url(web_state.public_url.as_deref(), running.addr),
+                url = %crate::web::links::base_url(web_state.public_url.as_deref(), running.addr),
                 "web app"
             );
             Some(running)
@@ -145,7 +146,7 @@ pub async fn run(
             let running = crate::web::Running::spawn(l, app)
                 .map_err(|e| NodeError::Socket(feed_file.clone(), e))?;
             write_addr(&feed_file, running.addr)?;
-            info!(url = %format!("http://{}{}", running.addr, crate::feed::FEED_PATH), "calendar feed");
+            info!(url = %format!("http://{}{}", running.addr, crate::web::feed::FEED_PATH), "calendar feed");
             Some(running)
         }
         None => None,

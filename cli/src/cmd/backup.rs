@@ -28,7 +28,7 @@ pub fn backup(ctx: &Ctx, out: &Path) -> Outcome {
 
 /// Rebuild a stopped node's store from a backup.
 pub fn restore(ctx: &Ctx, file: &Path) -> Outcome {
-    let sock = r2com_node::open::socket_path(&ctx.dir);
+    let sock = r2com_node::data_dir::socket_path(&ctx.dir);
     if std::os::unix::net::UnixStream::connect(&sock).is_ok() {
         return Err(ApiError::new(
             r2com_protocol::control::ErrorCode::Invalid,

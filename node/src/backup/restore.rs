@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use super::read::{first_pass, for_each_change};
 use super::{BackupError, BackupReport};
+use crate::data_dir::STORE_DIR;
 use crate::library::{Batch, Library, META_CONSORTIUM};
-use crate::open::STORE_DIR;
 use crate::store::{keys, SledStore, Store};
 
 /// Changes applied per batch while restoring.

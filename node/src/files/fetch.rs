@@ -30,7 +30,7 @@ use r2com_protocol::files::{piece_len, FileRequest, FileResponse, Hash32, Verifi
 use r2com_protocol::record::attachment::short;
 
 use super::store::read_at;
-use super::{hex32, FileError, FileStore};
+use super::{hex32, Fetched, FileError, FileStore};
 use crate::net::{FileSource, NetHandle};
 use crate::store::failpoint::{Failpoint, Site};
 
@@ -41,17 +41,6 @@ pub const PER_PEER: usize = 4;
 pub const MAX_IN_FLIGHT: usize = 8;
 /// Failed requests after which a holder is given up for this fetch.
 const MAX_FAILURES: u32 = 3;
-
-/// What a fetch did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Fetched {
-    /// Bytes received from members this time.
-    pub fetched: u64,
-    /// Bytes found verified in the part file from an earlier attempt.
-    pub resumed: u64,
-    /// The members pieces came from (base58 PeerIds).
-    pub from: Vec<String>,
-}
 
 /// Fetch file `hash` of `size` bytes into the store. `progress` hears
 /// (bytes held, size) now and then.

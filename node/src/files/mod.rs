@@ -62,6 +62,17 @@ impl From<FileError> for ApiError {
     }
 }
 
+/// What a fetch did ([`fetch::fetch`]; the control API reports it).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Fetched {
+    /// Bytes received from members this time.
+    pub fetched: u64,
+    /// Bytes found verified in the part file from an earlier attempt.
+    pub resumed: u64,
+    /// The members pieces came from (base58 PeerIds).
+    pub from: Vec<String>,
+}
+
 /// `[attachments] prefetch`: which files a node fetches without being asked.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]

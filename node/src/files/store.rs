@@ -21,9 +21,8 @@ use blake3::hazmat::ChainingValue;
 use r2com_protocol::files::{piece_count, piece_cv, piece_len, Hash32, Verifier, PIECE};
 
 use super::FileError;
+use crate::data_dir::FILES_DIR;
 
-/// The store's directory inside the data directory.
-pub const FILES_DIR: &str = "files";
 /// Bytes read to sniff a file's media type.
 const SNIFF_LEN: usize = 8192;
 

@@ -9,7 +9,7 @@ use r2com_protocol::files::{FileRequest, FileResponse, Hash32};
 use tokio::sync::{mpsc, oneshot};
 
 use super::FileSource;
-use crate::files::fetch::{self, Fetched};
+use crate::files::{fetch, Fetched};
 use crate::files::{FileError, FileStore};
 
 /// Commands waiting for the network loop.

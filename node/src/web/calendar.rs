@@ -27,7 +27,6 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/calendar", get(month))
         .route("/calendar/agenda", get(agenda))
-        .merge(super::events::routes())
 }
 
 /// One session as the pages show it.

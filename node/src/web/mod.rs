@@ -17,7 +17,7 @@
 //! practice and its forms), [`calendar`] (month and agenda) and [`events`]
 //! (one event and its forms), [`consortium`] (members and sync, admins
 //! only); [`record_page`] holds what practice and event pages share. The
-//! calendar feeds are [`crate::feed`].
+//! calendar feeds are [`feed`].
 
 mod accounts;
 pub mod api;
@@ -28,9 +28,11 @@ mod consortium;
 mod event_form;
 mod events;
 mod facets;
+pub mod feed;
 mod guard;
 pub mod i18n;
 mod library;
+pub mod links;
 pub mod local;
 mod markdown;
 mod page;
@@ -45,7 +47,6 @@ pub mod staff;
 mod staff_list;
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
@@ -62,8 +63,6 @@ use crate::net::NetHandle;
 pub use guard::AllowedHosts;
 pub use local::LocalStore;
 
-/// File in the data directory that holds the address the web app is bound to.
-pub const WEB_ADDR_FILE: &str = "web.addr";
 /// Password hashes computed at once (each takes about 20 MiB and 50 ms).
 const HASHING_AT_ONCE: usize = 2;
 
@@ -236,8 +235,9 @@ pub fn app(state: AppState, hosts: Arc<AllowedHosts>) -> Router {
         .merge(library::routes())
         .merge(practices::routes())
         .merge(calendar::routes())
+        .merge(events::routes())
         .merge(consortium::routes())
-        .merge(crate::feed::secret_routes())
+        .merge(feed::secret_routes())
         .route("/", get(|| async { page::see_other("/practices") }))
         .route("/static/{version}/{name}", get(assets::serve))
         .route("/favicon.ico", get(assets::favicon))
@@ -249,7 +249,7 @@ pub fn app(state: AppState, hosts: Arc<AllowedHosts>) -> Router {
 
 /// The anonymous feed's listener (`[feed] listen`).
 pub fn feed_app(state: AppState, hosts: Arc<AllowedHosts>) -> Router {
-    crate::feed::anonymous_routes()
+    feed::anonymous_routes()
         .with_state(state)
         .layer(middleware::from_fn_with_state(hosts, guard::guard))
 }
@@ -279,28 +279,6 @@ impl Running {
         let _ = self.stop.send(true);
         let _ = self.task.await;
     }
-}
-
-/// The base of links for staff when the node is bound to `addr`: the
-/// public URL if configured, else `http://ADDR` (loopback for a wildcard
-/// address).
-pub fn base_url(public_url: Option<&str>, addr: SocketAddr) -> String {
-    if let Some(u) = public_url {
-        return u.trim_end_matches('/').to_owned();
-    }
-    let mut addr = addr;
-    if addr.ip().is_unspecified() {
-        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
-    }
-    format!("http://{addr}")
-}
-
-/// The running web app's base URL, from its address file; `None` when the
-/// node or its web app is not running.
-pub fn running_base_url(data_dir: &Path, public_url: Option<&str>) -> Option<String> {
-    let text = std::fs::read_to_string(data_dir.join(WEB_ADDR_FILE)).ok()?;
-    let addr: SocketAddr = text.trim().parse().ok()?;
-    Some(base_url(public_url, addr))
 }
 
 /// Percent-encode for a query string value.

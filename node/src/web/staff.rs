@@ -3,8 +3,6 @@
 //! accounts are made without a password and get a one-time link to choose
 //! one; `web login-url` gives a one-time login link.
 
-use std::path::Path;
-
 use chrono::{DateTime, Duration, Utc};
 
 use r2com_protocol::control::{
@@ -92,25 +90,6 @@ impl From<LocalError> for ApiError {
     }
 }
 
-/// Where links printed for staff point: `[web] public_url`, else the
-/// running web app's address, else where it is configured to listen.
-pub fn link_base(data_dir: &Path) -> String {
-    let config = crate::config::Config::load(data_dir).unwrap_or_default();
-    let public = config.web_public_url(data_dir).ok().flatten();
-    let public = public
-        .as_ref()
-        .map(|u| u.as_str().trim_end_matches('/').to_owned());
-    if let Some(u) = super::running_base_url(data_dir, public.as_deref()) {
-        return u;
-    }
-    match config.web_listen(data_dir, None) {
-        Ok(crate::config::FeedListen::Explicit(a) | crate::config::FeedListen::Default(a)) => {
-            super::base_url(public.as_deref(), a)
-        }
-        _ => public.unwrap_or_else(|| format!("http://{}", crate::config::DEFAULT_WEB_LISTEN)),
-    }
-}
-
 /// An account as the CLI shows it (never its password hash or feed secret).
 pub fn account(u: &User) -> StaffAccount {
     StaffAccount {
@@ -133,7 +112,7 @@ pub fn dispatch(
     now: DateTime<Utc>,
 ) -> Result<Response, ApiError> {
     let local = node.local()?;
-    let url = |path: &str| format!("{}{path}", link_base(&node.data_dir));
+    let url = |path: &str| format!("{}{path}", super::links::link_base(&node.data_dir));
     Ok(match request {
         Request::UserAdd { name, role } => {
             let (user, path) = add(&local, &name, role, now)?;

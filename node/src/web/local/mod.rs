@@ -16,8 +16,7 @@ use sha2::{Digest, Sha256};
 
 pub use r2com_protocol::staff::{StaffRole, UserName};
 
-/// The local store inside the data directory.
-pub const LOCAL_DIR: &str = "local";
+use crate::data_dir::LOCAL_DIR;
 /// Page cache of the local store.
 const CACHE_BYTES: u64 = 256 * 1024;
 

@@ -22,9 +22,6 @@ use crate::web::AppState;
 
 /// The anonymous feed's path.
 pub const FEED_PATH: &str = "/calendar.ics";
-/// File in the data directory that holds the address the anonymous feed is
-/// bound to.
-pub const FEED_ADDR_FILE: &str = "feed.addr";
 
 /// The anonymous feed's listener: `/calendar.ics` and nothing else.
 pub fn anonymous_routes() -> Router<AppState> {
