@@ -71,7 +71,7 @@ mod tests {
         let data = dir.path().join("node");
         crate::identity::init(&data).unwrap();
         drop(crate::open::OpenNode::open_for_run(&data).unwrap());
-        let store = data.join(crate::open::STORE_DIR);
+        let store = data.join(crate::data_dir::STORE_DIR);
         let outside = dir.path().join("outside");
         fs::write(&outside, b"not ours").unwrap();
         fs::set_permissions(&outside, fs::Permissions::from_mode(0o644)).unwrap();
