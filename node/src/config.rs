@@ -226,7 +226,10 @@ impl Config {
     }
 
     /// `[net] relay`, parsed.
-    pub fn net_relay(&self, data_dir: &Path) -> Result<crate::net::RelayMode, ConfigError> {
+    pub fn net_relay(
+        &self,
+        data_dir: &Path,
+    ) -> Result<crate::net::relay_mode::RelayMode, ConfigError> {
         match &self.net.relay {
             None => Ok(Default::default()),
             Some(s) => s.parse().map_err(|reason| ConfigError::Value {

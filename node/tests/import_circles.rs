@@ -11,7 +11,16 @@ type Module = Vec<String>;
 /// Circles known and not yet broken: the network loop's `impl Loop` blocks
 /// spread over sibling files that `event_loop.rs` uses back. Breaking one
 /// fails this test until it leaves the list.
-const KNOWN: &[&[&str]] = &[&["net/dial.rs", "net/event_loop.rs", "net/files.rs"]];
+const KNOWN: &[&[&str]] = &[&[
+    "net/behaviour.rs",
+    "net/book.rs",
+    "net/dial.rs",
+    "net/event_loop.rs",
+    "net/files.rs",
+    "net/members.rs",
+    "net/reach.rs",
+    "net/relay.rs",
+]];
 
 fn files(dir: &Path, root: &Path, out: &mut BTreeMap<Module, String>) {
     for e in std::fs::read_dir(dir).unwrap() {

@@ -42,6 +42,7 @@ mod handle;
 mod members;
 mod reach;
 mod relay;
+pub mod relay_mode;
 mod share;
 
 use std::collections::HashMap;
@@ -63,7 +64,7 @@ use event_loop::Loop;
 use handle::COMMAND_CAPACITY;
 pub use handle::{JoinOutcome, NetHandle, NetStatus};
 use members::Members;
-pub use relay::RelayMode;
+pub use relay_mode::RelayMode;
 
 /// Network settings.
 #[derive(Clone, Debug)]

@@ -5,7 +5,7 @@
 //!   unless their source is a live member (a circuit's destination holds a
 //!   reservation, so it is a member too). The limits are raised far above
 //!   libp2p's defaults (2 min, 128 KiB per circuit) so that a full clone
-//!   and hours of syncing fit in one circuit. [`RelayMode`] says when it
+//!   and hours of syncing fit in one circuit. [`super::relay_mode::RelayMode`] says when it
 //!   serves: `auto` once AutoNAT confirmed a public address of ours.
 //! * **Client**: a node that is not publicly reachable reserves a slot on
 //!   up to [`MAX_RESERVATIONS`] connected member relays; its circuit
@@ -26,6 +26,7 @@ use tracing::{info, warn};
 
 use super::event_loop::Loop;
 use super::members::Members;
+use super::relay_mode::RelayMode;
 
 /// Reservations a NATed node holds at once.
 pub(super) const MAX_RESERVATIONS: usize = 2;
@@ -44,38 +45,6 @@ const MEMBER_RATE_PER_MINUTE: u32 = 60;
 /// Wait before reserving again on a relay that dropped or refused us.
 const RETRY_MIN: Duration = Duration::from_secs(2);
 const RETRY_MAX: Duration = Duration::from_secs(300);
-
-/// When this node relays for members (`[net] relay`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum RelayMode {
-    /// Once AutoNAT confirmed a public address of this node.
-    #[default]
-    Auto,
-    On,
-    Off,
-}
-
-impl std::str::FromStr for RelayMode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "auto" => Ok(RelayMode::Auto),
-            "on" => Ok(RelayMode::On),
-            "off" => Ok(RelayMode::Off),
-            _ => Err(format!("{s:?} is not auto, on or off")),
-        }
-    }
-}
-
-impl std::fmt::Display for RelayMode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            RelayMode::Auto => "auto",
-            RelayMode::On => "on",
-            RelayMode::Off => "off",
-        })
-    }
-}
 
 /// The relay server's configuration: members only, raised limits.
 pub(super) fn server_config(members: Members) -> relay::Config {
