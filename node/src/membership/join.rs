@@ -121,15 +121,7 @@ impl Library {
     /// Take up an invite: store it and this node's admission.
     pub fn join(&self, token: &str, now: DateTime<Utc>) -> Result<Joined, LibraryError> {
         let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
-        let raw = token
-            .trim()
-            .strip_prefix(TOKEN_PREFIX)
-            .ok_or_else(|| bad(format!("an invite token starts with {TOKEN_PREFIX}")))?;
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(raw)
-            .map_err(|_| bad("the invite token is damaged (not base64)"))?;
-        let invite = SignedEntry::decode(&bytes)
-            .map_err(|e| bad(format!("the invite token is damaged: {e}")))?;
+        let invite = decode_token(token)?;
         let cid = EntryId::from_hex(&invite.entry.consortium)
             .map_err(|_| bad("the invite names no consortium"))?;
         let verified = invite
@@ -223,4 +215,17 @@ impl Library {
             Some(b"{}".to_vec()),
         )]))
     }
+}
+
+/// The signed invite entry an invite token (`TOKEN_PREFIX` + base64) carries;
+/// not yet verified.
+pub(super) fn decode_token(token: &str) -> Result<SignedEntry, LibraryError> {
+    let raw = token
+        .trim()
+        .strip_prefix(TOKEN_PREFIX)
+        .ok_or_else(|| bad(format!("an invite token starts with {TOKEN_PREFIX}")))?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw)
+        .map_err(|_| bad("the invite token is damaged (not base64)"))?;
+    SignedEntry::decode(&bytes).map_err(|e| bad(format!("the invite token is damaged: {e}")))
 }

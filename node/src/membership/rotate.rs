@@ -3,7 +3,6 @@
 //! (phase 1, signed by the current key), and the old key's revocation of
 //! itself with the frontier of its changes (phase 2, after the switch).
 
-use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 
 use r2com_protocol::identity::NodeKey;
@@ -11,7 +10,7 @@ use r2com_protocol::roster::{
     author_entry, witness, Action, ConsortiumId, Entry, Invite, OrgInfo, SignedEntry, Target,
 };
 
-use super::{bad, ts, TOKEN_PREFIX};
+use super::{bad, ts};
 use crate::library::{Library, LibraryError};
 
 /// How long the invite of the next key (by an admin node itself) runs:
@@ -140,15 +139,7 @@ impl Library {
         key: &str,
         org: &str,
     ) -> Result<SignedEntry, LibraryError> {
-        let raw = token
-            .trim()
-            .strip_prefix(TOKEN_PREFIX)
-            .ok_or_else(|| bad(format!("an invite token starts with {TOKEN_PREFIX}")))?;
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(raw)
-            .map_err(|_| bad("the invite token is damaged (not base64)"))?;
-        let invite = SignedEntry::decode(&bytes)
-            .map_err(|e| bad(format!("the invite token is damaged: {e}")))?;
+        let invite = super::join::decode_token(token)?;
         let v = invite
             .verify(Some(cid))
             .map_err(|e| bad(format!("the invite does not verify here: {e}")))?;
