@@ -45,7 +45,15 @@ pub fn dispatch(
             kind,
             record,
             accept_ambiguous,
-        } => Response::Record(lib.add(kind, record, accept_ambiguous, now)?),
+            reuse,
+        } => {
+            if reuse {
+                if let Some(id) = record.get("id").and_then(|v| v.as_str()) {
+                    lib.reuse_erased(kind, id, now)?;
+                }
+            }
+            Response::Record(lib.add(kind, record, accept_ambiguous, now)?)
+        }
         Request::Edit {
             kind,
             id,
@@ -83,6 +91,7 @@ pub fn dispatch(
             Response::Log(lib.log(since.as_deref(), org.as_deref(), limit)?)
         }
         Request::Conflicts => Response::Conflicts(lib.conflicts()?),
+        Request::Erase { record, reason } => Response::Erased(lib.erase(&record, &reason, now)?),
         Request::Resolve {
             record,
             field,

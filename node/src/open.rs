@@ -108,9 +108,12 @@ impl OpenNode {
             ),
             Err(e) => return Err(NodeError::Permissions(data_dir.to_owned(), e)),
         }
+        let library = Library::new(store, key)?;
+        let files = FileStore::new(data_dir, config.attachments.max_size());
+        library.use_files(files.clone())?;
         Ok(OpenNode {
-            library: Library::new(store, key)?,
-            files: FileStore::new(data_dir, config.attachments.max_size()),
+            library,
+            files,
             data_dir: data_dir.to_owned(),
             running,
             local: Default::default(),

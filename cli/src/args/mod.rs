@@ -170,6 +170,17 @@ pub enum Command {
     /// Record fields that concurrent changes set to different values, with
     /// each value's author and time, and merged records that fail validation.
     Conflicts,
+    /// Erase a record on every node (its organisation or an admin): its
+    /// document, every change and signature, search text and snapshots; a
+    /// signed tombstone stays, and the erased changes are refused if offered
+    /// again.
+    Erase {
+        /// The record's id (or practice/ID, event/ID).
+        id: String,
+        /// Why (kept in the tombstone every node holds).
+        #[arg(long)]
+        reason: String,
+    },
     /// Settle a field of a record with one value, on every node.
     Resolve {
         /// The record's id (or practice/ID, event/ID).

@@ -135,6 +135,9 @@ pub struct PracticeAdd {
     pub contact: Option<String>,
     #[arg(long, default_value = "draft")]
     pub status: String,
+    /// Use the id of an erased record again (admins only).
+    #[arg(long)]
+    pub reuse: bool,
 }
 
 #[derive(Args, Debug)]
@@ -182,6 +185,9 @@ pub struct EventAdd {
     /// For a start or end in the repeated autumn hour: which one you mean.
     #[arg(long, value_enum)]
     pub fold: Option<Fold>,
+    /// Use the id of an erased record again (admins only).
+    #[arg(long)]
+    pub reuse: bool,
 }
 
 #[derive(Args, Debug)]

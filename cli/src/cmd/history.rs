@@ -1,6 +1,8 @@
 //! `history`, `log`, `conflicts`, `resolve`.
 
-use r2com_protocol::control::{ChangeInfo, Conflicts, History, Request, Resolution, Resolved};
+use r2com_protocol::control::{
+    ChangeInfo, Conflicts, Erased, History, Request, Resolution, Resolved,
+};
 
 use super::Ctx;
 use crate::error::CliError;
@@ -14,6 +16,11 @@ pub fn history(ctx: &Ctx, record: String, diff: bool) -> Outcome {
 pub fn log(ctx: &Ctx, since: Option<String>, org: Option<String>, limit: Option<usize>) -> Outcome {
     let changes: Vec<ChangeInfo> = ctx.ask(Request::Log { since, org, limit })?;
     ctx.emit(&changes)
+}
+
+pub fn erase(ctx: &Ctx, record: String, reason: String) -> Outcome {
+    let e: Erased = ctx.ask(Request::Erase { record, reason })?;
+    ctx.emit(&e)
 }
 
 pub fn conflicts(ctx: &Ctx) -> Outcome {

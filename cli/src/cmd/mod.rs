@@ -95,6 +95,7 @@ pub fn run(cli: Cli) -> Outcome {
         Command::History { id, diff } => history::history(&ctx, id, diff),
         Command::Log { since, org, limit } => history::log(&ctx, since, org, limit),
         Command::Conflicts => history::conflicts(&ctx),
+        Command::Erase { id, reason } => history::erase(&ctx, id, reason),
         Command::Resolve {
             id,
             field,

@@ -34,8 +34,9 @@ pub fn practice(ctx: &Ctx, cmd: PracticeCmd) -> Outcome {
         ),
         PracticeCmd::Show { id } => show(ctx, kind, id),
         PracticeCmd::Add(a) => {
+            let reuse = a.reuse;
             let record = practice_value(*a)?;
-            add(ctx, kind, record, false)
+            add(ctx, kind, record, false, reuse)
         }
         PracticeCmd::Edit(a) => {
             let edits = edits(&a, "body")?;
@@ -65,8 +66,9 @@ pub fn event(ctx: &Ctx, cmd: EventCmd) -> Outcome {
         EventCmd::Show { id } => show(ctx, kind, id),
         EventCmd::Add(a) => {
             let accept_ambiguous = accept_fold(a.fold)?;
+            let reuse = a.reuse;
             let record = event_value(*a)?;
-            add(ctx, kind, record, accept_ambiguous)
+            add(ctx, kind, record, accept_ambiguous, reuse)
         }
         EventCmd::Edit(a) => {
             let edits = edits(&a, "description")?;
@@ -104,11 +106,12 @@ fn show(ctx: &Ctx, kind: RecordKind, id: String) -> Outcome {
     ctx.emit(&Shown { record, files })
 }
 
-fn add(ctx: &Ctx, kind: RecordKind, record: Value, accept_ambiguous: bool) -> Outcome {
+fn add(ctx: &Ctx, kind: RecordKind, record: Value, accept_ambiguous: bool, reuse: bool) -> Outcome {
     let record: Record = ctx.ask(Request::Add {
         kind,
         record,
         accept_ambiguous,
+        reuse,
     })?;
     ctx.emit(&Saved {
         record,

@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use r2com_protocol::control::{
-    AuthorStanding, ChangeAction, ChangeInfo, Conflicts, FieldChange, History, Resolved,
+    AuthorStanding, ChangeAction, ChangeInfo, Conflicts, Erased, FieldChange, History, Resolved,
     SignatureCheck,
 };
 
@@ -153,6 +153,18 @@ impl Human for Conflicts {
             )?;
         }
         Ok(())
+    }
+}
+
+impl Human for Erased {
+    fn human(&self, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(
+            out,
+            "erased {} ({} changes); every member erases it as the entry {} reaches it",
+            self.record,
+            self.changes,
+            short_key(&self.entry)
+        )
     }
 }
 

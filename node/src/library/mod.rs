@@ -24,6 +24,7 @@ mod commit;
 mod conflicts;
 mod dataset;
 mod doc;
+mod erase;
 mod history;
 mod index;
 mod read;
@@ -134,6 +135,9 @@ pub struct Library {
     /// Changes and roster entries committed since the network last looked,
     /// to push to peers (filled by `commit` only, after the flush).
     pub(crate) commits: commit::CommitState,
+    /// The node's files, once the node set them (`use_files`): erasure
+    /// deletes those only erased records referred to.
+    pub(crate) files: std::sync::OnceLock<crate::files::FileStore>,
 }
 
 fn time_ms(now: DateTime<Utc>) -> i64 {
@@ -164,6 +168,7 @@ impl Library {
             write_lock: std::sync::Mutex::new(()),
             clock,
             commits: Default::default(),
+            files: std::sync::OnceLock::new(),
         };
         lib.reload_roster()?;
         lib.ensure_hash_index()?;

@@ -120,6 +120,7 @@ impl Library {
         *self.scope.write().unwrap_or_else(|e| e.into_inner()) = Scope(cid.0);
         *self.roster.write().unwrap_or_else(|e| e.into_inner()) = Some(roster.clone());
         self.retract_disallowed(&roster)?;
+        self.apply_erasures(&roster)?;
         Ok(roster)
     }
 

@@ -54,6 +54,7 @@ impl Library {
         now: DateTime<Utc>,
     ) -> Result<Option<(Batch, bool)>, LibraryError> {
         let doc_id = record.doc_id();
+        self.check_not_erased_id(&doc_id)?;
         let existing = self.record(&doc_id)?;
         if existing.as_ref() == Some(record) {
             return Ok(None);

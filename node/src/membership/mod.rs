@@ -58,7 +58,7 @@ pub fn parse_node_key(s: &str) -> Result<PublicKey, LibraryError> {
 impl Library {
     /// Sign an entry depending on the current roster heads and store it
     /// only if the rules accept it (valid, not void).
-    fn add_entry(
+    pub(crate) fn add_entry(
         &self,
         cid: &ConsortiumId,
         action: Action,
@@ -81,7 +81,7 @@ impl Library {
         Ok((signed, roster))
     }
 
-    fn require_admin(&self) -> Result<ConsortiumId, LibraryError> {
+    pub(crate) fn require_admin(&self) -> Result<ConsortiumId, LibraryError> {
         let cid = self.consortium_id()?.ok_or_else(|| {
             bad("this node is not in a consortium (r2com consortium create, or r2com join)")
         })?;

@@ -194,6 +194,18 @@ pub struct InvalidRecord {
     pub reason: String,
 }
 
+/// `erase`: the signed erasure entry every node carries out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Erased {
+    /// `practice/p-000001`.
+    pub record: String,
+    /// Signed changes of the record the entry lists (erased here now, and
+    /// refused everywhere if offered again).
+    pub changes: u64,
+    /// The erasure entry (hex id).
+    pub entry: String,
+}
+
 /// How `resolve` settles a field.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -33,8 +33,8 @@ pub use edit::{apply_edits, Edit};
 pub use error::{ApiError, ErrorCode};
 pub use files::{Attached, AttachmentRow, Detached, FileWritten};
 pub use history::{
-    Author, AuthorStanding, ChangeAction, ChangeInfo, ConflictValue, Conflicts, FieldChange,
-    FieldConflict, History, InvalidRecord, Resolution, Resolved, SignatureCheck,
+    Author, AuthorStanding, ChangeAction, ChangeInfo, ConflictValue, Conflicts, Erased,
+    FieldChange, FieldConflict, History, InvalidRecord, Resolution, Resolved, SignatureCheck,
 };
 pub use library::{
     BackupReport, ConsortiumStatus, Counts, EventRow, Ics, ImportReport, PracticeRow, Removed,

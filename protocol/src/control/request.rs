@@ -34,6 +34,9 @@ pub enum Request {
         /// hour) as its earlier occurrence instead of refusing it.
         #[serde(default)]
         accept_ambiguous: bool,
+        /// Use the id of an erased record again (admins only).
+        #[serde(default)]
+        reuse: bool,
     },
     /// Change fields of a record.
     Edit {
@@ -75,6 +78,9 @@ pub enum Request {
     },
     /// Fields with concurrent values, and merged records that fail validation.
     Conflicts,
+    /// Erase a record (`ID` or `practice/ID`) on every node: its
+    /// organisation or an admin.
+    Erase { record: String, reason: String },
     /// Settle a field of a record (`ID` or `practice/ID`) with one value.
     Resolve {
         record: String,
@@ -197,6 +203,7 @@ impl Request {
             Request::History { .. } => "history",
             Request::Log { .. } => "log",
             Request::Conflicts => "conflicts",
+            Request::Erase { .. } => "erase",
             Request::Resolve { .. } => "resolve",
             Request::ConsortiumCreate { .. } => "consortium_create",
             Request::Invite { .. } => "invite",

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::files::{Attached, AttachmentRow, Detached, FileWritten};
-use super::history::{ChangeInfo, Conflicts, History, Resolved};
+use super::history::{ChangeInfo, Conflicts, Erased, History, Resolved};
 use super::library::{
     BackupReport, EventRow, Ics, ImportReport, PracticeRow, Removed, SearchHit, Status,
     VerifyReport,
@@ -92,6 +92,8 @@ responses! {
     Conflicts(Conflicts),
     /// `Resolve`.
     Resolved(Resolved),
+    /// `Erase`.
+    Erased(Erased),
     /// `ConsortiumCreate`.
     Founded(Founded),
     /// `Invite`.

@@ -90,6 +90,11 @@ pub fn verify_batch(
     let mut cache = FrontierCache::default();
     for (sc, v) in fresh {
         let key = sc.doc.to_key();
+        let deps: Vec<[u8; 32]> = v.change.deps().iter().map(|h| h.0).collect();
+        if let Err(e) = roster.check_not_erased(&key, &v.hash.0, &deps) {
+            out.not_allowed.push(format!("{key} {}: {e}", v.hash));
+            continue;
+        }
         match roster.check_change_author_cached(
             &v.author,
             &key,

@@ -154,6 +154,24 @@ pub enum Action {
     },
     /// An admin promotes or demotes an organisation.
     SetRole { org: String, role: Role },
+    /// A record erased (right to erasure, or a mistake), by a member of its
+    /// organisation or an admin: every node deletes the record's document,
+    /// changes, signatures, search text and snapshots, and refuses the
+    /// listed changes (and, while the record stays erased, any change of
+    /// it) if offered again.
+    Erase {
+        /// The record's document (`practice/p-000001`).
+        doc: String,
+        /// The record's organisation when it was erased.
+        organisation: String,
+        reason: String,
+        /// Hashes (lower-case hex, strictly ascending) of the record's
+        /// changes the author held.
+        hashes: Vec<String>,
+    },
+    /// An admin lets an erased record's id be used again: changes that do
+    /// not build on erased ones are accepted once more.
+    Reuse { doc: String },
 }
 
 impl Action {
@@ -167,6 +185,8 @@ impl Action {
             Action::Withdraw { .. } => "withdraw",
             Action::Revoke { .. } => "revoke",
             Action::SetRole { .. } => "set_role",
+            Action::Erase { .. } => "erase",
+            Action::Reuse { .. } => "reuse",
         }
     }
 }

@@ -10,7 +10,7 @@ use super::entry::{Action, ConsortiumId, EntryId, Role, Target, VerifiedEntry};
 use super::facts::Facts;
 use super::resolve::resolve;
 use super::rules::{grant_holds, InEffect, Status};
-use super::state::{Frontiers, KeyState, OrgState, Rejected, Revocation, Roster};
+use super::state::{Erasure, Frontiers, KeyState, OrgState, Rejected, Revocation, Roster};
 use super::{filter, graph};
 
 /// Rounds of dropping refused entries and evaluating again.
@@ -104,6 +104,7 @@ impl Roster {
         r.invites = open_invites(&f, status);
         r.frontiers = frontiers(&f, effect);
         r.ever_admin = ever_admin(&f, status);
+        r.erasures = erasures(&f, status);
         r
     }
 }
@@ -222,6 +223,44 @@ fn ever_admin(f: &Facts, status: &[Status]) -> BTreeSet<String> {
         })
         .map(|(org, _)| (*org).to_owned())
         .collect()
+}
+
+/// The valid erasures, per record; one stays in force unless a valid
+/// `reuse` of the record has it in its causal past.
+fn erasures(f: &Facts, status: &[Status]) -> BTreeMap<String, Erasure> {
+    let valid = |i: &usize| status[*i].is_valid();
+    let reuses: Vec<usize> = (1..f.len())
+        .filter(valid)
+        .filter(|i| matches!(f.action(*i), Action::Reuse { .. }))
+        .collect();
+    let mut out: BTreeMap<String, Erasure> = BTreeMap::new();
+    for i in (1..f.len()).filter(valid) {
+        let Action::Erase {
+            doc,
+            organisation,
+            reason,
+            hashes,
+        } = f.action(i)
+        else {
+            continue;
+        };
+        let reused = reuses
+            .iter()
+            .any(|r| matches!(f.action(*r), Action::Reuse { doc: d } if d == doc) && f.le(i, *r));
+        let e = out.entry(doc.clone()).or_insert_with(|| Erasure {
+            doc: doc.clone(),
+            organisation: organisation.clone(),
+            by: f.author(i).to_owned(),
+            at: f.dag.order[i].entry().issued_at.clone(),
+            reason: reason.clone(),
+            entry: f.id(i).to_hex(),
+            hashes: BTreeSet::new(),
+            reusable: true,
+        });
+        e.hashes.extend(hashes.iter().cloned());
+        e.reusable &= reused;
+    }
+    out
 }
 
 /// Valid invites nobody used (no valid witness) and nobody withdrew.

@@ -80,7 +80,10 @@ impl<'d, 'a> Facts<'d, 'a> {
                 Action::SetRole { org, role } => {
                     f.grants.entry(org).or_default().push((i, *role));
                 }
-                Action::Genesis { .. } | Action::Invite(_) => {}
+                Action::Genesis { .. }
+                | Action::Invite(_)
+                | Action::Erase { .. }
+                | Action::Reuse { .. } => {}
             }
         }
         // Invites: their role grants, and the organisation of keys never

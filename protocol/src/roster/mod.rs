@@ -83,7 +83,16 @@
 //!    node that does not hold that history yet takes none of the key's
 //!    earlier changes until it does. Where several revocations in effect
 //!    strike a key, a change must be kept by all of them.
-//! 9. **Storing and relaying.** Nodes store and relay only entries the
+//! 9. **Erasure.** An `erase` names a record, its organisation and the
+//!    hashes of the record's changes its author held; it is signed by a
+//!    member of that organisation (admitted in its causal past) or by an
+//!    admin (authority as in 4). A concurrent revocation of its author voids
+//!    it, like any entry. While a valid erasure stands, every node deletes
+//!    the record's changes and refuses any change of the record; a valid
+//!    `reuse` by an admin with every erasure of the record in its causal
+//!    past lets the id be used again by changes that do not build on
+//!    erased ones (the erased ones stay refused).
+//! 10. **Storing and relaying.** Nodes store and relay only entries the
 //!    rules keep (valid ones, and void ones: valid where they were made, and
 //!    needed by entries that depend on them). Refused entries, unwitnessed
 //!    admissions and entries waiting for a dependency are not stored; a
@@ -117,7 +126,8 @@ pub use entry::{
 };
 pub use frontier::{authored_history, ChangeGraph, ChangeNode, FrontierCache, History};
 pub use state::{
-    ChangeAuthority, KeyState, MembershipError, OrgState, Rejected, Revocation, Roster, Standing,
+    ChangeAuthority, Erasure, KeyState, MembershipError, OrgState, Rejected, Revocation, Roster,
+    Standing,
 };
 
 /// Largest encoded entry (a revocation carries its frontier).

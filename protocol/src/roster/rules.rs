@@ -270,6 +270,21 @@ fn action_status(f: &Facts, st: &InEffect, out: &[Status], i: usize) -> Verdict 
             }
             Ok(())
         }
+        Action::Erase { organisation, .. } => {
+            if !member_at(f, out, key, i) {
+                return rejected("its author is not a member in its causal past");
+            }
+            if f.org_of(key) == Some(organisation.as_str()) {
+                return Ok(());
+            }
+            match authority(f, st, out, i) {
+                Err(Status::Rejected(_)) => Err(Status::Rejected(format!(
+                    "only {organisation} or an admin may erase its records"
+                ))),
+                other => other,
+            }
+        }
+        Action::Reuse { .. } => authority(f, st, out, i),
         Action::SetRole { org, .. } => {
             authority(f, st, out, i)?;
             if !org_exists_at(f, out, org, i) {

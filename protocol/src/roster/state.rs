@@ -17,6 +17,26 @@ pub struct Revocation {
     pub entry: String,
 }
 
+/// An erased record, as the roster keeps its tombstone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Erasure {
+    /// `practice/p-000001`.
+    pub doc: String,
+    /// The organisation the record belonged to, as the erasure names it.
+    pub organisation: String,
+    /// The erasing node key (hex).
+    pub by: String,
+    /// When, as its author claims.
+    pub at: String,
+    pub reason: String,
+    /// The (first) erasure entry's id (hex).
+    pub entry: String,
+    /// Hashes (hex) of the erased changes, of every erasure of the record.
+    pub hashes: BTreeSet<String>,
+    /// An admin let the id be used again after every erasure of it.
+    pub reusable: bool,
+}
+
 /// One node key of a member organisation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct KeyState {
@@ -104,6 +124,9 @@ pub struct Roster {
     pub unwitnessed: BTreeSet<EntryId>,
     #[serde(skip)]
     pub(super) frontiers: Frontiers,
+    /// Erased records by document (`practice/p-000001`): their tombstones.
+    #[serde(skip)]
+    pub erasures: BTreeMap<String, Erasure>,
     /// Organisations an admin grant of which holds (demoted since or not):
     /// record rights are judged by it (see `crate::rights`), so a record
     /// change an admin made stays allowed after its organisation's
@@ -126,6 +149,7 @@ impl Roster {
             unwitnessed: BTreeSet::new(),
             frontiers: BTreeMap::new(),
             ever_admin: BTreeSet::new(),
+            erasures: BTreeMap::new(),
         }
     }
 
@@ -160,6 +184,33 @@ impl Roster {
     pub fn was_admin(&self, key: &str) -> bool {
         self.find_key(key)
             .is_some_and(|(o, _)| self.ever_admin.contains(&o.info.key))
+    }
+
+    /// May a change (`hash`, building on `deps`) of document `doc` be
+    /// taken, as far as erasures go? Never an erased change; while the
+    /// record stays erased, no change of it; once an admin let its id be
+    /// used again, none that builds on an erased change.
+    pub fn check_not_erased(
+        &self,
+        doc: &str,
+        hash: &[u8; 32],
+        deps: &[[u8; 32]],
+    ) -> Result<(), String> {
+        let Some(e) = self.erasures.get(doc) else {
+            return Ok(());
+        };
+        if e.hashes.contains(&hex::encode(hash)) {
+            Err(format!(
+                "{doc} was erased ({}), this change with it",
+                e.reason
+            ))
+        } else if !e.reusable {
+            Err(format!("{doc} was erased ({})", e.reason))
+        } else if deps.iter().any(|d| e.hashes.contains(&hex::encode(d))) {
+            Err(format!("{doc}: the change builds on erased changes"))
+        } else {
+            Ok(())
+        }
     }
 
     /// What the holder of `key` may do: sync (a live member), hand in its

@@ -184,6 +184,34 @@ fn check_action(action: &Action) -> Result<(), RosterError> {
             }
         }
         Action::SetRole { org, .. } => vf::member_key(org).map_err(RosterError::Invalid)?,
+        Action::Erase {
+            doc,
+            organisation,
+            reason,
+            hashes,
+        } => {
+            DocId::parse(doc).map_err(|e| RosterError::Invalid(format!("erased record: {e}")))?;
+            vf::member_key(organisation).map_err(RosterError::Invalid)?;
+            if reason.len() > MAX_REASON {
+                return Err(RosterError::Invalid("reason too long".into()));
+            }
+            let mut parsed = Vec::with_capacity(hashes.len());
+            for h in hashes {
+                parsed.push(canonical_hex::<32>(h).ok_or_else(|| {
+                    RosterError::Malformed(
+                        "an erased change hash is not 64 lower-case hex digits".into(),
+                    )
+                })?);
+            }
+            if parsed.windows(2).any(|w| w[0] >= w[1]) {
+                return Err(RosterError::Malformed(
+                    "erased change hashes must be sorted and without repeats".into(),
+                ));
+            }
+        }
+        Action::Reuse { doc } => {
+            DocId::parse(doc).map_err(|e| RosterError::Invalid(format!("reused record: {e}")))?;
+        }
     }
     Ok(())
 }

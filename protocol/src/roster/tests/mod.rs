@@ -3,6 +3,7 @@
 
 mod admission;
 mod bounds;
+mod erase;
 mod frontier;
 mod ids;
 mod invites;
