@@ -93,10 +93,10 @@
 //!    past lets the id be used again by changes that do not build on
 //!    erased ones (the erased ones stay refused).
 //! 10. **Storing and relaying.** Nodes store and relay only entries the
-//!    rules keep (valid ones, and void ones: valid where they were made, and
-//!    needed by entries that depend on them). Refused entries, unwitnessed
-//!    admissions and entries waiting for a dependency are not stored; a
-//!    stored entry that the rules refuse later is dropped.
+//!     rules keep (valid ones, and void ones: valid where they were made,
+//!     and needed by entries that depend on them). Refused entries,
+//!     unwitnessed admissions and entries waiting for a dependency are not
+//!     stored; a stored entry that the rules refuse later is dropped.
 //!
 //! Evaluation costs O(n log n) in the entries handed in plus a causal
 //! index over those that pass a cheap first filter, of which there are at
