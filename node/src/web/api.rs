@@ -188,6 +188,7 @@ impl Api {
             kind,
             record,
             accept_ambiguous,
+            reuse: false,
         };
         self.write(kind, doc, request).await
     }
