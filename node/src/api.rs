@@ -18,6 +18,7 @@ use r2com_protocol::record::{Attachment, Record};
 use r2com_protocol::roster::Role;
 
 use crate::files::{parse_hash, Fetched};
+use crate::library::Library;
 use crate::open::OpenNode;
 
 /// Answer one request. `progress` hears of long work (an import's records).
@@ -37,10 +38,11 @@ pub fn dispatch(
             if filter.full {
                 Response::Records(records)
             } else {
-                rows(kind, &records)
+                rows(lib, kind, &records)?
             }
         }
         Request::Show { kind, id } => Response::Record(lib.show(kind, &id)?),
+        Request::Translations { id } => Response::Translations(lib.translations(&id)?),
         Request::Add {
             kind,
             record,
@@ -339,17 +341,23 @@ fn status(node: &OpenNode) -> Result<Status, ApiError> {
 }
 
 /// The summary rows `list` shows for records of `kind`.
-fn rows(kind: RecordKind, records: &[Record]) -> Response {
-    match kind {
-        RecordKind::Practice => Response::Practices(
-            records
-                .iter()
-                .filter_map(|r| match r {
-                    Record::Practice(p) => Some(PracticeRow::from(p)),
-                    Record::Event(_) => None,
-                })
-                .collect(),
-        ),
+fn rows(lib: &Library, kind: RecordKind, records: &[Record]) -> Result<Response, ApiError> {
+    Ok(match kind {
+        RecordKind::Practice => {
+            let groups = lib.translation_groups()?;
+            Response::Practices(
+                records
+                    .iter()
+                    .filter_map(|r| match r {
+                        Record::Practice(p) => Some(PracticeRow {
+                            translations: groups.others(&p.id),
+                            ..PracticeRow::from(p)
+                        }),
+                        Record::Event(_) => None,
+                    })
+                    .collect(),
+            )
+        }
         RecordKind::Event => Response::Events(
             records
                 .iter()
@@ -359,5 +367,5 @@ fn rows(kind: RecordKind, records: &[Record]) -> Response {
                 })
                 .collect(),
         ),
-    }
+    })
 }

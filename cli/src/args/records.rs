@@ -135,6 +135,13 @@ pub struct PracticeAdd {
     pub contact: Option<String>,
     #[arg(long, default_value = "draft")]
     pub status: String,
+    /// This practice translates that one (its id): list, show and search
+    /// link them. Needs --written-in.
+    #[arg(long, value_name = "ID", requires = "written_in")]
+    pub translation_of: Option<String>,
+    /// The language this practice is written in (ISO 639-1: fr, pt, sq, ...).
+    #[arg(long, value_name = "LANG")]
+    pub written_in: Option<String>,
     /// Use the id of an erased record again (admins only).
     #[arg(long)]
     pub reuse: bool,

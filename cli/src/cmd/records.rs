@@ -103,7 +103,15 @@ fn show(ctx: &Ctx, kind: RecordKind, id: String) -> Outcome {
         let me = format!("{kind}/{}", record.id());
         all.into_iter().filter(|r| r.record == me).collect()
     };
-    ctx.emit(&Shown { record, files })
+    let translations = match &record {
+        Record::Practice(p) if !ctx.json => ctx.ask(Request::Translations { id: p.id.clone() })?,
+        _ => Vec::new(),
+    };
+    ctx.emit(&Shown {
+        record,
+        files,
+        translations,
+    })
 }
 
 fn add(ctx: &Ctx, kind: RecordKind, record: Value, accept_ambiguous: bool, reuse: bool) -> Outcome {
@@ -226,6 +234,12 @@ fn practice_value(a: PracticeAdd) -> Result<Value, CliError> {
     m.insert("evidence".into(), a.evidence.into());
     m.insert("contact".into(), a.contact.unwrap_or_default().into());
     m.insert("status".into(), a.status.into());
+    if let Some(of) = a.translation_of {
+        m.insert("translation_of".into(), of.into());
+    }
+    if let Some(l) = a.written_in {
+        m.insert("language".into(), l.into());
+    }
     Ok(Value::Object(m))
 }
 

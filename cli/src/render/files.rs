@@ -4,7 +4,9 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use r2com_protocol::control::{Attached, AttachmentRow, Detached, FileWritten, Record};
+use r2com_protocol::control::{
+    Attached, AttachmentRow, Detached, FileWritten, Record, Translation,
+};
 use r2com_protocol::record::attachment::short;
 
 use crate::output::{or_dash, table, Human};
@@ -20,6 +22,9 @@ pub struct Shown {
     pub record: Record,
     #[serde(skip)]
     pub files: Vec<AttachmentRow>,
+    /// The practice in other languages.
+    #[serde(skip)]
+    pub translations: Vec<Translation>,
 }
 
 impl Human for Shown {
@@ -28,6 +33,12 @@ impl Human for Shown {
         if !self.files.is_empty() {
             writeln!(out, "\nattachments:")?;
             rows(out, &self.files, false)?;
+        }
+        if !self.translations.is_empty() {
+            writeln!(out, "\nother languages:")?;
+            for t in &self.translations {
+                writeln!(out, "  {} {}", t.language.as_deref().unwrap_or("?"), t.id)?;
+            }
         }
         Ok(())
     }

@@ -96,11 +96,14 @@ impl Human for Listed {
                             name(&p.status),
                             name(&p.evidence),
                             p.updated_at.clone(),
+                            languages(p),
                             p.title.clone(),
                         ]
                     })
                     .collect();
-                let headers = ["ID", "ORG", "STATUS", "EVIDENCE", "UPDATED", "TITLE"];
+                let headers = [
+                    "ID", "ORG", "STATUS", "EVIDENCE", "UPDATED", "LANG", "TITLE",
+                ];
                 table(out, &headers, cells, LIST_CELL)?;
                 eprintln!("{} practices", rows.len());
             }
@@ -130,6 +133,22 @@ impl Human for Listed {
     }
 }
 
+/// A practice's language, then its translations' (`fr +pt:p-000123`).
+fn languages(p: &PracticeRow) -> String {
+    let mut s = p.language.clone().unwrap_or_default();
+    for t in &p.translations {
+        if !s.is_empty() {
+            s.push(' ');
+        }
+        s.push_str(&format!(
+            "+{}:{}",
+            t.language.as_deref().unwrap_or("?"),
+            t.id
+        ));
+    }
+    s
+}
+
 impl Human for Vec<SearchHit> {
     fn human(&self, out: &mut dyn Write) -> io::Result<()> {
         if self.is_empty() {
@@ -144,7 +163,10 @@ impl Human for Vec<SearchHit> {
                     h.id.clone(),
                     h.score.to_string(),
                     h.title.clone(),
-                    h.snippet.clone(),
+                    match &h.via {
+                        Some(via) => format!("(through its translation {via}) {}", h.snippet),
+                        None => h.snippet.clone(),
+                    },
                 ]
             })
             .collect();

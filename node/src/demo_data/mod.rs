@@ -184,6 +184,8 @@ fn practice(rng: &mut Rng, texts: &Texts, i: u32) -> Practice {
         created_at: utc(created),
         updated_at: utc(updated),
         attachments: Vec::new(),
+        translation_of: None,
+        language: None,
     }
 }
 

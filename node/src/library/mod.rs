@@ -32,6 +32,7 @@ mod reconcile;
 mod retract;
 mod roster;
 mod search;
+mod translations;
 mod verify;
 mod write;
 

@@ -53,8 +53,9 @@ impl Library {
                 title: record.title().to_owned(),
                 score,
                 snippet,
+                via: None,
             });
         }
-        Ok(hits)
+        self.with_translations(hits, limit)
     }
 }

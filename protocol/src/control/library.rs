@@ -105,6 +105,21 @@ pub struct PracticeRow {
     pub languages: Vec<String>,
     pub countries: Vec<String>,
     pub updated_at: String,
+    /// The language the practice is written in, if it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// The same practice in other languages (linked by `translation_of`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub translations: Vec<Translation>,
+}
+
+/// A practice in another language.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Translation {
+    pub id: String,
+    /// `None` if the practice does not say (an original written before
+    /// languages were recorded).
+    pub language: Option<String>,
 }
 
 impl From<&Practice> for PracticeRow {
@@ -119,6 +134,8 @@ impl From<&Practice> for PracticeRow {
             languages: p.languages.clone(),
             countries: p.countries.clone(),
             updated_at: p.updated_at.clone(),
+            language: p.language.clone(),
+            translations: Vec::new(),
         }
     }
 }
@@ -175,6 +192,10 @@ pub struct SearchHit {
     pub score: u32,
     /// The matching passage of the summary, body or description.
     pub snippet: String,
+    /// Found through this translation of it (the practice id whose text
+    /// matched), not through its own text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 /// `verify`: every stored change re-checked.

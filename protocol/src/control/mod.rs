@@ -38,7 +38,7 @@ pub use history::{
 };
 pub use library::{
     BackupReport, ConsortiumStatus, Counts, EventRow, Ics, ImportReport, PracticeRow, Removed,
-    SearchHit, Standing, Status, VerifyReport,
+    SearchHit, Standing, Status, Translation, VerifyReport,
 };
 pub use membership::{
     ChangesFile, ChangesImported, DialFailure, Founded, InviteIssued, InviteWithdrawn, Joined,

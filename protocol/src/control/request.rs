@@ -26,6 +26,8 @@ pub enum Request {
     },
     /// One record.
     Show { kind: RecordKind, id: String },
+    /// The other languages of a practice (linked by `translation_of`).
+    Translations { id: String },
     /// Add a new record (an error if the id exists).
     Add {
         kind: RecordKind,
@@ -194,6 +196,7 @@ impl Request {
             Request::Export => "export",
             Request::List { .. } => "list",
             Request::Show { .. } => "show",
+            Request::Translations { .. } => "translations",
             Request::Add { .. } => "add",
             Request::Edit { .. } => "edit",
             Request::Remove { .. } => "remove",

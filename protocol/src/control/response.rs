@@ -9,7 +9,7 @@ use super::files::{Attached, AttachmentRow, Detached, FileWritten};
 use super::history::{ChangeInfo, Conflicts, Erased, History, Resolved};
 use super::library::{
     BackupReport, EventRow, Ics, ImportReport, PracticeRow, Removed, SearchHit, Status,
-    VerifyReport,
+    Translation, VerifyReport,
 };
 use super::membership::{
     ChangesFile, ChangesImported, Founded, InviteIssued, InviteWithdrawn, Joined, KeyRotated,
@@ -76,6 +76,8 @@ responses! {
     Records(Vec<Record>),
     /// `Show`, `Add`, `Edit`: the record as stored.
     Record(Record),
+    /// `Translations`: the practice in other languages, by id.
+    Translations(Vec<Translation>),
     /// `Remove`.
     Removed(Removed),
     /// `Search`.

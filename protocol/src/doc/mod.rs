@@ -63,6 +63,8 @@ const PRACTICE_FIELDS: &[(&str, FieldKind)] = &[
     ("created_at", Scalar),
     ("updated_at", Scalar),
     ("attachments", Refs),
+    ("translation_of", Scalar),
+    ("language", Scalar),
 ];
 
 const EVENT_FIELDS: &[(&str, FieldKind)] = &[

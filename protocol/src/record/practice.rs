@@ -50,6 +50,14 @@ pub struct Practice {
     /// Files attached (references; the bytes live in each node's file store).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<Attachment>,
+    /// The practice this one translates (its id): the practices linked so
+    /// are one practice in several languages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub translation_of: Option<String>,
+    /// ISO 639-1 language this practice is written in (required with
+    /// `translation_of`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 impl Practice {
@@ -95,6 +103,24 @@ impl Practice {
             return Err(e("updated_at", "must not be before created_at".into()));
         }
         attachment::check_all(&self.attachments).map_err(|r| e("attachments", r))?;
+        if let Some(l) = &self.language {
+            v::language(l).map_err(|r| e("language", r))?;
+        }
+        if let Some(of) = &self.translation_of {
+            v::record_id(of).map_err(|r| e("translation_of", r))?;
+            if *of == self.id {
+                return Err(e(
+                    "translation_of",
+                    "a practice cannot translate itself".into(),
+                ));
+            }
+            if self.language.is_none() {
+                return Err(e(
+                    "language",
+                    "a translation must say its language (language: fr, pt, ...)".into(),
+                ));
+            }
+        }
         Ok(())
     }
 }

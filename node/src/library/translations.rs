@@ -1,0 +1,126 @@
+//! Practices linked across languages: a practice names the one it
+//! translates (`translation_of`) and its `language`; the practices linked
+//! so, directly or through each other, are one practice in several
+//! languages. List and show name the other languages; search finds a
+//! practice through any of them.
+
+use std::collections::{BTreeMap, HashMap};
+
+use r2com_protocol::control::{SearchHit, Translation};
+use r2com_protocol::ids::RecordKind;
+use r2com_protocol::record::{Practice, Record};
+
+use super::{Library, LibraryError};
+
+/// Longest chain of `translation_of` links followed (a translation of a
+/// translation ...); a longer one, or a cycle, ends there.
+const MAX_HOPS: usize = 8;
+
+/// Every practice's group of translations.
+#[derive(Default)]
+pub struct Groups {
+    /// Practice id -> the id its chain of links ends at.
+    root: HashMap<String, String>,
+    /// Root id -> the group's practices (id order).
+    members: BTreeMap<String, Vec<Translation>>,
+}
+
+impl Groups {
+    pub fn of(practices: &[&Practice]) -> Groups {
+        let link: HashMap<&str, &str> = practices
+            .iter()
+            .filter_map(|p| Some((p.id.as_str(), p.translation_of.as_deref()?)))
+            .collect();
+        let mut g = Groups::default();
+        for p in practices {
+            let mut at = p.id.as_str();
+            for _ in 0..MAX_HOPS {
+                match link.get(at) {
+                    Some(next) if *next != p.id => at = next,
+                    _ => break,
+                }
+            }
+            g.root.insert(p.id.clone(), at.to_owned());
+            g.members
+                .entry(at.to_owned())
+                .or_default()
+                .push(Translation {
+                    id: p.id.clone(),
+                    language: p.language.clone(),
+                });
+        }
+        for m in g.members.values_mut() {
+            m.sort();
+        }
+        g
+    }
+
+    /// The other practices of `id`'s group.
+    pub fn others(&self, id: &str) -> Vec<Translation> {
+        self.root
+            .get(id)
+            .and_then(|r| self.members.get(r))
+            .map(|m| m.iter().filter(|t| t.id != id).cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+impl Library {
+    /// The translation groups of every practice held (deleted ones left out).
+    pub(crate) fn translation_groups(&self) -> Result<Groups, LibraryError> {
+        let all = self.list(RecordKind::Practice, &Default::default())?;
+        let practices: Vec<&Practice> = all
+            .iter()
+            .filter_map(|r| match r {
+                Record::Practice(p) => Some(p),
+                Record::Event(_) => None,
+            })
+            .collect();
+        Ok(Groups::of(&practices))
+    }
+
+    /// Practice `id` in the other languages.
+    pub fn translations(&self, id: &str) -> Result<Vec<Translation>, LibraryError> {
+        self.show(RecordKind::Practice, id)?;
+        Ok(self.translation_groups()?.others(id))
+    }
+
+    /// Add to `hits` the translations of the practices among them (a hit
+    /// through a translation scores as the translation did), best first,
+    /// at most `limit`.
+    pub(crate) fn with_translations(
+        &self,
+        mut hits: Vec<SearchHit>,
+        limit: usize,
+    ) -> Result<Vec<SearchHit>, LibraryError> {
+        if !hits.iter().any(|h| h.kind == RecordKind::Practice) {
+            return Ok(hits);
+        }
+        let groups = self.translation_groups()?;
+        let mut extra = Vec::new();
+        for h in hits.iter().filter(|h| h.kind == RecordKind::Practice) {
+            for t in groups.others(&h.id) {
+                let known = |x: &SearchHit| x.kind == RecordKind::Practice && x.id == t.id;
+                if hits.iter().any(known) || extra.iter().any(known) {
+                    continue;
+                }
+                let Ok(Record::Practice(p)) = self.show(RecordKind::Practice, &t.id) else {
+                    continue;
+                };
+                extra.push(SearchHit {
+                    kind: RecordKind::Practice,
+                    id: t.id,
+                    title: p.title,
+                    score: h.score,
+                    snippet: h.snippet.clone(),
+                    via: Some(h.id.clone()),
+                });
+            }
+        }
+        hits.extend(extra);
+        // Stable: a record's own match before one through a translation.
+        hits.sort_by_key(|h| std::cmp::Reverse(h.score));
+        hits.truncate(limit);
+        Ok(hits)
+    }
+}
