@@ -154,6 +154,8 @@ mod tests {
                     created_at: String::new(),
                     updated_at: String::new(),
                     attachments: Vec::new(),
+                    translation_of: None,
+                    language: None,
                 }
             };
         let a = practice("ips", &["b", "a"], &["families"], &["PT"], &["pt", "en"]);
