@@ -92,6 +92,20 @@ pub fn wait_for(timeout: Duration, mut pred: impl FnMut() -> bool) -> bool {
     pred()
 }
 
+/// How long two nodes may take to hold the same library in tests.
+pub const CONVERGE: Duration = Duration::from_secs(90);
+
+/// `a` and `b` export the same library within [`CONVERGE`]; else the test
+/// fails with both logs.
+pub fn assert_converges(a: &TestNode, b: &TestNode, what: &str) {
+    assert!(
+        wait_for(CONVERGE, || a.export() == b.export()),
+        "{what}: did not converge\nA log:\n{}\nB log:\n{}",
+        a.log(),
+        b.log()
+    );
+}
+
 /// One node: a data directory and, while started, its `r2com run` process.
 pub struct TestNode {
     dir: tempfile::TempDir,
@@ -334,7 +348,12 @@ impl TestNode {
     /// `org` (country PT); `extra` are more `invite` options (`--addr`,
     /// `--admin`, `--expires`).
     pub fn invite(&self, org: &str, who: &TestNode, extra: &[&str]) -> String {
-        let key = who.peer_id();
+        self.invite_key(org, &who.peer_id(), extra)
+    }
+
+    /// As [`TestNode::invite`], for a key given as a PeerId or hex (a node
+    /// not started by the harness, a key made by the test).
+    pub fn invite_key(&self, org: &str, key: &str, extra: &[&str]) -> String {
         let mut args = vec![
             "invite",
             "--org",
@@ -344,10 +363,16 @@ impl TestNode {
             "--country",
             "PT",
             "--key",
-            &key,
+            key,
         ];
         args.extend_from_slice(extra);
         self.ok(&args).trim().to_owned()
+    }
+
+    /// This node's first listen address with its PeerId (`/p2p/...`), the
+    /// address an invite names.
+    pub fn full_addr(&self) -> String {
+        format!("{}/p2p/{}", self.listen_addr(), self.peer_id())
     }
 
     /// Join `admin`'s consortium as `org` with an invite that names `addr`
@@ -356,6 +381,13 @@ impl TestNode {
     pub fn join(&self, admin: &TestNode, org: &str, addr: &str) {
         let token = admin.invite(org, self, &["--addr", addr]);
         self.ok(&["join", &token]);
+    }
+
+    /// Join `admin`'s consortium as `org` with an invite that names `via`'s
+    /// address, then start.
+    pub fn join_via(&mut self, admin: &TestNode, via: &TestNode, org: &str) {
+        self.join(admin, org, &via.listen_addr());
+        self.start();
     }
 
     /// Run a CLI command that must succeed; its stdout.

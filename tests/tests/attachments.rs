@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use r2com_tests::{gen_dataset, wait_for, TestNode};
+use r2com_tests::{assert_converges, gen_dataset, wait_for, TestNode};
 use serde_json::Value;
 
 const CONVERGE: Duration = Duration::from_secs(90);
@@ -19,21 +19,6 @@ fn founder() -> TestNode {
     a.start();
     a.ok(&["import", gen_dataset(5, 2, 1).to_str().unwrap()]);
     a
-}
-
-/// Invite `who` (as `org`) with `via`'s address, join, start it.
-fn join_via(admin: &TestNode, via: &TestNode, who: &mut TestNode, org: &str) {
-    who.join(admin, org, &via.listen_addr());
-    who.start();
-}
-
-fn assert_converges(a: &TestNode, b: &TestNode, what: &str) {
-    assert!(
-        wait_for(CONVERGE, || a.export() == b.export()),
-        "{what}: did not converge\nA log:\n{}\nB log:\n{}",
-        a.log(),
-        b.log()
-    );
 }
 
 /// A file of `size` bytes that starts as a PDF and does not repeat.
@@ -100,7 +85,7 @@ fn a_reference_syncs_without_the_file_and_any_holder_serves_it() {
     assert_eq!(std::fs::read(held_file(&a, &hash)).unwrap(), data);
 
     let mut b = TestNode::init();
-    join_via(&a, &a, &mut b, "ips");
+    b.join_via(&a, &a, "ips");
     assert_converges(&a, &b, "reference");
     let shown = b.json(&["practice", "show", "p-000001"]);
     assert_eq!(shown["attachments"][0]["hash"], hash.as_str(), "{shown}");
@@ -124,7 +109,7 @@ fn a_reference_syncs_without_the_file_and_any_holder_serves_it() {
 
     // C joins through B only; A stops: C gets the file from B.
     let mut c = TestNode::init();
-    join_via(&a, &b, &mut c, "act");
+    c.join_via(&a, &b, "act");
     assert_converges(&b, &c, "reference to C");
     let mut a = a;
     a.stop();
@@ -147,7 +132,7 @@ fn a_member_serving_corrupted_bytes_is_disconnected_and_the_fetch_completes_else
         .unwrap()
         .to_owned();
     let mut b = TestNode::init();
-    join_via(&a, &a, &mut b, "ips");
+    b.join_via(&a, &a, "ips");
     assert_converges(&a, &b, "reference");
     get(&b, &hash, tmp.path(), "b.pdf");
     // B's copy goes bad: one byte in every piece.
@@ -161,7 +146,7 @@ fn a_member_serving_corrupted_bytes_is_disconnected_and_the_fetch_completes_else
     std::fs::write(&file, &bad).unwrap();
 
     let mut c = TestNode::init();
-    join_via(&a, &a, &mut c, "act");
+    c.join_via(&a, &a, "act");
     c.ok(&["peer", "add", &b.listen_addr()]);
     assert!(connected_to(&c, &[&a, &b]), "C log:\n{}", c.log());
     assert_converges(&a, &c, "reference to C");

@@ -29,10 +29,6 @@ fn array(v: &Value) -> &Vec<Value> {
     v.as_array().unwrap_or_else(|| panic!("not an array: {v}"))
 }
 
-fn peer_id(n: &TestNode) -> String {
-    n.json(&["id"])["peer_id"].as_str().unwrap().to_owned()
-}
-
 #[test]
 fn read_commands_print_their_documented_json() {
     let node = TestNode::init();
@@ -230,7 +226,7 @@ fn write_commands_print_what_they_did() {
         "--country",
         "PT",
         "--key",
-        &peer_id(&b),
+        &b.peer_id(),
         "--expires",
         "1h30m",
     ]);
@@ -321,7 +317,7 @@ fn write_commands_print_what_they_did() {
         "--country",
         "IT",
         "--key",
-        &peer_id(&c),
+        &c.peer_id(),
     ]);
     let id = unused["invite"].as_str().unwrap();
     let withdrawn = a.json(&["withdraw", id]);
@@ -435,13 +431,13 @@ fn the_running_node_answers_status_peers_and_sync_as_json() {
         "--country",
         "PT",
         "--key",
-        &peer_id(&b),
+        &b.peer_id(),
         "--addr",
         &a.listen_addr(),
     ]);
     b.ok(&["join", token.trim()]);
     b.start();
-    let b_id = peer_id(&b);
+    let b_id = b.peer_id();
     let connected = wait_for(Duration::from_secs(60), || {
         array(&a.json(&["peers"])["members"])
             .iter()

@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use r2com_tests::{gen_dataset, wait_for, TestNode};
-use serde_json::Value;
 
 const CONVERGE: Duration = Duration::from_secs(90);
 
@@ -80,14 +79,6 @@ impl Drop for Namespaces {
     }
 }
 
-fn peer_id(n: &TestNode) -> String {
-    n.json(&["id"])["peer_id"].as_str().unwrap().to_owned()
-}
-
-fn export(n: &TestNode) -> Value {
-    serde_json::from_str(&n.ok(&["export"])).unwrap()
-}
-
 #[test]
 fn a_partner_finds_a_member_by_mdns_in_its_own_network() {
     let ns = match Namespaces::create() {
@@ -113,21 +104,11 @@ fn a_partner_finds_a_member_by_mdns_in_its_own_network() {
         &[],
     );
     // An invite without an address: only mDNS can bring them together.
-    let token = a.ok(&[
-        "invite",
-        "--org",
-        "ips",
-        "--org-name",
-        "IPS",
-        "--country",
-        "PT",
-        "--key",
-        &peer_id(&b),
-    ]);
-    b.ok(&["join", token.trim()]);
+    let token = a.invite("ips", &b, &[]);
+    b.ok(&["join", &token]);
     let logs = || format!("A:\n{}\nB:\n{}", a.log(), b.log());
     assert!(
-        wait_for(CONVERGE, || export(&a) == export(&b)),
+        wait_for(CONVERGE, || a.export() == b.export()),
         "no convergence through mDNS\n{}",
         logs()
     );

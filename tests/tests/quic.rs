@@ -4,18 +4,9 @@
 use std::time::Duration;
 
 use r2com_tests::{gen_dataset, wait_for, TestNode};
-use serde_json::Value;
 
 const CONVERGE: Duration = Duration::from_secs(90);
 const QUIC_ONLY: [&str; 3] = ["--listen", "/ip4/127.0.0.1/udp/0/quic-v1", "--no-mdns"];
-
-fn peer_id(n: &TestNode) -> String {
-    n.json(&["id"])["peer_id"].as_str().unwrap().to_owned()
-}
-
-fn export(n: &TestNode) -> Value {
-    serde_json::from_str(&n.ok(&["export"])).unwrap()
-}
 
 #[test]
 fn a_partner_joins_clones_and_edits_over_quic_only() {
@@ -23,7 +14,7 @@ fn a_partner_joins_clones_and_edits_over_quic_only() {
     a.create_consortium("RAN", "lmds", "LMDS", "FR");
     a.start_with(&QUIC_ONLY);
     a.ok(&["import", gen_dataset(80, 30, 7).to_str().unwrap()]);
-    let addr = format!("{}/p2p/{}", a.listen_addr(), peer_id(&a));
+    let addr = a.full_addr();
     assert!(
         addr.contains("/udp/") && addr.contains("/quic-v1"),
         "{addr}"
@@ -31,24 +22,12 @@ fn a_partner_joins_clones_and_edits_over_quic_only() {
 
     let mut b = TestNode::init();
     b.start_with(&QUIC_ONLY);
-    let token = a.ok(&[
-        "invite",
-        "--org",
-        "ips",
-        "--org-name",
-        "IPS",
-        "--country",
-        "PT",
-        "--key",
-        &peer_id(&b),
-        "--addr",
-        &addr,
-    ]);
-    let joined = b.json(&["join", token.trim()]);
+    let token = a.invite("ips", &b, &["--addr", &addr]);
+    let joined = b.json(&["join", &token]);
     assert_eq!(joined["admitted"], true, "{joined}\n{}", b.log());
     let logs = || format!("A:\n{}\nB:\n{}", a.log(), b.log());
     assert!(
-        wait_for(CONVERGE, || export(&a) == export(&b)),
+        wait_for(CONVERGE, || a.export() == b.export()),
         "clone over QUIC\n{}",
         logs()
     );
@@ -65,7 +44,7 @@ fn a_partner_joins_clones_and_edits_over_quic_only() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|p| p["peer_id"] == peer_id(&b).as_str())
+        .find(|p| p["peer_id"] == b.peer_id().as_str())
         .unwrap();
     assert_eq!(entry["connection"], "direct", "{entry}");
     assert!(

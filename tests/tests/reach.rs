@@ -11,35 +11,8 @@ use serde_json::Value;
 
 const CONVERGE: Duration = Duration::from_secs(90);
 
-fn peer_id(n: &TestNode) -> String {
-    n.json(&["id"])["peer_id"].as_str().unwrap().to_owned()
-}
-
 fn digest(n: &TestNode) -> Value {
     n.json(&["status"])["sync_digest"].clone()
-}
-
-fn export(n: &TestNode) -> Value {
-    serde_json::from_str(&n.ok(&["export"])).unwrap()
-}
-
-fn invite(admin: &TestNode, org: &str, who: &TestNode, addr: &str) -> String {
-    admin
-        .ok(&[
-            "invite",
-            "--org",
-            org,
-            "--org-name",
-            org,
-            "--country",
-            "PT",
-            "--key",
-            &peer_id(who),
-            "--addr",
-            addr,
-        ])
-        .trim()
-        .to_owned()
 }
 
 fn logs(nodes: &[&TestNode]) -> String {
@@ -56,9 +29,9 @@ fn assert_converge(nodes: &[&TestNode], what: &str) {
         nodes[1..].iter().all(|n| digest(n) == d)
     });
     assert!(ok, "{what}: no convergence\n{}", logs(nodes));
-    let first = export(nodes[0]);
+    let first = nodes[0].export();
     for n in &nodes[1..] {
-        assert_eq!(export(n), first, "{what}");
+        assert_eq!(n.export(), first, "{what}");
     }
 }
 
@@ -73,11 +46,6 @@ fn peer_entry(n: &TestNode, other: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
-/// The address with the node's PeerId, as invites carry it.
-fn full_addr(n: &TestNode) -> String {
-    format!("{}/p2p/{}", n.listen_addr(), peer_id(n))
-}
-
 #[test]
 fn a_new_partner_starts_its_node_then_joins_and_converges() {
     let mut a = TestNode::init();
@@ -88,10 +56,10 @@ fn a_new_partner_starts_its_node_then_joins_and_converges() {
     // README's order on the new partner's side: init, run, then join.
     let mut b = TestNode::init();
     b.start();
-    let token = invite(&a, "ips", &b, &full_addr(&a));
+    let token = a.invite("ips", &b, &["--addr", &a.full_addr()]);
     let joined = b.json(&["join", &token]);
     assert_eq!(joined["admitted"], true, "{joined}\n{}", logs(&[&a, &b]));
-    assert_eq!(joined["admitted_by"], peer_id(&a).as_str());
+    assert_eq!(joined["admitted_by"], a.peer_id().as_str());
     assert_eq!(
         b.json(&["status"])["consortium"]["this_node"],
         "member",
@@ -105,7 +73,7 @@ fn a_new_partner_starts_its_node_then_joins_and_converges() {
 
     // And the other order still works: join a stopped node, then start it.
     let mut c = TestNode::init();
-    let token = invite(&a, "act", &c, &full_addr(&a));
+    let token = a.invite("act", &c, &["--addr", &a.full_addr()]);
     c.ok(&["join", &token]);
     c.start();
     assert_converge(&[&a, &b, &c], "join, then start");
@@ -118,14 +86,14 @@ fn an_invite_with_a_host_name_is_dialed_and_a_bad_one_is_reported() {
     a.start();
     a.ok(&["import", gen_dataset(20, 5, 4).to_str().unwrap()]);
     let port = a.listen_addr().rsplit('/').next().unwrap().to_owned();
-    let by_name = format!("/dns4/localhost/tcp/{port}/p2p/{}", peer_id(&a));
+    let by_name = format!("/dns4/localhost/tcp/{port}/p2p/{}", a.peer_id());
 
     let mut b = TestNode::init();
     b.start();
-    let joined = b.json(&["join", &invite(&a, "ips", &b, &by_name)]);
+    let joined = b.json(&["join", &a.invite("ips", &b, &["--addr", &by_name])]);
     assert_eq!(joined["admitted"], true, "{joined}\n{}", logs(&[&a, &b]));
     assert_converge(&[&a, &b], "through /dns4/localhost");
-    assert!(peer_entry(&b, &peer_id(&a))["addrs"]
+    assert!(peer_entry(&b, &a.peer_id())["addrs"]
         .as_array()
         .unwrap()
         .iter()
@@ -162,14 +130,14 @@ fn members_reach_each_other_when_the_node_they_joined_through_is_down() {
     let (mut b, mut c) = (TestNode::init(), TestNode::init());
     for (n, org) in [(&mut b, "ips"), (&mut c, "act")] {
         n.start();
-        let token = invite(&a, org, n, &full_addr(&a));
+        let token = a.invite(org, n, &["--addr", &a.full_addr()]);
         assert_eq!(n.json(&["join", &token])["admitted"], true, "{}", n.log());
     }
     assert_converge(&[&a, &b, &c], "three nodes");
 
     // B and C were only given A's address; they learn each other's from
     // A's copies of their signed records and connect directly.
-    let (pb, pc) = (peer_id(&b), peer_id(&c));
+    let (pb, pc) = (b.peer_id(), c.peer_id());
     let meshed = wait_for(CONVERGE, || {
         peer_entry(&b, &pc)["connection"] == "direct"
             && peer_entry(&c, &pb)["connection"] == "direct"

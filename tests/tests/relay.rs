@@ -16,29 +16,6 @@ use serde_json::Value;
 
 const CONVERGE: Duration = Duration::from_secs(90);
 
-fn peer_id(n: &TestNode) -> String {
-    n.json(&["id"])["peer_id"].as_str().unwrap().to_owned()
-}
-
-fn invite_key(admin: &TestNode, org: &str, key: &str, addr: &str) -> String {
-    admin
-        .ok(&[
-            "invite",
-            "--org",
-            org,
-            "--org-name",
-            org,
-            "--country",
-            "PT",
-            "--key",
-            key,
-            "--addr",
-            addr,
-        ])
-        .trim()
-        .to_owned()
-}
-
 fn peer_entry(n: &TestNode, other: &str) -> Value {
     n.json(&["peers"])["members"]
         .as_array()
@@ -138,16 +115,19 @@ fn members_without_reachable_addresses_connect_through_a_member_relay() {
     std::fs::write(a.data_dir().join("config.toml"), "[net]\nrelay = \"on\"\n").unwrap();
     a.start();
     a.ok(&["import", gen_dataset(40, 10, 6).to_str().unwrap()]);
-    let a_id = peer_id(&a);
+    let a_id = a.peer_id();
     let a_addr = format!("{}/p2p/{a_id}", a.listen_addr());
     let circuit = format!("{a_addr}/p2p-circuit");
 
     let (mut b, mut c) = (TestNode::init(), TestNode::init());
     for (n, org) in [(&mut b, "ips"), (&mut c, "act")] {
-        n.ok(&["join", &invite_key(&a, org, &peer_id(n), &a_addr)]);
+        n.ok(&[
+            "join",
+            &a.invite_key(org, &n.peer_id(), &["--addr", &a_addr]),
+        ]);
         n.start_with(&["--listen", &circuit, "--no-mdns"]);
     }
-    let (pb, pc) = (peer_id(&b), peer_id(&c));
+    let (pb, pc) = (b.peer_id(), c.peer_id());
     let relayed = wait_for(CONVERGE, || {
         let e = peer_entry(&c, &pb);
         e["connection"] == "relayed" && e["via"] == a_id.as_str()
@@ -213,7 +193,7 @@ fn members_without_reachable_addresses_connect_through_a_member_relay() {
         .public()
         .to_peer_id()
         .to_base58();
-    invite_key(&a, "pkc", &invitee_id, &a_addr);
+    a.invite_key("pkc", &invitee_id, &["--addr", &a_addr]);
     let invitee = rt.block_on(async {
         let mut s = outsider(invitee_seed);
         try_relay(&mut s, &relay_addr, &pb).await

@@ -6,7 +6,7 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use r2com_tests::{gen_dataset, r2com_bin, wait_for, TestNode};
+use r2com_tests::{assert_converges, gen_dataset, r2com_bin, wait_for, TestNode};
 use serde_json::Value;
 
 const CONVERGE: Duration = Duration::from_secs(90);
@@ -48,15 +48,6 @@ fn rotated_in(n: &TestNode, org: &str, old: &str, new: &str) -> bool {
         }
         _ => false,
     }
-}
-
-fn assert_converges(a: &TestNode, b: &TestNode, what: &str) {
-    assert!(
-        wait_for(CONVERGE, || a.export() == b.export()),
-        "{what}: did not converge\nA log:\n{}\nB log:\n{}",
-        a.log(),
-        b.log()
-    );
 }
 
 fn practice_title(n: &TestNode, id: &str) -> String {

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use r2com_tests::{gen_dataset, wait_for, TestNode};
+use r2com_tests::{assert_converges, gen_dataset, wait_for, TestNode};
 use serde_json::Value;
 
 const CONVERGE: Duration = Duration::from_secs(90);
@@ -15,25 +15,6 @@ fn founder() -> TestNode {
     a.create_consortium("RAN", "lmds", "LMDS", "FR");
     a.start();
     a
-}
-
-/// Invite `who` (as `org`) with `via`'s address, join, start it.
-fn join_via(admin: &TestNode, via: &TestNode, who: &mut TestNode, org: &str) {
-    who.join(admin, org, &via.listen_addr());
-    who.start();
-}
-
-fn converged(a: &TestNode, b: &TestNode) -> bool {
-    a.export() == b.export()
-}
-
-fn assert_converges(a: &TestNode, b: &TestNode, what: &str) {
-    assert!(
-        wait_for(CONVERGE, || converged(a, b)),
-        "{what}: did not converge\nA log:\n{}\nB log:\n{}",
-        a.log(),
-        b.log()
-    );
 }
 
 fn peer_entry(n: &TestNode, other: &TestNode) -> Value {
@@ -59,7 +40,7 @@ fn a_new_member_clones_the_library_and_lack_counts_reach_zero() {
         a.ok(&["practice", "edit", &id, "--splice", "0:0:Revised. "]);
     }
     let mut b = TestNode::init();
-    join_via(&a, &a, &mut b, "ips");
+    b.join_via(&a, &a, "ips");
     assert_converges(&a, &b, "clone");
     assert_eq!(b.json(&["status"])["consortium"]["this_node"], "member");
     assert_eq!(a.json(&["members"]), b.json(&["members"]));
@@ -92,7 +73,7 @@ fn concurrent_body_edits_made_while_apart_both_survive() {
     let a = founder();
     a.ok(&["import", gen_dataset(20, 5, 2).to_str().unwrap()]);
     let mut b = TestNode::init();
-    join_via(&a, &a, &mut b, "ips");
+    b.join_via(&a, &a, "ips");
     assert_converges(&a, &b, "clone");
     b.stop();
     let body: String = a.json(&["practice", "show", "p-000004"])["body"]
@@ -135,11 +116,11 @@ fn changes_relay_from_a_through_b_to_c() {
     let a = founder();
     a.ok(&["import", gen_dataset(30, 10, 3).to_str().unwrap()]);
     let mut b = TestNode::init();
-    join_via(&a, &a, &mut b, "ips");
+    b.join_via(&a, &a, "ips");
     assert_converges(&a, &b, "A-B");
     // C only knows B's address; A and C never meet.
     let mut c = TestNode::init();
-    join_via(&a, &b, &mut c, "act");
+    c.join_via(&a, &b, "act");
     assert_converges(&b, &c, "B-C");
     a.ok(&[
         "practice",
@@ -201,9 +182,9 @@ fn a_revoked_member_is_disconnected_and_its_later_edits_reach_no_one() {
     let a = founder();
     a.ok(&["import", gen_dataset(20, 5, 5).to_str().unwrap()]);
     let mut b = TestNode::init();
-    join_via(&a, &a, &mut b, "ips");
+    b.join_via(&a, &a, "ips");
     let mut c = TestNode::init();
-    join_via(&a, &a, &mut c, "act");
+    c.join_via(&a, &a, "act");
     assert_converges(&a, &b, "A-B");
     assert_converges(&a, &c, "A-C");
     b.ok(&[

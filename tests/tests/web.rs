@@ -18,10 +18,6 @@ use web_support::{base, csrf_of, http, login_url, Chrome};
 
 const CONVERGE: Duration = Duration::from_secs(90);
 
-fn peer_id(n: &TestNode) -> String {
-    n.json(&["id"])["peer_id"].as_str().unwrap().to_owned()
-}
-
 /// A running admin node (lmds) of a new consortium.
 fn founder() -> TestNode {
     let mut a = TestNode::init();
@@ -47,7 +43,7 @@ fn partner(admin: &TestNode) -> TestNode {
         "--country",
         "PT",
         "--key",
-        &peer_id(&b),
+        &b.peer_id(),
         "--addr",
         &admin.listen_addr(),
     ]);
