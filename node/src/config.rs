@@ -35,6 +35,12 @@
 //! relay = "auto"       # relay for members: auto, on, off
 //! use_relays = true    # reserve on a member relay while behind NAT
 //! upnp = false         # map the ports on the router
+//!
+//! [metrics]
+//! # Where /metrics (Prometheus/OpenMetrics) listens; off unless set. A
+//! # non-loopback address also needs allow_remote = true.
+//! listen = "127.0.0.1:9464"
+//! allow_remote = false
 //! ```
 
 use std::net::SocketAddr;
@@ -88,6 +94,21 @@ pub struct Config {
     /// Files attached to records.
     #[serde(default)]
     pub attachments: AttachmentsSection,
+    /// The Prometheus/OpenMetrics listener.
+    #[serde(default)]
+    pub metrics: MetricsSection,
+}
+
+/// `[metrics]`: the `/metrics` listener (off unless `listen` is set).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSection {
+    /// Socket address to listen on, or `off` (the default).
+    pub listen: Option<String>,
+    /// Serve on an address other than loopback: the series name every
+    /// member and how its link stands (default false).
+    #[serde(default)]
+    pub allow_remote: bool,
 }
 
 /// How long a link to a member may stay idle before a check, unless
@@ -356,6 +377,42 @@ fn listen_setting(
         })
 }
 
+impl Config {
+    /// The metrics address: `flag` (from `run --metrics-listen`) first,
+    /// then the file; `None` when off (the default). An address that is
+    /// not loopback is refused unless `[metrics] allow_remote = true`.
+    pub fn metrics_listen(
+        &self,
+        data_dir: &Path,
+        flag: Option<&str>,
+    ) -> Result<Option<SocketAddr>, ConfigError> {
+        let bad = |reason: String| ConfigError::Value {
+            path: data_dir.join(CONFIG_FILE),
+            setting: "metrics.listen",
+            reason,
+        };
+        let Some(text) = flag.or(self.metrics.listen.as_deref()) else {
+            return Ok(None);
+        };
+        if text.eq_ignore_ascii_case("off") {
+            return Ok(None);
+        }
+        let addr: SocketAddr = text.parse().map_err(|_| {
+            bad(format!(
+                "{text:?} is not an address like 127.0.0.1:9464 (or off)"
+            ))
+        })?;
+        if !addr.ip().is_loopback() && !self.metrics.allow_remote {
+            return Err(bad(format!(
+                "{addr} is not a loopback address; the metrics name every member and the state \
+                 of its link: set [metrics] allow_remote = true to serve them beyond this \
+                 machine (behind a firewall)"
+            )));
+        }
+        Ok(Some(addr))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -434,5 +491,34 @@ mod tests {
             };
             assert!(c.web_public_url(dir.path()).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn reads_the_metrics_address() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Config::load(dir.path()).unwrap();
+        assert_eq!(c.metrics_listen(dir.path(), None).unwrap(), None);
+        let local: SocketAddr = "127.0.0.1:9464".parse().unwrap();
+        assert_eq!(
+            c.metrics_listen(dir.path(), Some("127.0.0.1:9464"))
+                .unwrap(),
+            Some(local)
+        );
+        assert_eq!(c.metrics_listen(dir.path(), Some("off")).unwrap(), None);
+        assert!(c.metrics_listen(dir.path(), Some("9464")).is_err());
+        let e = c
+            .metrics_listen(dir.path(), Some("0.0.0.0:9464"))
+            .unwrap_err();
+        assert!(e.to_string().contains("allow_remote"), "{e}");
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "[metrics]\nlisten = \"0.0.0.0:9464\"\nallow_remote = true\n",
+        )
+        .unwrap();
+        let c = Config::load(dir.path()).unwrap();
+        assert_eq!(
+            c.metrics_listen(dir.path(), None).unwrap(),
+            Some("0.0.0.0:9464".parse().unwrap())
+        );
     }
 }

@@ -110,11 +110,6 @@ async fn network_request(
             None => Err(crate::api::not_running()),
         },
         Request::Peers => net.peers().await.map(Response::Peers).map_err(unavailable),
-        Request::Sync { peer } => net
-            .sync(peer.clone())
-            .await
-            .map(Response::Synced)
-            .map_err(unavailable),
         Request::PeerAdd { addr } => {
             let parsed: libp2p::Multiaddr = match addr.parse() {
                 Ok(a) => a,
@@ -226,6 +221,12 @@ async fn handle(
                     ) => files::control::attach(&library, &store, id, path, title, language)
                         .await
                         .map(Response::Attached),
+                    // Its rounds' progress streams like an import's.
+                    (Request::Sync { peer }, Some(net)) => net
+                        .sync(peer, Some(tx))
+                        .await
+                        .map(Response::Synced)
+                        .map_err(|e| ApiError::new(ErrorCode::Unavailable, e)),
                     (Request::AttachmentGet { hash, out }, Some(net)) => {
                         files::control::get(&library, &store, net, hash, out, tx)
                             .await

@@ -14,6 +14,7 @@
 //!   control.sock    the control socket of `r2com run`      (control)
 //!   web.addr        the web app's bound address            (run, web)
 //!   feed.addr       the anonymous calendar feed's address  (run, web::feed)
+//!   metrics.addr    where /metrics is served               (metrics)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -40,6 +41,8 @@ pub const CONTROL_SOCKET: &str = "control.sock";
 pub const WEB_ADDR_FILE: &str = "web.addr";
 /// The address the anonymous calendar feed is bound to, while it runs.
 pub const FEED_ADDR_FILE: &str = "feed.addr";
+/// The address `/metrics` is bound to, while it runs.
+pub const METRICS_ADDR_FILE: &str = "metrics.addr";
 
 /// The control socket of the node in `data_dir`.
 pub fn socket_path(data_dir: &Path) -> PathBuf {

@@ -93,6 +93,7 @@ pub mod identity;
 pub mod library;
 pub mod library_thread;
 pub mod membership;
+pub mod metrics;
 pub mod net;
 pub mod open;
 pub mod perms;

@@ -47,6 +47,9 @@ pub enum NodeError {
     /// The local store (staff accounts, sessions, audit) failed.
     #[error(transparent)]
     Local(#[from] LocalError),
+    /// The metrics listener's address cannot be bound (or its file written).
+    #[error("metrics on {0}: {1}")]
+    Metrics(String, std::io::Error),
 }
 
 /// How long `r2com run` waits for a CLI command that has the store open.

@@ -250,7 +250,7 @@ async fn connected_members(net: &NetHandle) -> usize {
 async fn confirm(net: &NetHandle) -> Result<String, ApiError> {
     let started = Instant::now();
     loop {
-        if let Ok(results) = net.sync(None).await {
+        if let Ok(results) = net.sync(None, None).await {
             for r in results {
                 if let SyncOutcome::Done(round) = &r.result {
                     if round.they_lack_entries == 0 {

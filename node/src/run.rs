@@ -21,6 +21,8 @@ pub struct NetOptions {
     pub no_mdns: bool,
     /// `--web-listen` (an address or `off`; overrides `config.toml`).
     pub web_listen: Option<String>,
+    /// `--metrics-listen` (an address or `off`; overrides `config.toml`).
+    pub metrics_listen: Option<String>,
 }
 
 /// Why `run` returned.
@@ -61,6 +63,7 @@ pub async fn run(
     let old_key = crate::rotation::recover(data_dir)?;
     let announce = config.net_announce(data_dir)?;
     let relay = config.net_relay(data_dir)?;
+    let metrics_listen = config.metrics_listen(data_dir, net.metrics_listen.as_deref())?;
     let (key, created) = identity::init(data_dir)?;
     if created {
         info!(public_key = %key.public(), "created a new node key");
@@ -82,6 +85,8 @@ pub async fn run(
         "ready"
     );
     let library = crate::library_thread::LibraryHandle::spawn(node.clone());
+    let mut registry = prometheus_client::registry::Registry::default();
+    let net_metrics = crate::metrics::NetMetrics::default();
     let net = crate::net::start(
         crate::net::NetConfig {
             listen: listen.clone(),
@@ -93,11 +98,22 @@ pub async fn run(
             relay,
             use_relays: config.net.use_relays.unwrap_or(true),
             upnp: config.net.upnp.unwrap_or(false),
+            metrics: net_metrics.clone(),
         },
         library.clone(),
+        &mut registry,
     )
     .await
     .map_err(NodeError::Net)?;
+    let metrics = crate::metrics::serve::start(
+        metrics_listen,
+        data_dir,
+        registry,
+        &net_metrics,
+        &node,
+        library.clone(),
+    )
+    .await?;
     let prefetch = tokio::spawn(crate::files::prefetch::run(
         config.attachments.prefetch,
         library.clone(),
@@ -182,6 +198,7 @@ pub async fn run(
     }
     let _ = std::fs::remove_file(&web_file);
     let _ = std::fs::remove_file(&feed_file);
+    metrics.stop().await;
     let _ = std::fs::remove_file(&sock);
     node.library.store().flush()?;
     Ok(end)

@@ -18,6 +18,7 @@ const KNOWN: &[&[&str]] = &[&[
     "net/event_loop.rs",
     "net/files.rs",
     "net/members.rs",
+    "net/metrics.rs",
     "net/reach.rs",
     "net/relay.rs",
 ]];

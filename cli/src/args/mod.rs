@@ -63,6 +63,12 @@ pub enum Command {
         /// Do not discover members on the local network (mDNS).
         #[arg(long)]
         no_mdns: bool,
+        /// Serve Prometheus/OpenMetrics at http://ADDR/metrics (e.g.
+        /// 127.0.0.1:9464, port 0 for any, or off); overrides [metrics]
+        /// listen. Loopback only unless [metrics] allow_remote = true.
+        /// The bound address is written to DATA_DIR/metrics.addr.
+        #[arg(long, value_name = "ADDR")]
+        metrics_listen: Option<String>,
     },
     /// Peer addresses.
     #[command(subcommand)]

@@ -77,7 +77,17 @@ pub fn run(cli: Cli) -> Outcome {
             feed_listen,
             listen,
             no_mdns,
-        } => node::run(&ctx, web_listen, feed_listen, listen, no_mdns),
+            metrics_listen,
+        } => node::run(
+            &ctx,
+            feed_listen,
+            r2com_node::run::NetOptions {
+                listen,
+                no_mdns,
+                web_listen,
+                metrics_listen,
+            },
+        ),
         Command::Status => node::status(&ctx),
         Command::Import { file } => library::import(&ctx, &file),
         Command::Export { out } => library::export(&ctx, out.as_deref()),
@@ -144,4 +154,16 @@ fn data_dir(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
             .map(|d| d.join("r2com"))
             .ok_or_else(|| anyhow!("no data directory: give --data-dir or set R2COM_DATA_DIR")),
     }
+}
+
+/// A progress bar on stderr, drawn only when stderr is a terminal
+/// (`template` in indicatif's syntax); stdout stays the answer's alone.
+fn progress_bar(template: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    let bar = indicatif::ProgressBar::new(0);
+    if !std::io::stderr().is_terminal() {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    bar.set_style(indicatif::ProgressStyle::with_template(template).expect("template"));
+    bar
 }

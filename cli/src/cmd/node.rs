@@ -29,13 +29,7 @@ pub fn id(ctx: &Ctx) -> Outcome {
     })
 }
 
-pub fn run(
-    ctx: &Ctx,
-    web_listen: Option<String>,
-    feed_listen: Option<String>,
-    listen: Vec<String>,
-    no_mdns: bool,
-) -> Outcome {
+pub fn run(ctx: &Ctx, feed_listen: Option<String>, net: r2com_node::run::NetOptions) -> Outcome {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -49,18 +43,14 @@ pub fn run(
         .block_on(r2com_node::run::run(
             &ctx.dir,
             feed_listen.as_deref(),
-            r2com_node::run::NetOptions {
-                listen,
-                no_mdns,
-                web_listen: web_listen.clone(),
-            },
+            net.clone(),
         ))
         .map_err(anyhow::Error::new)?;
     match stopped {
         Stopped::Signal => Ok(()),
         Stopped::Restart { listen } => {
             rt.shutdown_timeout(std::time::Duration::from_secs(5));
-            restart(ctx, web_listen, feed_listen, &listen, no_mdns)
+            restart(ctx, feed_listen, net, &listen)
         }
     }
 }
@@ -69,10 +59,9 @@ pub fn run(
 /// (so a service manager sees no exit), on the addresses bound before.
 fn restart(
     ctx: &Ctx,
-    web_listen: Option<String>,
     feed_listen: Option<String>,
+    net: r2com_node::run::NetOptions,
     listen: &[String],
-    no_mdns: bool,
 ) -> Outcome {
     use std::os::unix::process::CommandExt;
     let exe = std::env::current_exe().context("finding the r2com binary to restart")?;
@@ -82,8 +71,11 @@ fn restart(
         cmd.arg("--json");
     }
     cmd.arg("run");
-    if let Some(w) = web_listen {
+    if let Some(w) = net.web_listen {
         cmd.arg("--web-listen").arg(w);
+    }
+    if let Some(m) = net.metrics_listen {
+        cmd.arg("--metrics-listen").arg(m);
     }
     if let Some(f) = feed_listen {
         cmd.arg("--feed-listen").arg(f);
@@ -91,7 +83,7 @@ fn restart(
     for l in listen {
         cmd.arg("--listen").arg(l);
     }
-    if no_mdns {
+    if net.no_mdns {
         cmd.arg("--no-mdns");
     }
     let e = cmd.exec();

@@ -60,6 +60,20 @@ impl Library {
         entries: Vec<Vec<u8>>,
         envelopes: Vec<Vec<u8>>,
     ) -> Result<(ApplyReport, bool), LibraryError> {
+        let applied = self.apply_received(origin, entries, envelopes);
+        if let Ok((r, _)) = &applied {
+            let skipped = r.not_allowed.len() as u64;
+            self.metrics.applied(r.applied, r.refused, skipped);
+        }
+        applied
+    }
+
+    fn apply_received(
+        &self,
+        origin: Option<PeerId>,
+        entries: Vec<Vec<u8>>,
+        envelopes: Vec<Vec<u8>>,
+    ) -> Result<(ApplyReport, bool), LibraryError> {
         let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         let mut report = ApplyReport::default();
         // Entries waiting for a dependency: a round with the sender brings

@@ -154,6 +154,7 @@ pub async fn fetch(
                         .map_err(|e| FileError::Unavailable(e.to_string()))?
                         .map_err(|e| FileError::io(&store.part_path(&hash), e))?;
                         done += len;
+                        store.metrics.piece_fetched(len);
                         report(done);
                         piece_failpoint();
                         let p = peer.to_base58();
@@ -204,6 +205,7 @@ pub async fn fetch(
     })
     .await
     .map_err(|e| FileError::Unavailable(e.to_string()))??;
+    store.metrics.file_fetched();
     info!(file = %short, size, fetched = done - resumed, peers = from.len(), "file fetched");
     Ok(Fetched {
         fetched: done - resumed,

@@ -38,9 +38,12 @@ pub fn answer(store: &FileStore, request: FileRequest) -> Result<FileResponse, S
         },
         FileRequest::Piece { hash, index } => match store.holds(&hash) {
             Some(size) if index < piece_count(size) => match store.read_piece(&hash, size, index) {
-                Ok(Some(bytes)) => FileResponse::Piece {
-                    bytes: ByteBuf::from(bytes),
-                },
+                Ok(Some(bytes)) => {
+                    store.metrics.piece_served(bytes.len() as u64);
+                    FileResponse::Piece {
+                        bytes: ByteBuf::from(bytes),
+                    }
+                }
                 _ => FileResponse::NotHeld,
             },
             // Past the end: the asker's reference names another size (a

@@ -63,6 +63,8 @@ impl Ingested {
 pub struct FileStore {
     dir: PathBuf,
     max_size: u64,
+    /// Pieces fetched and served (exported when metrics are on).
+    pub metrics: crate::metrics::FileMetrics,
 }
 
 /// A file's hash as hex.
@@ -83,6 +85,7 @@ impl FileStore {
         FileStore {
             dir: data_dir.join(FILES_DIR),
             max_size,
+            metrics: Default::default(),
         }
     }
 

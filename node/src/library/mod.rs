@@ -139,6 +139,8 @@ pub struct Library {
     /// The node's files, once the node set them (`use_files`): erasure
     /// deletes those only erased records referred to.
     pub(crate) files: std::sync::OnceLock<crate::files::FileStore>,
+    /// What `apply` applied and refused (exported when metrics are on).
+    pub metrics: crate::metrics::ChangeMetrics,
 }
 
 fn time_ms(now: DateTime<Utc>) -> i64 {
@@ -170,6 +172,7 @@ impl Library {
             clock,
             commits: Default::default(),
             files: std::sync::OnceLock::new(),
+            metrics: Default::default(),
         };
         lib.reload_roster()?;
         lib.ensure_hash_index()?;

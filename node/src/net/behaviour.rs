@@ -92,10 +92,12 @@ pub(super) struct Options {
     pub(super) members: Members,
 }
 
-/// The swarm of a node with this key.
+/// The swarm of a node with this key, the bytes each transport moves
+/// counted in `registry`.
 pub(super) fn build(
     keypair: libp2p_identity::Keypair,
     opts: Options,
+    registry: &mut prometheus_client::registry::Registry,
 ) -> Result<Swarm<Behaviour>, String> {
     let swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
@@ -110,6 +112,7 @@ pub(super) fn build(
         .map_err(|e| format!("reading the system's DNS configuration: {e}"))?
         .with_relay_client(noise::Config::new, yamux::Config::default)
         .map_err(|e| e.to_string())?
+        .with_bandwidth_metrics(registry)
         .with_behaviour(|key, relay_client| {
             let me = key.public().to_peer_id();
             let mdns = if opts.mdns {

@@ -2,16 +2,17 @@
 //! adding a peer address, a join on the running node, network status.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use libp2p::{Multiaddr, PeerId};
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 use r2com_protocol::control::{
     AddressRow, Connection, DialFailure, NetworkStatus, PeerRow, Peers, RelayReservation,
     RelayStatus, SyncOutcome, SyncResult,
 };
-use r2com_protocol::sync::{Event, Input, PeerState};
+use r2com_protocol::sync::{Event, Input, PeerState, SyncMachine};
 
 use super::dial::peer_in;
 use super::event_loop::{JoinWaiter, Loop};
@@ -28,7 +29,11 @@ impl Loop {
             Command::Peers { reply } => {
                 let _ = reply.send(self.peers().await);
             }
-            Command::Sync { peer, reply } => {
+            Command::Sync {
+                peer,
+                progress,
+                reply,
+            } => {
                 let targets: Vec<PeerId> = match &peer {
                     Some(s) => match s.parse::<PeerId>().ok().or_else(|| peer_id_of(s)) {
                         Some(p) => vec![p],
@@ -60,6 +65,10 @@ impl Loop {
                         }
                     }
                 }
+                let reporter = progress.map(|tx| {
+                    let peers = waits.iter().map(|(p, _)| *p).collect();
+                    tokio::spawn(report_progress(self.machine.clone(), peers, tx))
+                });
                 tokio::spawn(async move {
                     let mut out = Vec::new();
                     for (t, rx) in waits {
@@ -71,6 +80,9 @@ impl Loop {
                                 Err(error) => SyncOutcome::Failed { error },
                             },
                         });
+                    }
+                    if let Some(r) = reporter {
+                        r.abort();
                     }
                     let _ = reply.send(Ok(out));
                 });
@@ -278,5 +290,38 @@ impl Loop {
         }
         let via = conns.values().find_map(|c| relay_of(&c.addr));
         (Some(Connection::Relayed), via.map(|p| p.to_base58()))
+    }
+}
+
+/// How often a waiting `sync` hears how far its rounds are.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Tell `tx` the changes fetched of those known missing, summed over the
+/// rounds with `peers` (a finished round keeps its last figures), until
+/// aborted.
+async fn report_progress(
+    machine: Arc<Mutex<SyncMachine<PeerId>>>,
+    peers: Vec<PeerId>,
+    tx: mpsc::Sender<(u64, u64)>,
+) {
+    let mut seen: HashMap<PeerId, (u64, u64)> = HashMap::new();
+    let mut tick = tokio::time::interval(PROGRESS_EVERY);
+    loop {
+        tick.tick().await;
+        {
+            let m = machine.lock().unwrap_or_else(|e| e.into_inner());
+            for p in &peers {
+                if let Some(now) = m.round_progress(p) {
+                    seen.insert(*p, now);
+                }
+            }
+        }
+        let (done, total) = seen
+            .values()
+            .fold((0, 0), |(d, t), (pd, pt)| (d + pd, t + pt));
+        if total > 0 {
+            // A hint: dropped when the client reads slowly.
+            let _ = tx.try_send((done, total));
+        }
     }
 }

@@ -95,6 +95,7 @@ pub(super) struct Loop {
     pub(super) serving_relay: bool,
     /// Reserve on member relays while not publicly reachable.
     pub(super) use_relays: bool,
+    pub(super) metrics: super::metrics::LoopMetrics,
 }
 
 impl Loop {
@@ -147,17 +148,23 @@ impl Loop {
                 other => format!("{:.40}", format!("{other:?}")),
             };
             let started = Instant::now();
-            let outputs = self
+            let mut touched = match &input {
+                Input::Connected { peer, .. } | Input::Disconnected { peer } => vec![*peer],
+                _ => Vec::new(),
+            };
+            let (outputs, roster) = self
                 .library
                 .with(move |l| {
-                    machine.lock().unwrap_or_else(|e| e.into_inner()).handle(
+                    let outputs = machine.lock().unwrap_or_else(|e| e.into_inner()).handle(
                         now,
                         input,
                         &mut NodeReplica(l),
-                    )
+                    );
+                    (outputs, l.roster())
                 })
                 .await
                 .unwrap_or_default();
+            self.roster_seen(roster);
             tracing::trace!(input = %what, ms = started.elapsed().as_millis() as u64, outputs = outputs.len(), "sync machine step");
             let mut persist = Vec::new();
             for output in outputs {
@@ -198,12 +205,17 @@ impl Loop {
                     } => {
                         if misbehaved {
                             warn!(%peer, %reason, "peer sent invalid data: disconnecting");
+                            self.metrics.net.misbehaved(&reason);
                         } else {
                             warn!(%peer, %reason, "not a member of the consortium: disconnecting");
+                            self.metrics.net.non_member_refused();
                         }
                         let _ = self.swarm.disconnect_peer_id(peer);
                     }
-                    Output::Persist { peer, state } => persist.push((peer, state)),
+                    Output::Persist { peer, state } => {
+                        touched.push(peer);
+                        persist.push((peer, state))
+                    }
                     Output::Event(e) => match e {
                         Event::RoundQueued { .. } | Event::NotSyncable { .. } => answers.push(e),
                         Event::RoundDone {
@@ -237,6 +249,9 @@ impl Loop {
                         }
                     },
                 }
+            }
+            for peer in touched {
+                self.member_changed(peer);
             }
             if !persist.is_empty() {
                 let _ = self

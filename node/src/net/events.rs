@@ -24,6 +24,7 @@ const MAX_DISCOVERED: usize = 256;
 
 impl Loop {
     pub(super) async fn on_swarm(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        self.record(&event);
         match event {
             SwarmEvent::NewListenAddr { address, .. } => {
                 info!(%address, "listening");
@@ -103,6 +104,8 @@ impl Loop {
                     if self.members.contains(&peer_id) && self.swarm.is_connected(&peer_id) {
                         self.send_book(peer_id);
                     }
+                } else {
+                    self.member_changed(peer_id);
                 }
             }
             SwarmEvent::ConnectionClosed {
@@ -121,6 +124,8 @@ impl Loop {
                     debug!(peer = %peer_id, "disconnected");
                     self.relays.available.remove(&peer_id);
                     self.drive(Input::Disconnected { peer: peer_id }).await;
+                } else {
+                    self.member_changed(peer_id);
                 }
             }
             SwarmEvent::OutgoingConnectionError {

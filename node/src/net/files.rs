@@ -152,11 +152,13 @@ impl Loop {
             }
             Err(Refusal::NotMember) => {
                 warn!(%peer, "file request from a non-member: disconnecting");
+                self.metrics.net.non_member_refused();
                 drop(channel);
                 let _ = self.swarm.disconnect_peer_id(peer);
             }
             Err(Refusal::Misbehaved(reason)) => {
                 warn!(%peer, %reason, "peer sent an invalid file request: disconnecting");
+                self.metrics.net.misbehaved(&reason);
                 drop(channel);
                 let _ = self.swarm.disconnect_peer_id(peer);
             }
@@ -214,6 +216,7 @@ impl Loop {
     /// Disconnect a member that sent file data that does not verify.
     pub(super) fn punish(&mut self, peer: PeerId, reason: String) {
         warn!(%peer, %reason, "peer sent invalid file data: disconnecting");
+        self.metrics.net.misbehaved(&reason);
         let _ = self.swarm.disconnect_peer_id(peer);
     }
 }

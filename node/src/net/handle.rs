@@ -21,6 +21,7 @@ pub(super) enum Command {
     },
     Sync {
         peer: Option<String>,
+        progress: Option<mpsc::Sender<(u64, u64)>>,
         reply: oneshot::Sender<Result<Vec<SyncResult>, String>>,
     },
     AddPeer {
@@ -92,9 +93,19 @@ impl NetHandle {
     }
 
     /// A round with `peer` (PeerId or node key) or every connected member,
-    /// answered when the rounds end.
-    pub async fn sync(&self, peer: Option<String>) -> Result<Vec<SyncResult>, String> {
-        self.ask(|reply| Command::Sync { peer, reply }).await?
+    /// answered when the rounds end; `progress` hears of the changes
+    /// fetched of those known missing while they run.
+    pub async fn sync(
+        &self,
+        peer: Option<String>,
+        progress: Option<mpsc::Sender<(u64, u64)>>,
+    ) -> Result<Vec<SyncResult>, String> {
+        self.ask(|reply| Command::Sync {
+            peer,
+            progress,
+            reply,
+        })
+        .await?
     }
 
     pub async fn add_peer(&self, addr: Multiaddr) -> Result<(), String> {

@@ -40,6 +40,7 @@ mod events;
 mod files;
 mod handle;
 mod members;
+mod metrics;
 mod reach;
 mod relay;
 pub mod relay_mode;
@@ -85,6 +86,8 @@ pub struct NetConfig {
     pub use_relays: bool,
     /// Map the listen ports on the router by UPnP.
     pub upnp: bool,
+    /// The per-member series and the peers disconnected.
+    pub metrics: crate::metrics::NetMetrics,
 }
 
 /// A connected member a file may be fetched from.
@@ -124,8 +127,13 @@ fn load(l: &crate::library::Library) -> Stored {
     out
 }
 
-/// Start the swarm and its loop. Returns a handle for the control API.
-pub async fn start(cfg: NetConfig, library: LibraryHandle) -> Result<NetHandle, String> {
+/// Start the swarm and its loop, with libp2p's metrics in `registry`.
+/// Returns a handle for the control API.
+pub async fn start(
+    cfg: NetConfig,
+    library: LibraryHandle,
+    registry: &mut prometheus_client::registry::Registry,
+) -> Result<NetHandle, String> {
     let seed = library
         .with(|l| l.key().seed())
         .await
@@ -141,7 +149,9 @@ pub async fn start(cfg: NetConfig, library: LibraryHandle) -> Result<NetHandle, 
             autonat: cfg.announce.is_none(),
             members: members.clone(),
         },
+        registry,
     )?;
+    let p2p = libp2p::metrics::Metrics::new(registry);
     let stored = library.with(load).await.map_err(|e| e.to_string())?;
     let mut relays = relay::Relays::default();
     for addr in &cfg.listen {
@@ -190,6 +200,7 @@ pub async fn start(cfg: NetConfig, library: LibraryHandle) -> Result<NetHandle, 
         relay_mode: cfg.relay,
         serving_relay: false,
         use_relays: cfg.use_relays,
+        metrics: metrics::LoopMetrics::new(cfg.metrics.clone(), p2p),
     };
     tokio::spawn(lp.run().instrument(tracing::info_span!("net")));
     Ok(handle)

@@ -202,6 +202,13 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
             .is_some_and(|p| p.round.is_some() || p.queued.is_some())
     }
 
+    /// How far the running round with `peer` is: changes fetched, and
+    /// changes known missing (`None` without a running round).
+    pub fn round_progress(&self, peer: &P) -> Option<(u64, u64)> {
+        let r = self.peers.get(peer)?.round.as_ref()?;
+        Some((r.outcome.fetched, r.outcome.we_lack.max(r.outcome.fetched)))
+    }
+
     /// Connected peers.
     pub fn connected(&self) -> impl Iterator<Item = &P> {
         self.peers
