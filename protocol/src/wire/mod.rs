@@ -13,6 +13,12 @@
 //! Every list has a maximum length checked by [`SyncRequest::check`] /
 //! [`SyncResponse::check`] after decoding (the codec bounds the bytes).
 
+mod batch;
+#[cfg(test)]
+mod tests;
+
+pub use batch::{decode_batch, encode_batch, fit_batch};
+
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
@@ -311,161 +317,5 @@ impl SyncResponse {
                 Ok(())
             }
         }
-    }
-}
-
-/// Length-prefix the envelopes and compress them (zstd).
-pub fn encode_batch(envelopes: &[Vec<u8>]) -> Vec<u8> {
-    let mut raw = Vec::with_capacity(envelopes.iter().map(|e| e.len() + 4).sum());
-    for e in envelopes {
-        raw.extend_from_slice(&(e.len() as u32).to_be_bytes());
-        raw.extend_from_slice(e);
-    }
-    // Level 9: a clone's 17 MB of changes travel as about 3.7 MB, and
-    // compressing costs the sender ~25 MB/s-per-core, off the receiver's
-    // critical path (the receiver applies one batch while the next comes).
-    // Small pushes (one edit) are not worth level 9's setup cost.
-    let level = if raw.len() < 64 * 1024 { 1 } else { 9 };
-    zstd::bulk::compress(&raw, level).expect("zstd compresses in memory")
-}
-
-/// The largest prefix of `envelopes` whose encoded batch fits a response
-/// ([`MAX_RESPONSE_BYTES`] less [`RESPONSE_MARGIN`]), encoded; at least
-/// one envelope (one always fits: [`crate::envelope::MAX_ENVELOPE_LEN`] is
-/// far below the limit). Halves the prefix until it fits, so incompressible
-/// envelopes cost a few encodings, never an oversized answer.
-pub fn fit_batch(envelopes: &[Vec<u8>]) -> Vec<u8> {
-    let limit = MAX_RESPONSE_BYTES as usize - RESPONSE_MARGIN;
-    let mut n = envelopes.len();
-    loop {
-        let batch = encode_batch(&envelopes[..n]);
-        if batch.len() <= limit || n <= 1 {
-            return batch;
-        }
-        n /= 2;
-    }
-}
-
-/// Inflate a batch with a hard bound and split it into envelopes.
-pub fn decode_batch(batch: &[u8]) -> Result<Vec<Vec<u8>>, WireError> {
-    use std::io::Read;
-    if batch.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut decoder =
-        zstd::stream::read::Decoder::new(batch).map_err(|e| WireError::Batch(e.to_string()))?;
-    // The frame's window (allocated up front, up to the declared content
-    // size) may not exceed the inflated bound either.
-    decoder
-        .window_log_max(MAX_BATCH_INFLATED.ilog2())
-        .map_err(|e| WireError::Batch(e.to_string()))?;
-    // Inflate chunk by chunk and refuse before the buffer would pass the
-    // bound (`read_to_end` would double its capacity to twice the bound).
-    let mut raw = Vec::new();
-    let mut chunk = vec![0u8; 64 * 1024];
-    loop {
-        let n = decoder
-            .read(&mut chunk)
-            .map_err(|e| WireError::Batch(e.to_string()))?;
-        if n == 0 {
-            break;
-        }
-        if (raw.len() + n) as u64 > MAX_BATCH_INFLATED {
-            return Err(WireError::Limit("batch inflates beyond its limit"));
-        }
-        raw.extend_from_slice(&chunk[..n]);
-    }
-    let mut out = Vec::new();
-    let mut rest = &raw[..];
-    while !rest.is_empty() {
-        if rest.len() < 4 {
-            return Err(WireError::Batch("truncated length".into()));
-        }
-        let n = u32::from_be_bytes(rest[..4].try_into().expect("4 bytes")) as usize;
-        rest = &rest[4..];
-        if n > crate::envelope::MAX_ENVELOPE_LEN || n > rest.len() {
-            return Err(WireError::Batch("envelope length out of bounds".into()));
-        }
-        out.push(rest[..n].to_vec());
-        rest = &rest[n..];
-    }
-    Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn batches_round_trip_and_bombs_are_bounded() {
-        let envs = vec![vec![1u8; 100], vec![2u8; 5000], vec![]];
-        assert_eq!(decode_batch(&encode_batch(&envs)).unwrap(), envs);
-        // 100 MiB of zeros compress to a few KB; inflating stops at the bound.
-        let bomb = zstd::bulk::compress(&vec![0u8; 100 * 1024 * 1024], 19).unwrap();
-        assert!(bomb.len() < 100_000);
-        assert_eq!(
-            decode_batch(&bomb).unwrap_err(),
-            WireError::Limit("batch inflates beyond its limit")
-        );
-        assert!(decode_batch(b"garbage").is_err());
-        let mut lying = (u32::MAX).to_be_bytes().to_vec();
-        lying.extend_from_slice(b"abc");
-        assert!(decode_batch(&zstd::bulk::compress(&lying, 1).unwrap()).is_err());
-    }
-
-    #[test]
-    fn the_empty_bucket_digest_is_sha256_of_nothing() {
-        use sha2::Digest;
-        assert_eq!(EMPTY_BUCKET, <[u8; 32]>::from(sha2::Sha256::digest(b"")));
-    }
-
-    #[test]
-    fn lists_are_bounded() {
-        let too_many = SyncRequest::GetChanges {
-            hashes: vec![ByteBuf::from(vec![0u8; 32]); MAX_CHANGES_PER_REQUEST + 1],
-        };
-        assert!(too_many.check().is_err());
-        let short = SyncRequest::GetChanges {
-            hashes: vec![ByteBuf::from(vec![0u8; 31])],
-        };
-        assert!(short.check().is_err());
-        assert!(SyncResponse::Buckets { digests: vec![] }.check().is_err());
-    }
-
-    /// A list is refused while it is decoded, as soon as it passes the
-    /// longest list a message may carry, not after all of it is in memory
-    /// (issue 13, point 7).
-    #[test]
-    fn a_list_is_refused_while_decoding_past_its_bound() {
-        // `GetChanges` with `n` empty byte strings, written as a peer may
-        // (building the list itself would take the memory under test).
-        let many = |n: usize| {
-            let mut cbor =
-                cbor4ii::serde::to_vec(Vec::new(), &SyncRequest::GetChanges { hashes: Vec::new() })
-                    .unwrap();
-            assert_eq!(cbor.pop(), Some(0x80), "the empty list ends the message");
-            cbor.push(0x9a);
-            cbor.extend_from_slice(&(n as u32).to_be_bytes());
-            cbor.resize(cbor.len() + n, 0x40);
-            cbor
-        };
-        let at_bound = cbor4ii::serde::from_slice::<SyncRequest>(&many(MAX_HASHES));
-        assert!(
-            matches!(at_bound, Ok(SyncRequest::GetChanges { hashes }) if hashes.len() == MAX_HASHES)
-        );
-        // An 8 MiB request of empty byte strings: refused at item 65,537.
-        let flood = many(MAX_REQUEST_BYTES as usize - 32);
-        assert!(flood.len() as u64 <= MAX_REQUEST_BYTES);
-        let err = cbor4ii::serde::from_slice::<SyncRequest>(&flood).unwrap_err();
-        assert!(err.to_string().contains("longer than 65536"), "{err}");
-        let reply = cbor4ii::serde::to_vec(
-            Vec::new(),
-            &SyncResponse::Inventory {
-                hashes: vec![ByteBuf::new(); MAX_HASHES + 1],
-                buckets: ByteBuf::new(),
-            },
-        )
-        .unwrap();
-        assert!(cbor4ii::serde::from_slice::<SyncResponse>(&reply).is_err());
     }
 }
