@@ -10,14 +10,11 @@
 use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 
-use libp2p::{Multiaddr, PeerId};
-use tracing::info;
+use libp2p::PeerId;
 
 use r2com_protocol::roster::{Action, Roster, SignedEntry};
 
-use super::event_loop::Loop;
 use crate::identity::peer_id_of;
-use crate::store::keys;
 
 /// The live members other than this node, shared with the relay.
 #[derive(Clone, Default)]
@@ -42,7 +39,7 @@ impl Members {
     }
 
     /// Replace the set; the peers that joined it.
-    fn set(&self, new: HashSet<PeerId>) -> Vec<PeerId> {
+    pub(super) fn set(&self, new: HashSet<PeerId>) -> Vec<PeerId> {
         let mut set = self.0.write().unwrap_or_else(|e| e.into_inner());
         let added = new.difference(&set).copied().collect();
         *set = new;
@@ -51,7 +48,7 @@ impl Members {
 }
 
 /// The live members of `roster`, this node (`me`, hex key) left out.
-fn live_members(roster: &Roster, me: &str) -> HashSet<PeerId> {
+pub(super) fn live_members(roster: &Roster, me: &str) -> HashSet<PeerId> {
     roster
         .orgs
         .iter()
@@ -64,7 +61,7 @@ fn live_members(roster: &Roster, me: &str) -> HashSet<PeerId> {
 /// While this node waits for its admission: the nodes that invited it
 /// (the authors of its invites), which it may dial when mDNS finds them so
 /// as to hand in the admission. Empty once admitted.
-fn inviters(l: &crate::library::Library) -> HashSet<PeerId> {
+pub(super) fn inviters(l: &crate::library::Library) -> HashSet<PeerId> {
     let me = l.key().public().to_hex();
     if l.roster().is_some_and(|r| r.is_live_member(&me)) {
         return HashSet::new();
@@ -76,69 +73,4 @@ fn inviters(l: &crate::library::Library) -> HashSet<PeerId> {
         .filter(|e| matches!(e.entry.action, Action::Invite(_)))
         .filter_map(|e| peer_id_of(&e.entry.author))
         .collect()
-}
-
-impl Loop {
-    /// Look at the roster; if it changed, re-evaluate the member set and
-    /// act on the change (records of former members dropped, new members
-    /// told our addresses and dialed).
-    pub(super) async fn refresh_members(&mut self) {
-        let known = self.roster.clone();
-        let Ok(Some((roster, me, inviters))) = self
-            .library
-            .with(move |l| {
-                let roster = l.roster();
-                let same = match (&roster, &known) {
-                    (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-                    (None, None) => true,
-                    _ => false,
-                };
-                (!same).then(|| (roster, l.key().public().to_hex(), inviters(l)))
-            })
-            .await
-        else {
-            return;
-        };
-        self.inviters = inviters;
-        let set = roster
-            .as_deref()
-            .map(|r| live_members(r, &me))
-            .unwrap_or_default();
-        self.roster = roster;
-        let added = self.members.set(set);
-        let gone = self.book.retain_members(&self.members);
-        if !gone.is_empty() {
-            let _ = self
-                .library
-                .with(move |l| {
-                    let writes = gone
-                        .iter()
-                        .map(|p| (keys::key(keys::PEER_RECORD, p.to_base58().as_bytes()), None))
-                        .collect();
-                    l.store().write(writes)
-                })
-                .await;
-        }
-        for peer in added {
-            if self.swarm.is_connected(&peer) {
-                self.send_book(peer);
-            }
-        }
-        self.dial_members();
-        self.dial_discovered_inviters();
-    }
-
-    /// Dial the inviters mDNS found (the invite may carry no address).
-    pub(super) fn dial_discovered_inviters(&mut self) {
-        let found: Vec<(PeerId, Multiaddr)> = self
-            .inviters
-            .iter()
-            .filter(|p| !self.swarm.is_connected(p))
-            .filter_map(|p| Some((*p, self.discovered.get(p)?.first()?.clone())))
-            .collect();
-        for (peer, addr) in found {
-            info!(%peer, %addr, "mDNS found the member that invited this node");
-            self.dial_discovered(peer, addr);
-        }
-    }
 }

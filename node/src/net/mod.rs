@@ -22,29 +22,28 @@
 //! where possible; AutoNAT tells whether this node is reachable.
 //!
 //! The files: `behaviour` (the libp2p behaviours and the swarm), `handle`
-//! (commands from the control API), `event_loop` (the loop and the sync
-//! machine's outputs), `events` (what the swarm reports), `commands`
-//! (answering the control API), `dial` (dialing with backoff), `members`
-//! (the live member set), `book` and `share` (members' signed address
-//! records), `relay` (relaying for members, reserving on member relays),
-//! `reach` (reachability), `files` (serving and fetching files), `codec`
-//! (the wire codec).
+//! (commands from the control API), `codec` (the wire codec), and the state
+//! the loop keeps, each with its limits: `dial` (backoff), `members` (the
+//! live member set), `book` (members' signed address records), `relay`
+//! (relaying for members, reservations), `reach` (reachability), `files`
+//! (serving files). `event_loop/` is the loop itself: `mod.rs` (the loop
+//! and the sync machine's outputs), `events` (what the swarm reports),
+//! `commands` (answering the control API), `dialing`, `member_set`,
+//! `share` (passing address records on), `relaying`, `file_requests` and
+//! `metrics` (the loop's hooks into the metrics). Files outside
+//! `event_loop/` never use the loop.
 
 mod behaviour;
 mod book;
 mod codec;
-mod commands;
 mod dial;
 mod event_loop;
-mod events;
 mod files;
 mod handle;
 mod members;
-mod metrics;
 mod reach;
 mod relay;
 pub mod relay_mode;
-mod share;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -200,7 +199,7 @@ pub async fn start(
         relay_mode: cfg.relay,
         serving_relay: false,
         use_relays: cfg.use_relays,
-        metrics: metrics::LoopMetrics::new(cfg.metrics.clone(), p2p),
+        metrics: event_loop::metrics::LoopMetrics::new(cfg.metrics.clone(), p2p),
     };
     tokio::spawn(lp.run().instrument(tracing::info_span!("net")));
     Ok(handle)

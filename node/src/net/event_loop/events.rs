@@ -10,10 +10,10 @@ use tracing::{debug, info, warn};
 
 use r2com_protocol::sync::Input;
 
-use super::behaviour::{BehaviourEvent, IDENTIFY_PROTOCOL};
-use super::event_loop::{Conn, Loop};
-use super::reach::is_unspecified;
-use super::relay::{is_relayed, relay_of};
+use super::{Conn, Loop};
+use crate::net::behaviour::{BehaviourEvent, IDENTIFY_PROTOCOL};
+use crate::net::reach::is_unspecified;
+use crate::net::relay::{is_relayed, relay_of};
 
 /// Addresses kept per peer for display.
 const MAX_SEEN: usize = 16;
@@ -23,7 +23,7 @@ const MAX_SEEN_PEERS: usize = 1024;
 const MAX_DISCOVERED: usize = 256;
 
 impl Loop {
-    pub(super) async fn on_swarm(&mut self, event: SwarmEvent<BehaviourEvent>) {
+    pub(in crate::net) async fn on_swarm(&mut self, event: SwarmEvent<BehaviourEvent>) {
         self.record(&event);
         match event {
             SwarmEvent::NewListenAddr { address, .. } => {

@@ -1,5 +1,5 @@
 //! Sharing signed address records with members over `/r2com/addrs/1`
-//! (see [`super::book`]): our whole book to a member when it connects (or
+//! (see [`crate::net::book`]): our whole book to a member when it connects (or
 //! becomes a member), our own record to every connected member when our
 //! addresses change, and each record new to us to the members that did
 //! not send it.
@@ -11,11 +11,13 @@ use libp2p::{Multiaddr, PeerId};
 use serde_bytes::ByteBuf;
 use tracing::{debug, info, warn};
 
-use super::behaviour::AddrsEvent;
-use super::book::{self, AddrsRequest, AddrsResponse, Refusal, MAX_ADDRS, MAX_RECORDS_PER_MESSAGE};
-use super::event_loop::Loop;
-use super::reach::{is_loopback, is_unspecified};
-use super::relay::is_relayed;
+use super::Loop;
+use crate::net::behaviour::AddrsEvent;
+use crate::net::book::{
+    self, AddrsRequest, AddrsResponse, Refusal, MAX_ADDRS, MAX_RECORDS_PER_MESSAGE,
+};
+use crate::net::reach::{is_loopback, is_unspecified};
+use crate::net::relay::is_relayed;
 use crate::store::keys;
 
 fn now_secs() -> u64 {
@@ -38,7 +40,7 @@ impl Loop {
     }
 
     /// Our whole book to a member.
-    pub(super) fn send_book(&mut self, peer: PeerId) {
+    pub(in crate::net) fn send_book(&mut self, peer: PeerId) {
         let records = self.book.encoded_for(&peer);
         if !records.is_empty() {
             self.send_records(peer, records);
@@ -69,7 +71,7 @@ impl Loop {
     /// The addresses we tell members: `[net] announce` if set, else where
     /// we listen (loopback only if there is nothing else) and the external
     /// addresses confirmed; circuit addresses through relays in any case.
-    pub(super) fn own_addrs(&self) -> Vec<Multiaddr> {
+    pub(in crate::net) fn own_addrs(&self) -> Vec<Multiaddr> {
         let circuits = self.listen.iter().filter(|a| is_relayed(a)).cloned();
         let mut addrs: Vec<Multiaddr> = match &self.announce {
             Some(list) => list.clone(),
@@ -100,7 +102,7 @@ impl Loop {
 
     /// Sign a new record of ours if our addresses changed; keep it and
     /// tell the connected members.
-    pub(super) async fn refresh_own_record(&mut self) {
+    pub(in crate::net) async fn refresh_own_record(&mut self) {
         let addrs = self.own_addrs();
         let Some(rec) = self.book.sign_own(&self.keypair, addrs, now_secs()) else {
             return;
@@ -131,7 +133,7 @@ impl Loop {
             .await;
     }
 
-    pub(super) async fn on_addrs(&mut self, ev: AddrsEvent) {
+    pub(in crate::net) async fn on_addrs(&mut self, ev: AddrsEvent) {
         match ev {
             request_response::Event::Message {
                 peer,

@@ -14,17 +14,17 @@ use r2com_protocol::control::{
 };
 use r2com_protocol::sync::{Event, Input, PeerState, SyncMachine};
 
-use super::dial::peer_in;
-use super::event_loop::{JoinWaiter, Loop};
-use super::handle::{Command, JoinOutcome, NetStatus};
-use super::relay::relay_of;
+use super::{JoinWaiter, Loop};
 use crate::identity::peer_id_of;
+use crate::net::dial::peer_in;
+use crate::net::handle::{Command, JoinOutcome, NetStatus};
+use crate::net::relay::relay_of;
 
 /// How long `r2com join` on a running node waits for its admission.
 const JOIN_WAIT: Duration = Duration::from_secs(20);
 
 impl Loop {
-    pub(super) async fn on_command(&mut self, cmd: Command) {
+    pub(in crate::net) async fn on_command(&mut self, cmd: Command) {
         match cmd {
             Command::Peers { reply } => {
                 let _ = reply.send(self.peers().await);
@@ -183,7 +183,7 @@ impl Loop {
     }
 
     /// A member admitted us: answer the operators waiting in `join`.
-    pub(super) fn admitted(&mut self, by: PeerId) {
+    pub(in crate::net) fn admitted(&mut self, by: PeerId) {
         // It takes our addresses now (it ignored them while we were not a
         // member).
         self.send_book(by);
@@ -194,7 +194,7 @@ impl Loop {
     }
 
     /// Answer the `join`s that waited long enough.
-    pub(super) fn expire_joins(&mut self) {
+    pub(in crate::net) fn expire_joins(&mut self) {
         let now = Instant::now();
         let (due, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.joins)
             .into_iter()

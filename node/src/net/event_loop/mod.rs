@@ -3,6 +3,15 @@
 //! library thread; its outputs become requests, responses, disconnections
 //! and store writes.
 
+mod commands;
+mod dialing;
+mod events;
+mod file_requests;
+mod member_set;
+pub(super) mod metrics;
+mod relaying;
+mod share;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -95,7 +104,7 @@ pub(super) struct Loop {
     pub(super) serving_relay: bool,
     /// Reserve on member relays while not publicly reachable.
     pub(super) use_relays: bool,
-    pub(super) metrics: super::metrics::LoopMetrics,
+    pub(super) metrics: metrics::LoopMetrics,
 }
 
 impl Loop {

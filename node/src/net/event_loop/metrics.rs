@@ -10,21 +10,21 @@ use libp2p::PeerId;
 
 use r2com_protocol::roster::Roster;
 
-use super::behaviour::BehaviourEvent;
-use super::event_loop::Loop;
+use super::Loop;
 use crate::identity::{key_of, peer_id_of};
 use crate::metrics::{MemberView, NetMetrics};
+use crate::net::behaviour::BehaviourEvent;
 
 /// The loop's metrics: ours and libp2p's.
-pub(super) struct LoopMetrics {
-    pub(super) net: NetMetrics,
+pub(in crate::net) struct LoopMetrics {
+    pub(in crate::net) net: NetMetrics,
     p2p: libp2p::metrics::Metrics,
     /// The roster the per-member series were last set from.
     roster: Option<Arc<Roster>>,
 }
 
 impl LoopMetrics {
-    pub(super) fn new(net: NetMetrics, p2p: libp2p::metrics::Metrics) -> LoopMetrics {
+    pub(in crate::net) fn new(net: NetMetrics, p2p: libp2p::metrics::Metrics) -> LoopMetrics {
         LoopMetrics {
             net,
             p2p,
@@ -35,7 +35,7 @@ impl LoopMetrics {
 
 impl Loop {
     /// Record a swarm event in libp2p's metrics.
-    pub(super) fn record(&self, event: &SwarmEvent<BehaviourEvent>) {
+    pub(in crate::net) fn record(&self, event: &SwarmEvent<BehaviourEvent>) {
         let p2p = &self.metrics.p2p;
         p2p.record(event);
         match event {
@@ -47,7 +47,7 @@ impl Loop {
 
     /// The roster changed (or is seen for the first time): set the series
     /// of every member, drop those of nodes no longer members.
-    pub(super) fn roster_seen(&mut self, roster: Option<Arc<Roster>>) {
+    pub(in crate::net) fn roster_seen(&mut self, roster: Option<Arc<Roster>>) {
         let same = match (&roster, &self.metrics.roster) {
             (Some(a), Some(b)) => Arc::ptr_eq(a, b),
             (None, None) => true,
@@ -71,7 +71,7 @@ impl Loop {
     }
 
     /// Set `peer`'s series from the connections and the sync machine.
-    pub(super) fn member_changed(&self, peer: PeerId) {
+    pub(in crate::net) fn member_changed(&self, peer: PeerId) {
         if peer == *self.swarm.local_peer_id() {
             return;
         }
