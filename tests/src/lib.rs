@@ -92,6 +92,15 @@ pub fn wait_for(timeout: Duration, mut pred: impl FnMut() -> bool) -> bool {
     pred()
 }
 
+/// The logs of `nodes`, each under a `--- node i ---` line.
+pub fn logs(nodes: &[&TestNode]) -> String {
+    nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!("--- node {i} ---\n{}", n.log()))
+        .collect()
+}
+
 /// How long two nodes may take to hold the same library in tests.
 pub const CONVERGE: Duration = Duration::from_secs(90);
 
@@ -388,6 +397,18 @@ impl TestNode {
     pub fn join_via(&mut self, admin: &TestNode, via: &TestNode, org: &str) {
         self.join(admin, org, &via.listen_addr());
         self.start();
+    }
+
+    /// This node's `peers --json` entry for the member with PeerId `peer`
+    /// (null when it lists none).
+    pub fn peer_entry(&self, peer: &str) -> Value {
+        self.json(&["peers"])["members"]
+            .as_array()
+            .expect("members")
+            .iter()
+            .find(|p| p["peer_id"] == peer)
+            .cloned()
+            .unwrap_or(Value::Null)
     }
 
     /// Run a CLI command that must succeed; its stdout.

@@ -11,19 +11,10 @@ use std::time::Duration;
 use base64::Engine;
 use r2com_node::store::codec;
 use r2com_protocol::envelope::SignedChange;
-use r2com_tests::{gen_dataset, wait_for, TestNode};
+use r2com_tests::{assert_converges, gen_dataset, wait_for, TestNode};
 use serde_json::Value;
 
 const CONVERGE: Duration = Duration::from_secs(90);
-
-fn converge(a: &TestNode, b: &TestNode, what: &str) {
-    assert!(
-        wait_for(CONVERGE, || a.export() == b.export()),
-        "{what}: did not converge\nA log:\n{}\nB log:\n{}",
-        a.log(),
-        b.log()
-    );
-}
 
 fn gone(n: &TestNode, id: &str) -> bool {
     n.cli(&["practice", "show", id]).status.code() == Some(4)
@@ -102,8 +93,8 @@ fn an_erased_record_is_gone_from_every_node_and_stays_gone() {
     a.ok(&["attach", id, &shared]);
     let shared = a.json(&["attach", "p-000003", &shared]);
     let shared = shared["attachment"]["hash"].as_str().unwrap().to_owned();
-    converge(&a, &b, "B's edit");
-    converge(&a, &c, "C's clone");
+    assert_converges(&a, &b, "B's edit");
+    assert_converges(&a, &c, "C's clone");
     let out = tmp.path().join("got.pdf");
     c.ok(&["attachment", "get", &only, "--out", out.to_str().unwrap()]);
     assert!(holds_file(&a, &only) && holds_file(&c, &only) && holds_file(&a, &shared));
@@ -137,8 +128,8 @@ fn an_erased_record_is_gone_from_every_node_and_stays_gone() {
         "C did not catch up:\n{}",
         c.log()
     );
-    converge(&a, &b, "after the erasure");
-    converge(&a, &c, "after the erasure");
+    assert_converges(&a, &b, "after the erasure");
+    assert_converges(&a, &c, "after the erasure");
     for n in [&a, &b, &c] {
         assert!(!docs_with_changes(n).iter().any(|d| d == doc));
         assert_eq!(n.json(&["verify"])["invalid"], 0);
@@ -164,7 +155,7 @@ fn an_erased_record_is_gone_from_every_node_and_stays_gone() {
     let mut d = TestNode::init();
     d.join(&a, "iga", &addr);
     d.start();
-    converge(&a, &d, "D's clone");
+    assert_converges(&a, &d, "D's clone");
     assert!(gone(&d, id));
     // Offered again: refused, nothing of it stored.
     let err = a.json_error(&["changes", "import", before.to_str().unwrap()], 3);

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use r2com_tests::{gen_dataset, wait_for, TestNode};
+use r2com_tests::{assert_converges, gen_dataset, wait_for, TestNode};
 use serde_json::Value;
 
 const CONVERGE: Duration = Duration::from_secs(90);
@@ -18,17 +18,8 @@ fn pair(seed: u32) -> (TestNode, TestNode) {
     let mut b = TestNode::init();
     b.join(&a, "ips", &a.listen_addr());
     b.start();
-    converge(&a, &b, "clone");
+    assert_converges(&a, &b, "clone");
     (a, b)
-}
-
-fn converge(a: &TestNode, b: &TestNode, what: &str) {
-    assert!(
-        wait_for(CONVERGE, || a.export() == b.export()),
-        "{what}: did not converge\nA log:\n{}\nB log:\n{}",
-        a.log(),
-        b.log()
-    );
 }
 
 fn key_of(n: &TestNode) -> String {
@@ -46,9 +37,9 @@ fn history_shows_each_organisations_changes_with_verified_signatures() {
     let id = "p-000003";
     b.ok(&["practice", "edit", id, "--splice", "0:0:Tirana adds this. "]);
     b.ok(&["practice", "edit", id, "--set", "status=archived"]);
-    converge(&a, &b, "B's edits");
+    assert_converges(&a, &b, "B's edits");
     a.ok(&["practice", "edit", id, "--set", "themes=zz one,zz two"]);
-    converge(&a, &b, "A's edit");
+    assert_converges(&a, &b, "A's edit");
 
     for n in [&a, &b] {
         let h = n.json(&["history", id]);
@@ -135,7 +126,7 @@ fn concurrent_values_are_listed_on_both_nodes_and_settled_by_resolve() {
     b.ok(&["event", "edit", e, "--set", "capacity=22"]);
     b.start();
     b.ok(&["peer", "add", &a.listen_addr()]);
-    converge(&a, &b, "reconnect");
+    assert_converges(&a, &b, "reconnect");
     assert!(
         wait_for(CONVERGE, || conflicts(&a) == conflicts(&b)),
         "A {}\nB {}",
@@ -205,7 +196,7 @@ fn concurrent_values_are_listed_on_both_nodes_and_settled_by_resolve() {
         "--keep",
         &n_of("event/e-000001", &keys_a),
     ]);
-    converge(&a, &b, "resolution");
+    assert_converges(&a, &b, "resolution");
     for n in [&a, &b] {
         assert!(
             wait_for(CONVERGE, || conflicts(n)["conflicts"]

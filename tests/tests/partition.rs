@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use r2com_tests::{gen_dataset, socket_addr, wait_for, Proxy, TestNode};
+use r2com_tests::{gen_dataset, logs, socket_addr, wait_for, Proxy, TestNode};
 use serde_json::Value;
 
 const CONVERGE: Duration = Duration::from_secs(120);
@@ -28,14 +28,6 @@ fn no_shared_addresses(n: &TestNode) {
 fn all_equal(nodes: &[&TestNode]) -> bool {
     let first = nodes[0].export();
     nodes[1..].iter().all(|n| n.export() == first)
-}
-
-fn logs(nodes: &[&TestNode]) -> String {
-    nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| format!("--- node {i} ---\n{}", n.log()))
-        .collect()
 }
 
 #[test]

@@ -6,21 +6,13 @@
 
 use std::time::Duration;
 
-use r2com_tests::{gen_dataset, wait_for, TestNode};
+use r2com_tests::{gen_dataset, logs, wait_for, TestNode};
 use serde_json::Value;
 
 const CONVERGE: Duration = Duration::from_secs(90);
 
 fn digest(n: &TestNode) -> Value {
     n.json(&["status"])["sync_digest"].clone()
-}
-
-fn logs(nodes: &[&TestNode]) -> String {
-    nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| format!("--- node {i} ---\n{}", n.log()))
-        .collect()
 }
 
 fn assert_converge(nodes: &[&TestNode], what: &str) {
@@ -33,17 +25,6 @@ fn assert_converge(nodes: &[&TestNode], what: &str) {
     for n in &nodes[1..] {
         assert_eq!(n.export(), first, "{what}");
     }
-}
-
-/// `peers` entry of `other` on `n`.
-fn peer_entry(n: &TestNode, other: &str) -> Value {
-    n.json(&["peers"])["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["peer_id"] == other)
-        .cloned()
-        .unwrap_or(Value::Null)
 }
 
 #[test]
@@ -93,7 +74,7 @@ fn an_invite_with_a_host_name_is_dialed_and_a_bad_one_is_reported() {
     let joined = b.json(&["join", &a.invite("ips", &b, &["--addr", &by_name])]);
     assert_eq!(joined["admitted"], true, "{joined}\n{}", logs(&[&a, &b]));
     assert_converge(&[&a, &b], "through /dns4/localhost");
-    assert!(peer_entry(&b, &a.peer_id())["addrs"]
+    assert!(b.peer_entry(&a.peer_id())["addrs"]
         .as_array()
         .unwrap()
         .iter()
@@ -139,8 +120,7 @@ fn members_reach_each_other_when_the_node_they_joined_through_is_down() {
     // A's copies of their signed records and connect directly.
     let (pb, pc) = (b.peer_id(), c.peer_id());
     let meshed = wait_for(CONVERGE, || {
-        peer_entry(&b, &pc)["connection"] == "direct"
-            && peer_entry(&c, &pb)["connection"] == "direct"
+        b.peer_entry(&pc)["connection"] == "direct" && c.peer_entry(&pb)["connection"] == "direct"
     });
     assert!(meshed, "B and C did not connect\n{}", logs(&[&a, &b, &c]));
 
@@ -172,5 +152,5 @@ fn members_reach_each_other_when_the_node_they_joined_through_is_down() {
         b.json(&["practice", "show", "p-000003"])["title"] == "After C restarted"
     });
     assert!(reached, "B and C did not meet again\n{}", logs(&[&b, &c]));
-    assert_eq!(peer_entry(&b, &pc)["connection"], "direct");
+    assert_eq!(b.peer_entry(&pc)["connection"], "direct");
 }

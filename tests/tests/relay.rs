@@ -11,28 +11,9 @@ use std::time::Duration;
 use futures::StreamExt;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{noise, relay, tcp, yamux, Multiaddr, Swarm};
-use r2com_tests::{gen_dataset, wait_for, TestNode};
-use serde_json::Value;
+use r2com_tests::{gen_dataset, logs, wait_for, TestNode};
 
 const CONVERGE: Duration = Duration::from_secs(90);
-
-fn peer_entry(n: &TestNode, other: &str) -> Value {
-    n.json(&["peers"])["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["peer_id"] == other)
-        .cloned()
-        .unwrap_or(Value::Null)
-}
-
-fn logs(nodes: &[&TestNode]) -> String {
-    nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| format!("--- node {i} ---\n{}", n.log()))
-        .collect()
-}
 
 #[derive(NetworkBehaviour)]
 struct Outsider {
@@ -129,24 +110,24 @@ fn members_without_reachable_addresses_connect_through_a_member_relay() {
     }
     let (pb, pc) = (b.peer_id(), c.peer_id());
     let relayed = wait_for(CONVERGE, || {
-        let e = peer_entry(&c, &pb);
+        let e = c.peer_entry(&pb);
         e["connection"] == "relayed" && e["via"] == a_id.as_str()
     });
     assert!(
         relayed,
         "C did not reach B through A: {}\n{}",
-        peer_entry(&c, &pb),
+        c.peer_entry(&pb),
         logs(&[&a, &b, &c])
     );
-    assert_eq!(peer_entry(&b, &pc)["connection"], "relayed");
-    assert_eq!(peer_entry(&b, &a_id)["connection"], "direct");
+    assert_eq!(b.peer_entry(&pc)["connection"], "relayed");
+    assert_eq!(b.peer_entry(&a_id)["connection"], "direct");
 
     // They sync over the relayed connection: a round, and B's edit comes
     // to C over the circuit (C counts the bytes it received from B; A
     // passes the change on too, so convergence alone would prove nothing).
     let round = c.json(&["sync", &pb]);
     assert!(round[0]["result"]["error"].is_null(), "{round}");
-    let from_b = || peer_entry(&c, &pb)["bytes_received"].as_u64().unwrap();
+    let from_b = || c.peer_entry(&pb)["bytes_received"].as_u64().unwrap();
     let before = from_b();
     b.ok(&[
         "practice",
@@ -165,9 +146,9 @@ fn members_without_reachable_addresses_connect_through_a_member_relay() {
     assert!(
         wait_for(CONVERGE, || from_b() > before + 100),
         "nothing came from B over the circuit: {}",
-        peer_entry(&c, &pb)
+        c.peer_entry(&pb)
     );
-    assert_eq!(peer_entry(&c, &pb)["connection"], "relayed");
+    assert_eq!(c.peer_entry(&pb)["connection"], "relayed");
     let st = b.json(&["status"]);
     let reservations = st["network"]["relay"]["reservations"].as_array().unwrap();
     assert!(
