@@ -331,8 +331,11 @@ fn run(seed: u64) -> BTreeMap<&'static str, u64> {
             let r1 = revoke(&mut sim.stores[1], ROGUE_ADMIN, "rogue");
             sim.input(1, Input::LocalWrites);
             // Honest nodes disconnect it at once; it learns of its
-            // revocation anyway (a friend shows it).
-            sim.stores[ROGUE_ADMIN].merge(vec![r1]);
+            // revocation anyway (a friend shows it, with the entries it
+            // depends on).
+            let shown: Vec<SignedEntry> = sim.stores[1].entries.values().cloned().collect();
+            sim.stores[ROGUE_ADMIN].merge(shown);
+            assert!(sim.stores[ROGUE_ADMIN].entries.contains_key(&r1.id()));
         }
         // Once the rogue knows, it fights back, a few times.
         if let Some(heads) = &rogue_heads {

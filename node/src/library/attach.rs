@@ -78,7 +78,7 @@ impl Library {
         }
         new.normalize();
         new.validate()?;
-        let mut d = self.load_doc(doc_id)?.ok_or_else(|| {
+        let mut d = self.load_doc_for_write(doc_id)?.ok_or_else(|| {
             LibraryError::Corrupt(format!("{doc_id} has a record but no document"))
         })?;
         let in_doc = doc::read(&mut d)?;

@@ -94,7 +94,7 @@ impl Library {
         let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         let key = doc_id.to_key();
         let mut d = self
-            .load_doc(&doc_id)?
+            .load_doc_for_write(&doc_id)?
             .ok_or_else(|| LibraryError::Corrupt(format!("{key} has no document")))?;
         let current = doc::read(&mut d)?;
         let value: Option<Value> = match resolution {

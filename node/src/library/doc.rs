@@ -114,6 +114,36 @@ impl Library {
         Ok(Some(d))
     }
 
+    /// Load a document to write a local change to it: refused while one of
+    /// this node's own changes to it waits for a dependency (see
+    /// `r2com_protocol::doc::check_own_chain`). Only a document with a
+    /// waiting change is looked at more closely.
+    pub(crate) fn load_doc_for_write(
+        &self,
+        doc: &DocId,
+    ) -> Result<Option<AutoCommit>, LibraryError> {
+        let Some(mut d) = self.load_doc(doc)? else {
+            return Ok(None);
+        };
+        if d.get_missing_deps(&[]).is_empty() {
+            return Ok(Some(d));
+        }
+        let me = self.key.public().to_bytes();
+        let mut own = Vec::new();
+        for entry in self.store.scan_prefix(&keys::changes_of(&doc.to_key())) {
+            let (_, v) = entry?;
+            let change = SignedChange::decode(&v)
+                .and_then(|sc| r2com_protocol::envelope::parse_change(&sc.change))
+                .map_err(|e| LibraryError::Corrupt(format!("change of {doc}: {e}")))?;
+            if change.actor_id().to_bytes() == me {
+                own.push(change.hash());
+            }
+        }
+        doc::check_own_chain(&mut d, &own)
+            .map_err(|e| LibraryError::BadRequest(format!("{doc}: {e}")))?;
+        Ok(Some(d))
+    }
+
     /// The writes for a document's state after changes: its heads, the
     /// record and search text (or their removal), the event revision, and a
     /// snapshot if `snapshot` (none while a change waits for a dependency:

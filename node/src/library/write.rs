@@ -59,7 +59,7 @@ impl Library {
         if existing.as_ref() == Some(record) {
             return Ok(None);
         }
-        match self.load_doc(&doc_id)? {
+        match self.load_doc_for_write(&doc_id)? {
             None => {
                 let (mut d, change) = doc::create(&self.key, record, time_ms(now))?;
                 self.check_rights(&doc_id, &d, &change)?;
@@ -187,7 +187,7 @@ impl Library {
                 .collect();
             e.check_unambiguous(&fields)?;
         }
-        let mut d = self.load_doc(&doc_id)?.ok_or_else(|| {
+        let mut d = self.load_doc_for_write(&doc_id)?.ok_or_else(|| {
             LibraryError::Corrupt(format!("{doc_id} has a record but no document"))
         })?;
         let in_doc = doc::read(&mut d)?;
@@ -217,7 +217,7 @@ impl Library {
         if self.record(&doc_id)?.is_none() {
             return Err(not_found());
         }
-        let mut d = self.load_doc(&doc_id)?.ok_or_else(not_found)?;
+        let mut d = self.load_doc_for_write(&doc_id)?.ok_or_else(not_found)?;
         if let Some(change) = doc::set_deleted(&mut d, &self.key, true, time_ms(now))? {
             self.check_rights(&doc_id, &d, &change)?;
             let batch = self.change_batch(&doc_id, &mut d, change, None, true);

@@ -238,8 +238,6 @@ fn a_retraction_that_changes_a_documents_id_does_not_wedge_the_node() {
     use r2com_protocol::ids::DocId;
     use r2com_protocol::record::Record;
 
-    use crate::store::{MemoryStore, Store};
-
     let clock = TestClock::at("2026-01-10T09:00:00Z");
     let (a, b) = consortium(&clock);
     let c = library(3, &clock);
@@ -249,15 +247,7 @@ fn a_retraction_that_changes_a_documents_id_does_not_wedge_the_node() {
         .admit_from_peer(&c.key().public().to_hex(), c.own_admission().unwrap())
         .unwrap());
     // The same admin key on a second node, which never gets C's change.
-    let copy = std::sync::Arc::new(MemoryStore::default());
-    let all: Vec<_> = a
-        .store
-        .scan_prefix(&[])
-        .map(|e| e.map(|(k, v)| (k, Some(v))))
-        .collect::<Result<_, _>>()
-        .unwrap();
-    copy.write(all).unwrap();
-    let a2 = crate::testing::library_on(copy, 1, &clock);
+    let a2 = second_node_of(&a, 1, &clock);
 
     // B creates document practice/p-1 holding a record "p-2"; C's change
     // sets its id to "p-1": together, a valid record.
@@ -295,4 +285,101 @@ fn a_retraction_that_changes_a_documents_id_does_not_wedge_the_node() {
         .roster()
         .unwrap()
         .is_live_member(&b.key().public().to_hex()));
+}
+
+/// A second node with `lib`'s key (number `n`) and a copy of its store.
+fn second_node_of(
+    lib: &crate::library::Library,
+    n: u8,
+    clock: &TestClock,
+) -> crate::library::Library {
+    use crate::store::{MemoryStore, Store};
+    let copy = std::sync::Arc::new(MemoryStore::default());
+    let all: Vec<_> = lib
+        .store
+        .scan_prefix(&[])
+        .map(|e| e.map(|(k, v)| (k, Some(v))))
+        .collect::<Result<_, _>>()
+        .unwrap();
+    copy.write(all).unwrap();
+    crate::testing::library_on(copy, n, clock)
+}
+
+/// Issue 13 point 9 (simulation seed 9): a retraction strands this node's
+/// own edit (it builds on the revoked member's change). A new edit then
+/// would take the stranded edit's sequence number, which the peers that
+/// applied it refuse for ever: the edit is refused instead, with a reason,
+/// and nothing is stored.
+#[test]
+fn no_edit_while_an_own_edit_waits_for_a_retracted_change() {
+    use r2com_protocol::control::Edit;
+    let set = |v: &str| {
+        [Edit::Set {
+            field: "title".into(),
+            value: v.into(),
+        }]
+    };
+    let clock = TestClock::at("2026-01-10T09:00:00Z");
+    let (a, b) = consortium(&clock);
+    let c = library(3, &clock);
+    let for_c = invite(&a, &c, "act", Duration::days(1), &clock);
+    c.join(&for_c, clock.now()).unwrap();
+    assert!(a
+        .admit_from_peer(&c.key().public().to_hex(), c.own_admission().unwrap())
+        .unwrap());
+    c.apply(None, roster_of(&a), Vec::new()).unwrap();
+    b.apply(None, roster_of(&a), Vec::new()).unwrap();
+    // The admin's other node, which never gets C's change.
+    let a2 = second_node_of(&a, 1, &clock);
+
+    let mut p = practice("p-1", "By B");
+    p["organisation"] = "ips".into();
+    b.add(RecordKind::Practice, p, false, clock.now()).unwrap();
+    hand_over(&b, &c);
+    c.edit(
+        RecordKind::Practice,
+        "p-1",
+        &set("By C"),
+        false,
+        clock.now(),
+    )
+    .unwrap();
+    assert_eq!(hand_over(&c, &b).applied, 1);
+    b.edit(
+        RecordKind::Practice,
+        "p-1",
+        &set("B on C"),
+        false,
+        clock.now(),
+    )
+    .unwrap();
+    let before = envelopes_of(&b).len();
+
+    a2.revoke(&c.key().public().to_hex(), "left", clock.now())
+        .unwrap();
+    let (report, _) = b.apply(None, roster_of(&a2), Vec::new()).unwrap();
+    assert_eq!(report.refused, 0, "{report:?}");
+    assert_eq!(b.show(RecordKind::Practice, "p-1").unwrap().title(), "By B");
+    let e = b
+        .edit(
+            RecordKind::Practice,
+            "p-1",
+            &set("Again"),
+            false,
+            clock.now(),
+        )
+        .unwrap_err();
+    assert!(matches!(e, LibraryError::BadRequest(_)), "{e:?}");
+    assert!(e.to_string().contains("own changes"), "{e}");
+    // Nothing was stored: B's own changes keep one sequence each.
+    assert_eq!(
+        envelopes_of(&b).len(),
+        before - 2,
+        "C's change and B's waiting one are not served"
+    );
+    let reopened = crate::testing::library_on(b.store.clone(), 2, &clock);
+    assert_eq!(
+        reopened.show(RecordKind::Practice, "p-1").unwrap().title(),
+        "By B"
+    );
 }

@@ -24,6 +24,7 @@ use automerge::{
 };
 use serde_json::{Map, Value};
 
+mod chain;
 mod refs;
 #[cfg(test)]
 mod tests;
@@ -31,6 +32,8 @@ mod tests;
 use crate::identity::NodeKey;
 use crate::ids::RecordKind;
 use crate::record::Record;
+
+pub use chain::check_own_chain;
 
 /// How a record field is held in its document.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,6 +105,10 @@ pub enum DocError {
     /// wrote something else, or it is empty).
     #[error("document does not hold a valid record: {0}")]
     Shape(String),
+    /// This node's own changes to the document wait for changes it no
+    /// longer holds (see [`check_own_chain`]).
+    #[error("{0} of this node's own changes to it wait for changes of other members that this node no longer holds (a revocation took them away); it can be edited again once a sync brings them back")]
+    OwnChangesWaiting(usize),
 }
 
 /// The actor id of every change `key` makes.

@@ -78,3 +78,50 @@ fn deletion_is_a_change() {
     assert!(is_deleted(&doc));
     assert!(set_deleted(&mut doc, &key, true, 7).unwrap().is_none());
 }
+
+/// Issue 13 point 9, found by simulation seed 9: a retraction strands one
+/// of this node's own changes (it builds on a revoked author's change);
+/// writing then would reuse its sequence number, and a peer that still
+/// applies it could never take the new change. The write is refused until
+/// the taken-away change is back; then the next change continues the chain.
+#[test]
+fn no_local_write_while_an_own_change_waits() {
+    let (a, r, me) = (
+        NodeKey::from_seed([1; 32]),
+        NodeKey::from_seed([2; 32]),
+        NodeKey::from_seed([3; 32]),
+    );
+    let base: Record = sample_practice("p-1").into();
+    let (mut peer, first) = create(&a, &base, 5).unwrap();
+    let edit = |doc: &mut AutoCommit, key: &NodeKey, title: &str, t: i64| {
+        let old = read(doc).unwrap();
+        let Record::Practice(mut p) = old.clone() else {
+            unreachable!()
+        };
+        p.title = title.into();
+        update(doc, key, &old, &p.into(), t).unwrap().unwrap()
+    };
+    let by_r = edit(&mut peer, &r, "By R", 6);
+    let mine = edit(&mut peer, &me, "Mine", 7);
+    // This node retracts R's change and rebuilds the document: its own
+    // change waits for it.
+    let mut here = AutoCommit::new();
+    here.apply_changes([first.clone(), mine.clone()]).unwrap();
+    assert!(!here.get_missing_deps(&[]).is_empty());
+    let e = check_own_chain(&mut here, &[mine.hash()]).unwrap_err();
+    assert!(matches!(e, DocError::OwnChangesWaiting(1)), "{e}");
+    // Without the check, the write takes the waiting change's number, and
+    // the peer refuses it.
+    let mut forked = here.clone();
+    let fork = edit(&mut forked, &me, "Again", 8);
+    assert_eq!(fork.seq(), mine.seq());
+    assert!(peer.apply_changes([fork]).is_err());
+    // Once R's change is back (the revocation that took it away was void),
+    // the own change applies and the next write continues the chain.
+    here.apply_changes([by_r]).unwrap();
+    check_own_chain(&mut here, &[mine.hash()]).unwrap();
+    let next = edit(&mut here, &me, "Again", 8);
+    assert_eq!(next.seq(), mine.seq() + 1);
+    peer.apply_changes([next]).unwrap();
+    assert_eq!(read(&mut peer).unwrap(), read(&mut here).unwrap());
+}

@@ -13,7 +13,7 @@ use rand::rngs::StdRng;
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
-use r2com_protocol::doc::actor_for;
+use r2com_protocol::doc::{actor_for, check_own_chain};
 use r2com_protocol::envelope::{Scope, SignedChange};
 use r2com_protocol::identity::NodeKey;
 use r2com_protocol::ids::{DocId, RecordKind};
@@ -247,6 +247,20 @@ impl Store {
         let me = self.key.public().to_hex();
         if !self.rogue && !self.roster.is_live_member(&me) {
             return None; // a node refuses writes once it is not a member
+        }
+        // Nor while one of its own changes to the document waits (a
+        // retraction took away what it builds on): the node's rule.
+        let mine = self.key.public().to_bytes();
+        let own: Vec<ChangeHash> = self
+            .changes
+            .iter()
+            .filter(|(_, c)| c.doc == doc && c.author == mine)
+            .map(|(h, _)| ChangeHash(*h))
+            .collect();
+        if let Some(d) = self.docs.get_mut(doc) {
+            if check_own_chain(d, &own).is_err() {
+                return None;
+            }
         }
         let sc = self.make_change(doc, rng, t);
         let hash = self.hold(doc, &sc);
