@@ -269,13 +269,15 @@ impl Store {
         Some(hash)
     }
 
+    /// Each document's heads; a document a retraction emptied is no
+    /// document (a node that never held its changes has none).
     pub fn heads(&mut self) -> BTreeMap<String, Vec<ChangeHash>> {
         self.docs
             .iter_mut()
-            .map(|(k, d)| {
+            .filter_map(|(k, d)| {
                 let mut h = d.get_heads();
                 h.sort();
-                (k.clone(), h)
+                (!h.is_empty()).then(|| (k.clone(), h))
             })
             .collect()
     }
