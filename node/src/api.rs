@@ -84,8 +84,8 @@ pub fn dispatch(
             }
             Response::Verified(report)
         }
-        Request::Backup { out } => Response::BackedUp(crate::backup::write(
-            &crate::backup::Source::of(lib)?,
+        Request::Backup { out, without_files } => Response::BackedUp(crate::backup::write(
+            &crate::backup::Source::of(lib, !without_files)?,
             std::path::Path::new(&out),
         )?),
         Request::History { record, diff } => Response::History(lib.history(&record, diff)?),

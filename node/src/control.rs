@@ -130,8 +130,12 @@ async fn network_request(
                 })
                 .map_err(unavailable)
         }
-        Request::Backup { out } => {
-            let source = match library.with(crate::backup::Source::of).await {
+        Request::Backup { out, without_files } => {
+            let with_files = !*without_files;
+            let source = match library
+                .with(move |lib| crate::backup::Source::of(lib, with_files))
+                .await
+            {
                 Ok(Ok(s)) => s,
                 Ok(Err(e)) => return Some(Err(e.into())),
                 Err(e) => return Some(Err(e)),

@@ -111,3 +111,147 @@ fn a_backup_restores_the_same_node_and_a_damaged_one_is_refused() {
     assert!(stderr.contains("own key"), "{stderr}");
     assert_eq!(names(d.data_dir()), before);
 }
+
+/// A file of `size` bytes that starts as a PDF and does not compress.
+fn material(dir: &Path, name: &str, size: usize, seed: u64) -> (PathBuf, Vec<u8>) {
+    let mut data = b"%PDF-1.7\n".to_vec();
+    let mut x = seed | 1;
+    while data.len() < size {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        data.extend_from_slice(&x.to_le_bytes());
+    }
+    data.truncate(size);
+    let path = dir.join(name);
+    std::fs::write(&path, &data).unwrap();
+    (path, data)
+}
+
+/// The backup with one byte of its first file piece changed, and its
+/// checksum and compression made whole again: only the file's BLAKE3
+/// hash can tell. The forged file and the hash of the file changed.
+fn forged_piece(file: &Path) -> (PathBuf, String) {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    use std::io::{BufRead, Write};
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let z = zstd::stream::Decoder::new(std::fs::File::open(file).unwrap()).unwrap();
+    let mut lines: Vec<serde_json::Value> = std::io::BufReader::new(z)
+        .lines()
+        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+        .collect();
+    let at = lines
+        .iter()
+        .position(|l| l.get("piece").is_some())
+        .expect("a file piece");
+    let hash = lines[at - 1]["file"]["hash"].as_str().unwrap().to_owned();
+    let piece = &mut lines[at];
+    let mut bytes = b64.decode(piece["piece"].as_str().unwrap()).unwrap();
+    bytes[100] ^= 0x01;
+    piece["piece"] = b64.encode(&bytes).into();
+    let mut sha = Sha256::new();
+    let out = file.with_extension("forged");
+    let mut z = zstd::stream::Encoder::new(std::fs::File::create(&out).unwrap(), 3).unwrap();
+    let last = lines.len() - 1;
+    for (i, l) in lines.iter_mut().enumerate() {
+        if i == last {
+            l["end"]["sha256"] = hex::encode(sha.finalize_reset()).into();
+        }
+        let mut text = serde_json::to_vec(l).unwrap();
+        text.push(b'\n');
+        sha.update(&text);
+        z.write_all(&text).unwrap();
+    }
+    z.finish().unwrap();
+    (out, hash)
+}
+
+#[test]
+fn a_backup_holds_the_files_held_and_restore_puts_them_back() {
+    let mut a = TestNode::init();
+    a.create_consortium("RAN", "lmds", "LMDS", "FR");
+    a.start();
+    a.ok(&["import", gen_dataset(5, 2, 3).to_str().unwrap()]);
+    let scratch = tempfile::tempdir().unwrap();
+    // One file of three pieces (1 MiB each at most), one small.
+    let (slides, slides_data) = material(scratch.path(), "slides.pdf", 2_500_000, 5);
+    let (guide, guide_data) = material(scratch.path(), "guide.pdf", 40_000, 9);
+    let mut hashes = Vec::new();
+    for (id, path) in [("p-000001", &slides), ("p-000002", &guide)] {
+        let v = a.json(&["attach", id, path.to_str().unwrap()]);
+        hashes.push(v["attachment"]["hash"].as_str().unwrap().to_owned());
+    }
+    let size = (slides_data.len() + guide_data.len()) as u64;
+
+    let file = scratch.path().join("a.r2b");
+    let report = a.json(&["backup", "--out", file.to_str().unwrap()]);
+    assert_eq!(
+        (report["files"].as_u64(), report["file_bytes"].as_u64()),
+        (Some(2), Some(size)),
+        "{report}"
+    );
+    let checked = a.json(&["verify", "--backup", file.to_str().unwrap()]);
+    assert_eq!(
+        (checked["files"].as_u64(), checked["file_bytes"].as_u64()),
+        (Some(2), Some(size)),
+        "{checked}"
+    );
+    // Without files: the same history, none of the bytes.
+    let lean = scratch.path().join("lean.r2b");
+    let r = a.json(&["backup", "--out", lean.to_str().unwrap(), "--without-files"]);
+    assert_eq!(
+        (r["files"].as_u64(), r["changes"].clone()),
+        (Some(0), report["changes"].clone()),
+        "{r}"
+    );
+    assert!(
+        r["bytes"].as_u64().unwrap() + size <= report["bytes"].as_u64().unwrap() + 4096,
+        "{r}\n{report}"
+    );
+    a.stop();
+
+    // Restored: the files are back, byte-identical, held.
+    let key = a.data_dir().join("node.key");
+    let mut b = new_machine_with_key(&key);
+    let restored = b.json(&["restore", file.to_str().unwrap()]);
+    assert_eq!(restored["files"], 2, "{restored}");
+    for (hash, data) in hashes.iter().zip([&slides_data, &guide_data]) {
+        let held = std::fs::read(b.data_dir().join("files").join(hash)).unwrap();
+        assert!(&held == data, "the restored file {hash} differs");
+    }
+    b.start();
+    let listed = b.json(&["attachment", "list"]);
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+    assert!(
+        listed.as_array().unwrap().iter().all(|r| r["held"] == true),
+        "{listed}"
+    );
+    let out = scratch.path().join("out.pdf");
+    b.ok(&[
+        "attachment",
+        "get",
+        &hashes[0],
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(std::fs::read(&out).unwrap() == slides_data);
+    b.stop();
+    // The lean backup restores the history without the files.
+    let c = new_machine_with_key(&key);
+    let r = c.json(&["restore", lean.to_str().unwrap()]);
+    assert_eq!(r["files"], 0);
+    assert!(!c.data_dir().join("files").join(&hashes[0]).exists());
+
+    // A file's bytes changed under a checksum made to match: verify
+    // re-hashes the file and says so; restore stores nothing.
+    let (forged, changed) = forged_piece(&file);
+    assert!(hashes.contains(&changed));
+    let err = a.json_error(&["verify", "--backup", forged.to_str().unwrap()], 6);
+    let msg = err["message"].as_str().unwrap();
+    assert!(msg.contains("BLAKE3") && msg.contains(&changed), "{msg}");
+    let d = new_machine_with_key(&key);
+    let before = names(d.data_dir());
+    d.fails(&["restore", forged.to_str().unwrap()], 6);
+    assert_eq!(names(d.data_dir()), before, "nothing stored");
+}

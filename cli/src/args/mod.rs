@@ -132,21 +132,28 @@ pub enum Command {
     /// With --backup, check a backup file instead (offline).
     Verify {
         /// A backup file to check: its checksum, every signature, every
-        /// author against its roster. Exits 6 if it is damaged.
+        /// author against its roster, every file's BLAKE3 hash. Exits 6 if
+        /// it is damaged.
         #[arg(long, value_name = "FILE")]
         backup: Option<PathBuf>,
     },
     /// Write a backup of this node's history (roster entries and every
-    /// signed change, compressed, with checksums) to FILE; the node may run.
-    /// The node key is not in it: keep node.key elsewhere.
+    /// signed change, compressed, with checksums) and of the attachment
+    /// files it holds to FILE; the node may run. The node key is not in
+    /// it: keep node.key elsewhere.
     Backup {
         /// The backup file (replaced atomically).
         #[arg(long, short, value_name = "FILE")]
         out: PathBuf,
+        /// Leave the attachment files out (the history only; members hold
+        /// the files and a restored node fetches them when asked).
+        #[arg(long)]
+        without_files: bool,
     },
     /// Rebuild this node from a backup, into a data directory holding its
-    /// node.key and no store (the node stopped). Checks the whole backup
-    /// first; stores nothing unless all of it is valid.
+    /// node.key and no store (the node stopped), with the files the backup
+    /// holds. Checks the whole backup first; stores nothing unless all of
+    /// it is valid.
     Restore {
         /// The backup file.
         file: PathBuf,

@@ -10,12 +10,14 @@ use r2com_protocol::control::{ApiError, BackupReport, Request};
 use super::Ctx;
 use crate::Outcome;
 
-/// Ask the node (running, or its store opened here) to write a backup.
-pub fn backup(ctx: &Ctx, out: &Path) -> Outcome {
+/// Ask the node (running, or its store opened here) to write a backup,
+/// with the files it holds unless `without_files`.
+pub fn backup(ctx: &Ctx, out: &Path, without_files: bool) -> Outcome {
     // The running node writes the file: give it an absolute path.
     let out = std::path::absolute(out).context("the backup path")?;
     let report: BackupReport = ctx.ask(Request::Backup {
         out: out.display().to_string(),
+        without_files,
     })?;
     if !ctx.json {
         eprintln!(

@@ -100,7 +100,7 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Search { text, limit } => library::search(&ctx, text.join(" "), limit),
         Command::Verify { backup: None } => library::verify(&ctx),
         Command::Verify { backup: Some(file) } => backup::verify(&ctx, &file),
-        Command::Backup { out } => backup::backup(&ctx, &out),
+        Command::Backup { out, without_files } => backup::backup(&ctx, &out, without_files),
         Command::Restore { file } => backup::restore(&ctx, &file),
         Command::History { id, diff } => history::history(&ctx, id, diff),
         Command::Log { since, org, limit } => history::log(&ctx, since, org, limit),

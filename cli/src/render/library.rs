@@ -207,12 +207,14 @@ impl Human for r2com_protocol::control::BackupReport {
     fn human(&self, out: &mut dyn Write) -> io::Result<()> {
         writeln!(
             out,
-            "{}: {} signed changes, {} roster entries, {} peer addresses of node {} \
-             ({} bytes, made {}, sha256 {})",
+            "{}: {} signed changes, {} roster entries, {} peer addresses, {} files \
+             ({} bytes) of node {} ({} bytes, made {}, sha256 {})",
             self.file,
             self.changes,
             self.entries,
             self.addrs,
+            self.files,
+            self.file_bytes,
             self.peer_id,
             self.bytes,
             self.created_at,

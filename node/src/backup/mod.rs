@@ -9,16 +9,22 @@
 //!    a backup taken while the node runs holds the entries of every change
 //!    in it, since an author is admitted before its changes are stored);
 //! 4. `{"addr": MULTIADDR}` for every peer address the node keeps;
-//! 5. `{"end": {...}}`: the counts and the SHA-256 of every line before it.
+//! 5. for every attachment file the node holds whole (unless the backup
+//!    is made `--without-files`), `{"file": {"hash", "size"}}` and its
+//!    bytes in `{"piece": BASE64}` lines of at most 1 MiB ([`files`]);
+//! 6. `{"end": {...}}`: the counts and the SHA-256 of every line before it.
 //!
 //! Written and read as a stream: a large library never sits in memory
 //! whole. Reading checks the checksum and counts, every entry's and every
-//! change's signature, and every change's author against the roster the
-//! backup's entries make ([`read`]); restoring stores nothing until all of
-//! that passed, and builds the store beside the final one ([`restore`]).
+//! change's signature, every change's author against the roster the
+//! backup's entries make, and every file's BLAKE3 hash ([`read`]);
+//! restoring stores nothing until all of that passed, and builds the store
+//! beside the final one ([`restore`]). Backups of format 1 (before files)
+//! are read and restored too.
 //!
 //! The node key is never in a backup: it is the one secret, kept apart.
 
+mod files;
 mod read;
 mod restore;
 mod write;
@@ -31,7 +37,9 @@ pub use restore::restore;
 pub use write::{write, Source};
 
 /// The format name in the manifest.
-pub const FORMAT: &str = "r2com-backup/1";
+pub const FORMAT: &str = "r2com-backup/2";
+/// The formats read: 1 has no files.
+const READS: [&str; 2] = ["r2com-backup/1", FORMAT];
 /// Longest line read (a change envelope is far smaller).
 const MAX_LINE: u64 = 64 * 1024 * 1024;
 /// zstd level: fast, and most of a backup is text.
@@ -89,6 +97,11 @@ struct End {
     changes: u64,
     entries: u64,
     addrs: u64,
+    /// Files and their bytes (absent in format 1).
+    #[serde(default)]
+    files: u64,
+    #[serde(default)]
+    file_bytes: u64,
     /// SHA-256 (hex) of every line before this one, newlines included.
     sha256: String,
 }
@@ -101,5 +114,8 @@ enum Line {
     Change(String),
     Entry(String),
     Addr(String),
+    File(files::FileHead),
+    /// Up to 1 MiB of the file the last `File` line opened (base64).
+    Piece(String),
     End(End),
 }

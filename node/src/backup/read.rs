@@ -11,7 +11,8 @@ use r2com_protocol::roster::{
     ChangeAuthority, ConsortiumId, EntryId, Roster, SignedEntry, VerifiedEntry,
 };
 
-use super::{BackupError, BackupReport, End, Line, Manifest, FORMAT, MAX_LINE};
+use super::files::{decode_piece, Incoming};
+use super::{BackupError, BackupReport, End, Line, Manifest, MAX_LINE, READS};
 
 /// What the first pass over a backup found: its manifest, its end, and
 /// its roster (entries verified, evaluated), addresses.
@@ -25,7 +26,8 @@ pub(super) struct Scanned {
 }
 
 /// Check a backup entirely, offline: structure, checksum and counts,
-/// every roster entry's signature, every change's signature and author.
+/// every roster entry's signature, every change's signature and author,
+/// every file's BLAKE3 hash.
 pub fn verify(path: &Path) -> Result<BackupReport, BackupError> {
     let scanned = first_pass(path)?;
     for_each_change(path, &scanned, |_| Ok(()))?;
@@ -42,12 +44,15 @@ pub fn verify(path: &Path) -> Result<BackupReport, BackupError> {
         changes: end.changes,
         entries: end.entries,
         addrs: end.addrs,
+        files: end.files,
+        file_bytes: end.file_bytes,
         sha256: end.sha256,
         bytes,
     })
 }
 
-/// The first pass: structure, checksum, counts, the roster.
+/// The first pass: structure, checksum, counts, the files' hashes, the
+/// roster.
 pub(super) fn first_pass(path: &Path) -> Result<Scanned, BackupError> {
     let bad = bad(path);
     let b64 = base64::engine::general_purpose::STANDARD;
@@ -132,8 +137,9 @@ fn bad(path: &Path) -> impl Fn(String) -> BackupError + '_ {
 
 /// Read the lines of a backup, handing each but the manifest and the end
 /// to `f` (whose `Err` is a reason the backup is bad); check the manifest,
-/// the end's checksum and counts. Returns the manifest and the end.
-fn scan(
+/// the end's checksum and counts, and each file's pieces against its
+/// BLAKE3 hash as they stream by. Returns the manifest and the end.
+pub(super) fn scan(
     path: &Path,
     mut f: impl FnMut(Line) -> Result<(), String>,
 ) -> Result<(Manifest, End), BackupError> {
@@ -146,6 +152,8 @@ fn scan(
     let mut buf = Vec::new();
     let mut manifest: Option<Manifest> = None;
     let mut counts = (0u64, 0u64, 0u64);
+    let (mut files, mut file_bytes) = (0u64, 0u64);
+    let mut file: Option<Incoming> = None;
     let mut n = 0u64;
     loop {
         buf.clear();
@@ -163,8 +171,11 @@ fn scan(
         let line: Line = serde_json::from_slice(&buf).map_err(|e| bad(format!("line {n}: {e}")))?;
         match (line, &manifest) {
             (Line::Manifest(m), None) if n == 1 => {
-                if m.format != FORMAT {
-                    return Err(bad(format!("format {:?}, not {FORMAT}", m.format)));
+                if !READS.contains(&m.format.as_str()) {
+                    return Err(bad(format!(
+                        "format {:?}, not one of {READS:?} (made by a newer r2com?)",
+                        m.format
+                    )));
                 }
                 manifest = Some(m);
             }
@@ -173,6 +184,14 @@ fn scan(
                 return Err(bad(format!("line {n}: a second manifest")))
             }
             (Line::End(end), Some(_)) => {
+                if let Some(f) = &file {
+                    return Err(bad(format!(
+                        "file {} ends after {} of its {} bytes",
+                        hex::encode(f.hash),
+                        f.got,
+                        f.size
+                    )));
+                }
                 let sum = hex::encode(sha.finalize_reset());
                 if end.sha256 != sum {
                     return Err(bad(format!(
@@ -187,6 +206,12 @@ fn scan(
                         (end.changes, end.entries, end.addrs)
                     )));
                 }
+                if (end.files, end.file_bytes) != (files, file_bytes) {
+                    return Err(bad(format!(
+                        "it holds {files} files of {file_bytes} bytes; its end says {} of {}",
+                        end.files, end.file_bytes
+                    )));
+                }
                 let mut rest = [0u8; 1];
                 if reader.read(&mut rest).map_err(|e| bad(e.to_string()))? != 0 {
                     return Err(bad("something follows its last line".into()));
@@ -194,10 +219,33 @@ fn scan(
                 return Ok((manifest.expect("read"), end));
             }
             (line, Some(_)) => {
-                match &line {
-                    Line::Change(_) => counts.0 += 1,
-                    Line::Entry(_) => counts.1 += 1,
-                    Line::Addr(_) => counts.2 += 1,
+                let at = |e: String| bad(format!("line {n}: {e}"));
+                match (&line, &mut file) {
+                    (Line::Piece(p), Some(f)) => {
+                        f.piece(&decode_piece(p).map_err(at)?).map_err(at)?;
+                        if f.complete() {
+                            file = None;
+                        }
+                    }
+                    (Line::Piece(_), None) => return Err(at("a piece outside a file".into())),
+                    (_, Some(f)) => {
+                        return Err(at(format!(
+                            "file {} cut short: {} of its {} bytes",
+                            hex::encode(f.hash),
+                            f.got,
+                            f.size
+                        )))
+                    }
+                    (Line::File(head), None) => {
+                        let f = Incoming::open(head).map_err(at)?;
+                        f.check().map_err(at)?;
+                        files += 1;
+                        file_bytes += f.size;
+                        file = (!f.complete()).then_some(f);
+                    }
+                    (Line::Change(_), None) => counts.0 += 1,
+                    (Line::Entry(_), None) => counts.1 += 1,
+                    (Line::Addr(_), None) => counts.2 += 1,
                     _ => {}
                 }
                 f(line).map_err(|e| bad(format!("line {n}: {e}")))?;

@@ -3,9 +3,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use super::read::{first_pass, for_each_change};
+use super::files::Restoring;
+use super::read::{first_pass, for_each_change, scan};
 use super::{BackupError, BackupReport};
 use crate::data_dir::STORE_DIR;
+use crate::files::FileStore;
 use crate::library::{Batch, Library, META_CONSORTIUM};
 use crate::store::{keys, SledStore, Store};
 
@@ -18,8 +20,9 @@ const RESTORING: &str = ".store.restoring";
 /// holds this node's key (the same key the backup was made with) and no
 /// store. The whole backup is checked first; the store is then built beside
 /// its final place from the history as signed (every change applied as if
-/// received) and moved into place only when complete. On any failure
-/// nothing is left.
+/// received), the backup's files are put into the file store, and the
+/// store is moved into place only when all is done. On any failure nothing
+/// is left (files the directory held before stay).
 pub fn restore(data_dir: &Path, file: &Path) -> Result<BackupReport, BackupError> {
     let dir = data_dir.display();
     if data_dir.join(STORE_DIR).exists() {
@@ -48,7 +51,8 @@ pub fn restore(data_dir: &Path, file: &Path) -> Result<BackupReport, BackupError
     if building.exists() {
         std::fs::remove_dir_all(&building).map_err(|e| io(&building, e))?;
     }
-    let result = build(&building, key, file);
+    let files = FileStore::new(data_dir, crate::files::DEFAULT_MAX_SIZE);
+    let result = build(&building, key, file).and_then(|()| put_files(files, file));
     match result {
         Ok(()) => {
             let target = data_dir.join(STORE_DIR);
@@ -60,6 +64,19 @@ pub fn restore(data_dir: &Path, file: &Path) -> Result<BackupReport, BackupError
         }
         Err(e) => {
             let _ = std::fs::remove_dir_all(&building);
+            Err(e)
+        }
+    }
+}
+
+/// Put the backup's files into `store` (through part files, each checked
+/// again); on failure remove those put in.
+fn put_files(store: FileStore, file: &Path) -> Result<(), BackupError> {
+    let mut restoring = Restoring::new(store.clone()).map_err(|e| io(store.dir(), e))?;
+    match scan(file, |line| restoring.line(&line)) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            restoring.undo();
             Err(e)
         }
     }

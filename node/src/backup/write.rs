@@ -1,5 +1,6 @@
 //! Writing a backup from a store, streamed.
 
+use std::collections::BTreeSet;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::Arc;
@@ -7,21 +8,28 @@ use std::sync::Arc;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
+use r2com_protocol::files::Hash32;
+
 use super::{BackupError, BackupReport, End, Line, Manifest, FORMAT, LEVEL};
+use crate::files::{parse_hash, FileStore};
 use crate::library::Library;
 use crate::store::{keys, Store};
 
-/// What a backup is made of: the store and whose it is. Taken on the
-/// library thread, written from another (the store reads concurrently).
+/// What a backup is made of: the store, the files (unless left out) and
+/// whose it is. Taken on the library thread, written from another (the
+/// store reads concurrently).
 pub struct Source {
     store: Arc<dyn Store>,
+    /// The file store and the files the records refer to.
+    files: Option<(FileStore, BTreeSet<Hash32>)>,
     node_key: String,
     peer_id: String,
     consortium: String,
 }
 
 impl Source {
-    pub fn of(library: &Library) -> Result<Source, BackupError> {
+    /// The library's history, and the files it holds if `with_files`.
+    pub fn of(library: &Library, with_files: bool) -> Result<Source, BackupError> {
         let cid = library.consortium_id()?.ok_or_else(|| {
             BackupError::Refused(
                 "this node is in no consortium yet: its records have no shared history to back \
@@ -31,11 +39,24 @@ impl Source {
         })?;
         Ok(Source {
             store: library.store().clone(),
+            files: match library.files.get() {
+                Some(store) if with_files => Some((store.clone(), referenced(library)?)),
+                _ => None,
+            },
             node_key: library.key().public().to_hex(),
             peer_id: crate::identity::peer_id(library.key()),
             consortium: cid.to_hex(),
         })
     }
+}
+
+/// The files the library's records refer to.
+fn referenced(library: &Library) -> Result<BTreeSet<Hash32>, BackupError> {
+    Ok(library
+        .attachment_rows(&|_| false)?
+        .iter()
+        .filter_map(|row| parse_hash(&row.attachment.hash))
+        .collect())
 }
 
 /// Write a backup of `src` to `out`: a new file of its own (mode 0600)
@@ -73,6 +94,8 @@ pub fn write(src: &Source, out: &Path) -> Result<BackupReport, BackupError> {
         changes: 0,
         entries: 0,
         addrs: 0,
+        files: 0,
+        file_bytes: 0,
         sha256: String::new(),
     };
     // Changes first, then the entries: see the module docs.
@@ -92,6 +115,10 @@ pub fn write(src: &Source, out: &Path) -> Result<BackupReport, BackupError> {
         w.line(&Line::Addr(addr)).map_err(io)?;
         end.addrs += 1;
     }
+    if let Some((files, referenced)) = &src.files {
+        (end.files, end.file_bytes) =
+            super::files::write_all(files, referenced, |l| w.line(l)).map_err(io)?;
+    }
     end.sha256 = hex::encode(w.sha.finalize_reset());
     let report = BackupReport {
         file: out.display().to_string(),
@@ -102,6 +129,8 @@ pub fn write(src: &Source, out: &Path) -> Result<BackupReport, BackupError> {
         changes: end.changes,
         entries: end.entries,
         addrs: end.addrs,
+        files: end.files,
+        file_bytes: end.file_bytes,
         sha256: end.sha256.clone(),
         bytes: 0,
     };

@@ -238,6 +238,12 @@ pub struct BackupReport {
     pub changes: u64,
     pub entries: u64,
     pub addrs: u64,
+    /// Attachment files in it, and their bytes (each checked against its
+    /// BLAKE3 hash when the backup is read).
+    #[serde(default)]
+    pub files: u64,
+    #[serde(default)]
+    pub file_bytes: u64,
     /// SHA-256 (hex) of its content, as its last line records.
     pub sha256: String,
     /// Size of the file.

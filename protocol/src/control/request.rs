@@ -56,8 +56,13 @@ pub enum Request {
     /// Re-check every stored signature.
     Verify,
     /// Write a backup of the node's history to `out` (a path the node can
-    /// write; absolute).
-    Backup { out: String },
+    /// write; absolute), with the attachment files it holds unless
+    /// `without_files`.
+    Backup {
+        out: String,
+        #[serde(default)]
+        without_files: bool,
+    },
     /// Every change of one record (`ID` or `practice/ID`), oldest first.
     History {
         record: String,
