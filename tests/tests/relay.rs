@@ -149,6 +149,40 @@ fn members_without_reachable_addresses_connect_through_a_member_relay() {
         c.peer_entry(&pb)
     );
     assert_eq!(c.peer_entry(&pb)["connection"], "relayed");
+
+    // Files do not come through a relay: B holds one, C sees the reference
+    // but cannot fetch it, and both `peers` and the fetch's error say why.
+    let scratch = tempfile::tempdir().unwrap();
+    let file = scratch.path().join("handout.pdf");
+    let mut data = b"%PDF-1.7\n".to_vec();
+    data.extend((0..300_000u32).map(|i| (i % 251) as u8));
+    std::fs::write(&file, &data).unwrap();
+    let attached = b.json(&["attach", "p-000006", file.to_str().unwrap()]);
+    let hash = attached["attachment"]["hash"].as_str().unwrap().to_owned();
+    assert!(
+        wait_for(CONVERGE, || {
+            c.json(&["practice", "show", "p-000006"])["attachments"][0]["hash"] == hash.as_str()
+        }),
+        "{}",
+        logs(&[&a, &b, &c])
+    );
+    let peers = c.ok(&["peers"]);
+    assert!(
+        peers
+            .lines()
+            .any(|l| l.contains(&pb) && l.contains("relayed (no files) via")),
+        "{peers}"
+    );
+    let out = scratch.path().join("got.pdf");
+    let fetch = c.cli(&["attachment", "get", &hash, "--out", out.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&fetch.stderr);
+    assert!(!fetch.status.success(), "fetched through a relay");
+    assert!(
+        stderr.contains("reached only through a relay")
+            && stderr.contains("connect to one of them directly"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
     let st = b.json(&["status"]);
     let reservations = st["network"]["relay"]["reservations"].as_array().unwrap();
     assert!(

@@ -24,9 +24,10 @@ impl Human for Peers {
                 } else {
                     match (p.connection, &p.via, &p.dial_error) {
                         (Some(Connection::Direct), ..) => "direct".to_owned(),
-                        // Files are not fetched through a relay.
+                        // Files are not fetched through a relay (said
+                        // first: a long cell is cut at its end).
                         (Some(Connection::Relayed), Some(via), _) => {
-                            format!("relayed via {via} (no files)")
+                            format!("relayed (no files) via {via}")
                         }
                         (Some(Connection::Relayed), None, _) => "relayed (no files)".to_owned(),
                         (None, _, Some(e)) => format!("unreachable: {e}"),
