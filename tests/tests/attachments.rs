@@ -193,3 +193,36 @@ fn a_fetch_killed_half_way_resumes_from_its_part_file() {
     assert_eq!(resumed + fetched, data.len() as u64, "{got}");
     assert!(!part.exists());
 }
+
+#[test]
+fn a_node_with_prefetch_all_fetches_every_file_unasked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = founder();
+    let (path, data) = material(tmp.path(), "handout.pdf", 3 * MIB + 17, 13);
+    let hash = a.json(&["attach", "e-000001", path.to_str().unwrap()])["attachment"]["hash"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // B is a backup node: it keeps every file. Nobody asks it for one.
+    let mut b = TestNode::init();
+    b.join(&a, "ips", &a.listen_addr());
+    std::fs::write(
+        b.data_dir().join("config.toml"),
+        "[attachments]\nprefetch = \"all\"\n",
+    )
+    .unwrap();
+    b.start();
+    assert_converges(&a, &b, "reference");
+    // The policy looks every 30 s.
+    assert!(
+        wait_for(Duration::from_secs(120), || held_file(&b, &hash).exists()),
+        "B did not prefetch the file:\n{}",
+        b.log()
+    );
+    assert!(std::fs::read(held_file(&b, &hash)).unwrap() == data);
+    assert_eq!(
+        b.json(&["attachment", "list", "--missing"]),
+        serde_json::json!([])
+    );
+    assert!(b.log().contains("prefetched"), "{}", b.log());
+}
