@@ -135,7 +135,7 @@ pub fn run_once(edits: usize, figs: &mut Figures) -> anyhow::Result<()> {
     c.ok(&["peer", "add", &b.listen_addr()]);
     if !wait_for(Duration::from_secs(120), || {
         digest(&c) == digest(&a)
-            && c.json(&["peers"])
+            && c.json(&["peers"])["members"]
                 .as_array()
                 .is_some_and(|p| p.iter().filter(|p| p["connected"] == true).count() == 2)
     }) {
