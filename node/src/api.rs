@@ -71,13 +71,15 @@ pub fn dispatch(
         Request::Search { query, limit } => Response::Hits(lib.search(&query, limit)?),
         Request::Verify => {
             let report = lib.verify()?;
-            if report.invalid > 0 {
+            if report.invalid > 0 || report.files_invalid > 0 {
                 return Err(ApiError::new(
                     ErrorCode::VerifyFailed,
                     format!(
-                        "{} of {} changes failed verification: {}",
+                        "{} of {} changes and {} of {} files failed verification: {}",
                         report.invalid,
                         report.changes,
+                        report.files_invalid,
+                        report.files,
                         report.failures.join("; ")
                     ),
                 ));

@@ -236,7 +236,26 @@ fn a_backup_holds_the_files_held_and_restore_puts_them_back() {
         out.to_str().unwrap(),
     ]);
     assert!(std::fs::read(&out).unwrap() == slides_data);
+    let v = b.json(&["verify"]);
+    assert_eq!(
+        (v["files"].as_u64(), v["files_invalid"].as_u64()),
+        (Some(2), Some(0)),
+        "{v}"
+    );
     b.stop();
+    // `verify` re-hashes the files held: a damaged one fails it (exit 6).
+    let held = b.data_dir().join("files").join(&hashes[1]);
+    let mut bytes = std::fs::read(&held).unwrap();
+    bytes[20] ^= 0x01;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&held, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::write(&held, &bytes).unwrap();
+    let err = b.json_error(&["verify"], 6);
+    let msg = err["message"].as_str().unwrap();
+    assert!(
+        msg.contains("1 of 2 files") && msg.contains(&hashes[1]),
+        "{msg}"
+    );
     // The lean backup restores the history without the files.
     let c = new_machine_with_key(&key);
     let r = c.json(&["restore", lean.to_str().unwrap()]);

@@ -113,7 +113,15 @@ fn read_commands_print_their_documented_json() {
     let verified = node.json(&["verify"]);
     has_keys(
         &verified,
-        &["changes", "documents", "valid", "invalid", "failures"],
+        &[
+            "changes",
+            "documents",
+            "valid",
+            "invalid",
+            "files",
+            "files_invalid",
+            "failures",
+        ],
     );
     assert_eq!(verified["valid"], 28);
 

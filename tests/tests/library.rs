@@ -123,7 +123,7 @@ fn verify_catches_a_tampered_change_and_a_tampered_signature() {
         let doc = tamper(&node.store_dir(), b'c', offset);
         let err = node.fails(&["verify"], 6);
         assert!(
-            err.contains("1 of 280 changes failed verification"),
+            err.contains("1 of 280 changes and 0 of 0 files failed verification"),
             "{what}: {err}"
         );
         assert!(

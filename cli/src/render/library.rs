@@ -178,8 +178,9 @@ impl Human for VerifyReport {
     fn human(&self, out: &mut dyn Write) -> io::Result<()> {
         writeln!(
             out,
-            "verified {} signed changes in {} documents: {} valid, {} invalid",
-            self.changes, self.documents, self.valid, self.invalid
+            "verified {} signed changes in {} documents: {} valid, {} invalid; {} files \
+             held, {} damaged",
+            self.changes, self.documents, self.valid, self.invalid, self.files, self.files_invalid
         )
     }
 }

@@ -198,13 +198,19 @@ pub struct SearchHit {
     pub via: Option<String>,
 }
 
-/// `verify`: every stored change re-checked.
+/// `verify`: every stored change re-checked, every file held re-hashed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerifyReport {
     pub changes: u64,
     pub documents: u64,
     pub valid: u64,
     pub invalid: u64,
+    /// Attachment files held whole, and those whose bytes do not have
+    /// their BLAKE3 hash (or could not be read).
+    #[serde(default)]
+    pub files: u64,
+    #[serde(default)]
+    pub files_invalid: u64,
     /// The first failures, one line each.
     pub failures: Vec<String>,
 }
