@@ -124,6 +124,7 @@ pub async fn run(
         library: library.clone(),
         net: Some(net.clone()),
         local,
+        files: node.files.clone(),
         public_url: public_url.clone(),
     })
     .await;

@@ -98,6 +98,19 @@ async fn staff_log_in_search_edit_and_the_partner_sees_the_edit() {
         "Screening guidelines",
         "Nothing about families here.\n",
     );
+    // A's learning material for the practice; the partner does not fetch
+    // it until someone downloads it.
+    let material = a.data_dir().join("checklist.txt");
+    std::fs::write(&material, CHECKLIST).unwrap();
+    a.ok(&[
+        "attach",
+        "p-web1",
+        material.to_str().unwrap(),
+        "--title",
+        "Family visit checklist",
+        "--language",
+        "pt",
+    ]);
     assert!(
         wait_for(CONVERGE, || b
             .cli(&["practice", "show", "p-web1"])
@@ -229,8 +242,67 @@ async fn staff_log_in_search_edit_and_the_partner_sees_the_edit() {
         "another node does not see who made the change"
     );
     chrome.shot("partner-node").await;
+
+    // The partner's page lists A's file, not held there yet; the download
+    // fetches it from A, and then it is held.
+    let files = chrome.text("#files").await;
+    assert!(
+        files.contains("Family visit checklist")
+            && files.contains("checklist.txt")
+            && files.contains("fetched from a member"),
+        "{files}"
+    );
+    let href = chrome
+        .wait("#files a")
+        .await
+        .attr("href")
+        .await
+        .unwrap()
+        .expect("a download link");
+    let cookie = format!("r2com_session={}", chrome.session_cookie().await.unwrap());
+    let addr = b.web_addr();
+    let got = http(
+        &addr,
+        &addr,
+        &format!("GET {href}"),
+        &[("Cookie", &cookie)],
+        "",
+    );
+    assert_eq!(
+        got.status,
+        200,
+        "{}\n{}\nB log:\n{}",
+        got.head,
+        got.body,
+        b.log()
+    );
+    assert_eq!(got.body, CHECKLIST);
+    assert!(
+        got.head.contains("content-disposition: attachment")
+            && got.head.contains("x-content-type-options: nosniff"),
+        "{}",
+        got.head
+    );
+    // Logged out, the file is not served.
+    let anon = http(&addr, &addr, &format!("GET {href}"), &[], "");
+    assert_ne!(anon.status, 200);
+    assert!(!anon.body.contains(CHECKLIST));
+    chrome.goto(&format!("{}/practices/p-web1", base(&b))).await;
+    chrome.wait_text("held on this node").await;
+    chrome.shot("practice-files").await;
+
+    // The partner's consortium page: A, connected directly, in sync.
+    chrome.goto(&format!("{}/consortium", base(&b))).await;
+    chrome.wait("#peers").await;
+    let peers = chrome.text("#peers").await;
+    assert!(
+        peers.contains("lmds") && peers.contains("connected directly"),
+        "{peers}"
+    );
     chrome.close().await;
 }
+
+const CHECKLIST: &str = "Before the visit: documents, times, a quiet room.\n";
 
 /// Set a form field's value the way a date or time picker would.
 async fn set_value(chrome: &Chrome, id: &str, value: &str) {

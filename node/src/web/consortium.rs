@@ -11,6 +11,7 @@ use r2com_protocol::control::{Connection, PeerRow};
 use r2com_protocol::roster::Role;
 use r2com_protocol::staff::StaffRole;
 
+use super::files::size;
 use super::page::{render, Answer, Failure, Page};
 use super::session::Staff;
 use super::AppState;
@@ -53,11 +54,13 @@ struct ConsortiumPage {
     network: bool,
 }
 
-fn bytes(n: u64) -> String {
-    match n {
-        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
-        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
-        n => format!("{n} B"),
+/// How a node is reached, as the network reports it: a relayed
+/// connection carries sync but not files (the relay's circuit limits).
+fn link_key(p: &PeerRow) -> &'static str {
+    match (p.connected, p.connection) {
+        (false, _) => "consortium-not-connected",
+        (true, Some(Connection::Relayed)) => "consortium-relayed",
+        (true, _) => "consortium-direct",
     }
 }
 
@@ -114,18 +117,13 @@ async fn consortium(State(state): State<AppState>, staff: Staff) -> Answer {
     let nodes = peers
         .iter()
         .map(|p| {
-            let relayed = p.connection == Some(Connection::Relayed);
             let in_sync = p.last_sync.is_some() && p.we_lack == 0 && p.they_lack == 0;
             NodeView {
                 org: p.org.clone(),
                 peer_id: p.peer_id.clone(),
                 revoked: p.revoked,
                 connected: p.connected,
-                link: match (p.connected, relayed) {
-                    (false, _) => page.t("consortium-not-connected"),
-                    (true, true) => page.t("consortium-relayed"),
-                    (true, false) => page.t("consortium-direct"),
-                },
+                link: page.t(link_key(p)),
                 sync: if p.last_sync.is_none() {
                     page.t("consortium-never-synced")
                 } else if in_sync {
@@ -143,7 +141,7 @@ async fn consortium(State(state): State<AppState>, staff: Staff) -> Answer {
                     .as_deref()
                     .map(|t| page.when(t))
                     .unwrap_or_default(),
-                traffic: format!("↑ {} / ↓ {}", bytes(p.bytes_sent), bytes(p.bytes_received)),
+                traffic: format!("↑ {} / ↓ {}", size(p.bytes_sent), size(p.bytes_received)),
             }
         })
         .collect();
@@ -156,4 +154,40 @@ async fn consortium(State(state): State<AppState>, staff: Staff) -> Answer {
         network: state.net.is_some(),
         page,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(connected: bool, relayed: bool) -> PeerRow {
+        PeerRow {
+            org: "ips".into(),
+            key: "k".into(),
+            peer_id: "p".into(),
+            revoked: false,
+            connected,
+            connection: connected.then_some(if relayed {
+                Connection::Relayed
+            } else {
+                Connection::Direct
+            }),
+            via: None,
+            // A relayed address is known even for a direct connection.
+            addrs: vec!["/ip4/1.2.3.4/tcp/1/p2p/r/p2p-circuit/p2p/p".into()],
+            dial_error: None,
+            last_sync: None,
+            we_lack: 0,
+            they_lack: 0,
+            bytes_sent: 0,
+            bytes_received: 0,
+        }
+    }
+
+    #[test]
+    fn the_link_is_what_the_network_reports() {
+        assert_eq!(link_key(&row(false, true)), "consortium-not-connected");
+        assert_eq!(link_key(&row(true, true)), "consortium-relayed");
+        assert_eq!(link_key(&row(true, false)), "consortium-direct");
+    }
 }

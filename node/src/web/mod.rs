@@ -29,6 +29,7 @@ mod event_form;
 mod events;
 mod facets;
 pub mod feed;
+mod files;
 mod guard;
 pub mod i18n;
 mod library;
@@ -72,6 +73,8 @@ pub struct WebState {
     /// The network (sync state for admins); `None` in tests without one.
     pub net: Option<NetHandle>,
     pub local: LocalStore,
+    /// Files attached to records (downloads from the practice page).
+    pub files: crate::files::FileStore,
     /// Cookies get `Secure` when staff reach the node over https.
     pub secure_cookies: bool,
     /// `[web] public_url`, when set: the base of links shown to staff.
@@ -95,6 +98,7 @@ pub struct WebSetup {
     pub library: LibraryHandle,
     pub net: Option<NetHandle>,
     pub local: LocalStore,
+    pub files: crate::files::FileStore,
     pub public_url: Option<url::Url>,
 }
 
@@ -108,6 +112,7 @@ pub async fn state(setup: WebSetup) -> AppState {
         api: api::Api::new(setup.library),
         net: setup.net,
         local: setup.local,
+        files: setup.files,
         secure_cookies,
         public_url: setup
             .public_url
@@ -234,6 +239,7 @@ pub fn app(state: AppState, hosts: Arc<AllowedHosts>) -> Router {
         .merge(staff_list::routes())
         .merge(library::routes())
         .merge(practices::routes())
+        .merge(files::routes())
         .merge(calendar::routes())
         .merge(events::routes())
         .merge(consortium::routes())

@@ -51,6 +51,7 @@ struct ShowPage {
     status: String,
     body_html: String,
     audit: Vec<AuditView>,
+    files: Vec<super::files::FileView>,
 }
 
 async fn show(
@@ -76,6 +77,7 @@ async fn show(
         status: page.t(&label_key("status", &name_of(&p.status))),
         body_html: markdown::to_html(&p.body),
         audit,
+        files: super::files::views(&state.files, &p),
         p,
         page,
     }))
