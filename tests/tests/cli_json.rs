@@ -492,3 +492,68 @@ fn the_running_node_answers_status_peers_and_sync_as_json() {
     let e = a.json_error(&["peer", "add", "not-a-multiaddr"], 3);
     assert_eq!(e["code"], "invalid");
 }
+
+/// The staff commands of the web app (`user ...`, `web login-url`), on a
+/// stopped node (its store opened directly) and on a running one, print
+/// the shapes README documents; their refusals are error objects.
+#[test]
+fn staff_commands_print_their_documented_json() {
+    let mut node = TestNode::init();
+    node.create_consortium("RAN", "lmds", "LMDS", "FR");
+    let account = ["name", "role", "password_set", "feed", "created_at"];
+
+    let added = node.json(&["user", "add", "ana", "--role", "editor"]);
+    has_keys(&added, &["user", "url", "expires_at"]);
+    has_keys(&added["user"], &account);
+    assert_eq!(added["user"]["name"], "ana");
+    assert_eq!(added["user"]["role"], "editor");
+    assert_eq!(added["user"]["password_set"], false);
+    assert!(
+        added["url"].as_str().unwrap().contains("/welcome/"),
+        "{added}"
+    );
+    let e = node.json_error(&["user", "add", "ana", "--role", "reader"], 5);
+    assert_eq!(e["code"], "exists", "{e}");
+    let e = node.json_error(&["user", "add", "Ana Maria", "--role", "reader"], 2);
+    assert_eq!(e["code"], "usage", "{e}");
+
+    node.start();
+    let changed = node.json(&["user", "role", "ana", "admin"]);
+    has_keys(&changed, &account);
+    assert_eq!(changed["role"], "admin");
+    let link = node.json(&["user", "link", "ana"]);
+    has_keys(&link, &["user", "url", "expires_at"]);
+    assert_eq!(link["user"], "ana");
+    let addr = node.web_addr();
+    let login = node.json(&["web", "login-url"]);
+    has_keys(&login, &["user", "url", "expires_at"]);
+    assert_eq!(login["user"], "operator");
+    assert!(
+        login["url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("http://{addr}/login/")),
+        "{login}"
+    );
+    let as_ana = node.json(&["web", "login-url", "--user", "ana"]);
+    assert_eq!(as_ana["user"], "ana");
+    let list = node.json(&["user", "list"]);
+    let names: Vec<&str> = array(&list)
+        .iter()
+        .map(|u| {
+            has_keys(u, &account);
+            u["name"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(names, ["ana", "operator"], "{list}");
+    let removed = node.json(&["user", "rm", "ana"]);
+    has_keys(&removed, &["removed"]);
+    assert_eq!(removed["removed"], "ana");
+    let e = node.json_error(&["user", "rm", "ana"], 4);
+    assert_eq!(e["code"], "not_found", "{e}");
+    let e = node.json_error(&["web", "login-url", "--user", "ana"], 4);
+    assert_eq!(e["code"], "not_found", "{e}");
+    node.stop();
+    let list = node.json(&["user", "list"]);
+    assert_eq!(array(&list).len(), 1, "{list}");
+}
