@@ -2,11 +2,8 @@
 //! digest over all change hashes), the 256 bucket digests, inventories,
 //! and stored changes and roster entries by id.
 
-use sha2::{Digest, Sha256};
-
 use r2com_protocol::roster::EntryId;
-use r2com_protocol::sync::Summary;
-use r2com_protocol::wire::BUCKETS;
+use r2com_protocol::sync::{bucket_digests, summary_digest, Summary};
 
 use super::{Library, LibraryError};
 use crate::store::keys;
@@ -36,23 +33,15 @@ impl Library {
 
     /// Roster entry ids and one digest over every change hash.
     pub fn summary(&self) -> Result<Summary, LibraryError> {
-        let mut h = Sha256::new();
-        for hash in self.change_hashes(&[keys::HASH, 0])? {
-            h.update(hash);
-        }
         Ok(Summary {
             roster: self.roster_ids()?,
-            digest: h.finalize().into(),
+            digest: summary_digest(&self.change_hashes(&[keys::HASH, 0])?),
         })
     }
 
     /// The digest of each of the 256 buckets of change hashes.
     pub fn bucket_digests(&self) -> Result<Vec<[u8; 32]>, LibraryError> {
-        let mut hashers: Vec<Sha256> = (0..BUCKETS).map(|_| Sha256::new()).collect();
-        for hash in self.change_hashes(&[keys::HASH, 0])? {
-            hashers[hash[0] as usize].update(hash);
-        }
-        Ok(hashers.into_iter().map(|h| h.finalize().into()).collect())
+        Ok(bucket_digests(&self.change_hashes(&[keys::HASH, 0])?))
     }
 
     /// Every change hash in these buckets.

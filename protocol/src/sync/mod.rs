@@ -50,7 +50,7 @@
 //!   misbehaviour: an honest peer with an older roster may relay it.
 //!
 //! Where each part lives: the input, output and event types in `io.rs`; the [`Replica`]
-//! trait in `replica.rs`; connecting, gating and
+//! trait in `replica.rs`; the digests replicas compare in `digest.rs`; connecting, gating and
 //! floods in `gate.rs`; rounds in `round.rs` and their stages in
 //! `stages.rs`; answers to this node's requests in `answer.rs`; serving a
 //! peer's requests and applying what it sent in `serve.rs`; pushes in
@@ -58,6 +58,7 @@
 //! [`SyncMachine::handle`], which routes each input.
 
 mod answer;
+mod digest;
 mod gate;
 mod io;
 mod push;
@@ -74,6 +75,7 @@ use serde_bytes::ByteBuf;
 
 use crate::wire::{SyncRequest, SyncResponse};
 
+pub use digest::{bucket_digests, summary_digest};
 pub use io::{
     Applied, Event, InboundId, Input, Outbox, Output, PeerState, RequestId, RoundOutcome, Standing,
     Summary,

@@ -8,7 +8,8 @@ use std::time::SystemTime;
 use serde_bytes::ByteBuf;
 
 use crate::sync::{
-    Applied, Event, InboundId, Input, Outbox, Output, Replica, Standing, Summary, SyncMachine,
+    bucket_digests, summary_digest, Applied, Event, InboundId, Input, Outbox, Output, Replica,
+    Standing, Summary, SyncMachine,
 };
 use crate::wire::{self, SyncRequest, SyncResponse};
 
@@ -68,13 +69,11 @@ impl Replica<u8> for Fake {
     fn summary(&mut self) -> Result<Summary, String> {
         Ok(Summary {
             roster: Vec::new(),
-            digest: digest(self.items.keys()),
+            digest: summary_digest(self.items.keys()),
         })
     }
     fn bucket_digests(&mut self) -> Result<Vec<[u8; 32]>, String> {
-        Ok((0..=255u8)
-            .map(|b| digest(self.items.keys().filter(|h| h[0] == b)))
-            .collect())
+        Ok(bucket_digests(self.items.keys()))
     }
     fn inventory(&mut self, buckets: &[u8]) -> Result<Vec<[u8; 32]>, String> {
         Ok(self
@@ -109,17 +108,6 @@ impl Replica<u8> for Fake {
             overflowed: false,
         }
     }
-}
-
-/// SHA-256 over hashes, as a replica digests a bucket (nothing: the
-/// empty bucket's digest).
-fn digest<'a>(hashes: impl Iterator<Item = &'a [u8; 32]>) -> [u8; 32] {
-    use sha2::Digest;
-    let mut d = sha2::Sha256::new();
-    for h in hashes {
-        d.update(h);
-    }
-    d.finalize().into()
 }
 
 /// A replica holding `per` empty changes in each of `buckets`, their

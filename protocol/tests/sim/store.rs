@@ -11,7 +11,6 @@ use automerge::{AutoCommit, ChangeHash, ObjType, ReadDoc, ROOT};
 use chrono::{DateTime, Utc};
 use rand::rngs::StdRng;
 use rand::Rng;
-use sha2::{Digest, Sha256};
 
 use r2com_protocol::doc::{actor_for, check_own_chain};
 use r2com_protocol::envelope::{Scope, SignedChange};
@@ -21,8 +20,9 @@ use r2com_protocol::roster::{
     self, Action, Admission, ChangeGraph, ChangeNode, ConsortiumId, EntryId, FrontierCache, Roster,
     SignedEntry, VerifiedEntry,
 };
-use r2com_protocol::sync::{Applied, Outbox, Replica, Standing, Summary};
-use r2com_protocol::wire::BUCKETS;
+use r2com_protocol::sync::{
+    bucket_digests, summary_digest, Applied, Outbox, Replica, Standing, Summary,
+};
 
 use super::{hex_key, key};
 
@@ -295,22 +295,14 @@ impl Replica<usize> for Store {
     }
 
     fn summary(&mut self) -> Result<Summary, String> {
-        let mut h = Sha256::new();
-        for hash in &self.applied {
-            h.update(hash);
-        }
         Ok(Summary {
             roster: self.entries.keys().map(|e| e.0).collect(),
-            digest: h.finalize().into(),
+            digest: summary_digest(&self.applied),
         })
     }
 
     fn bucket_digests(&mut self) -> Result<Vec<[u8; 32]>, String> {
-        let mut hs: Vec<Sha256> = (0..BUCKETS).map(|_| Sha256::new()).collect();
-        for hash in &self.applied {
-            hs[hash[0] as usize].update(hash);
-        }
-        Ok(hs.into_iter().map(|h| h.finalize().into()).collect())
+        Ok(bucket_digests(&self.applied))
     }
 
     fn inventory(&mut self, buckets: &[u8]) -> Result<Vec<[u8; 32]>, String> {
