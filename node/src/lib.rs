@@ -3,11 +3,13 @@
 //!
 //! # Layout
 //!
-//! * [`data_dir`] names what a data directory holds; [`open`] opens one as
-//!   an [`open::OpenNode`] (key and store); [`run`] serves it (`r2com
-//!   run`): the [`library_thread`], the control socket ([`control`],
-//!   [`api`], [`frame`]), the web app and calendar feeds ([`web`]) and the
-//!   network ([`net`]).
+//! * [`data_dir`] names what a data directory holds; [`config`] reads its
+//!   `config.toml` (one file per section: `net`, `web`, `feed`, `sync`,
+//!   `attachments`, `metrics`); [`open`] opens it as an [`open::OpenNode`]
+//!   (key and store); [`run`] serves it (`r2com run`): the
+//!   [`library_thread`], the control socket ([`control`], [`api`],
+//!   [`frame`]), the web app and calendar feeds ([`web`]), the network
+//!   ([`net`]) and the `/metrics` listener ([`metrics`]).
 //! * [`store`]: the `Store` trait, sled and in-memory stores, and the
 //!   failpoint wrapper tests use.
 //! * [`library`]: records, their automerge documents and signed changes in
@@ -22,10 +24,13 @@
 //! * [`apply`]: the one step that applies received changes, from a peer or
 //!   a file.
 //! * [`replica`]: the library as the protocol's sync machine sees it.
-//! * [`net`]: the libp2p swarm and the event loop that drives the sync
-//!   machine, and serves and fetches files.
-//! * [`files`]: files attached to records: the content-addressed store,
-//!   serving members, fetching from them.
+//! * [`net`]: the libp2p swarm and the event loop (`net/event_loop/`) that
+//!   drives the sync machine, and serves and fetches files.
+//! * [`files`]: files attached to records: the content-addressed store
+//!   (`files/store/`: ingesting a file, piece outlines), serving members,
+//!   fetching from them.
+//! * [`backup`]: `backup` and `restore` of the store (and the files held).
+//! * [`demo_data`]: the generated demo library (`r2com demo-data`).
 //!
 //! Dependencies point one way: `library` depends on `store` only;
 //! `membership` and `apply` on `library`; `replica` on those; `net` on
@@ -46,8 +51,9 @@
 //!    its search text, the document state, plus the envelope to announce.
 //! 4. `library::commit::Library::commit` writes the batch atomically,
 //!    flushes the store, and only then puts the envelope in the outbox and
-//!    wakes the network (`Library::committed`). A failed write or flush
-//!    returns the error and announces nothing.
+//!    wakes the network (`Library::announce` signals the `Notify` that
+//!    `Library::committed` hands to the loop as `LibraryHandle::outbox`).
+//!    A failed write or flush returns the error and announces nothing.
 //! 5. The answer goes back to the CLI: the edit is acknowledged after it is
 //!    durable.
 //! 6. The network loop (`net::event_loop::Loop::run`) wakes, drives the
@@ -61,17 +67,19 @@
 //! 1. A peer's `Push` (or the answer to one of this node's fetches) arrives
 //!    as a request-response event; `net::event_loop::Loop::on_sync` turns it
 //!    into an `Input::Request` (or `Input::Response`).
-//! 2. `Loop::drive` runs `SyncMachine::handle` on the library thread with
-//!    `replica::NodeReplica` as its replica. The machine checks who may ask
-//!    (`protocol::sync::gate`), decodes the batch and calls
-//!    `Replica::apply` (`protocol::sync::serve`).
+//! 2. `Loop::drive` runs `SyncMachine::handle` on the library thread
+//!    (`LibraryHandle::with`) with `replica::NodeReplica` as its replica.
+//!    The machine checks who may ask (`protocol::sync::gate`: the peer's
+//!    `Roster::standing`), decodes the batch and calls `Replica::apply`
+//!    (`protocol::sync::serve`).
 //! 3. `NodeReplica::apply` calls `apply::Library::apply` with the peer as
 //!    the origin: roster entries first (`Library::merge_roster_entries`:
 //!    the protocol's `merge_entries` keeps what the rules keep, committed
 //!    on their own), then every envelope is decoded and checked
-//!    (`apply::check`: signature for this consortium, author allowed by
-//!    the roster), and only if the whole batch is valid each document is
-//!    built (`apply::doc::Library::apply_doc`, in parallel).
+//!    (`apply::check`, the protocol's `roster::verify_batch`: signature for
+//!    this consortium, author allowed by the roster), and only if the whole
+//!    batch is valid each document is built (`apply::doc::Library::apply_doc`,
+//!    in parallel) into one `Batch::relayed_from(origin)`.
 //! 4. `Library::commit` writes and flushes the batch, then announces the
 //!    changes with their origin, so they are relayed to every other member
 //!    and never pushed back to the sender.
