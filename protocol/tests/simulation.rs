@@ -26,15 +26,15 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use r2com_protocol::roster::{
-    self, Action, DocFrontier, Entry, EntryId, Invite, KeyFrontier, Role, SignedEntry, Target,
-};
+use r2com_protocol::roster::{EntryId, Role, SignedEntry};
 use r2com_protocol::sync::{Input, SyncMachine};
 use r2com_protocol::wire::SyncRequest;
 
 use sim::adversary::{push, revoked_member_attacks, rogue_admin_attacks};
 use sim::net::{link, Sim};
+use sim::roster_moves::{admit, consortium, invite, revoke};
 use sim::store::{sim_time, Store};
+use sim::verdict::converged;
 use sim::*;
 
 /// Simulated milliseconds.
@@ -44,133 +44,6 @@ const JOIN_AT: u64 = 5_000;
 const ROGUE_REVOKE_AT: u64 = 9_000;
 const REVOKE_AT: u64 = 15_000;
 const LATE_AT: u64 = 20_000;
-
-/// An invitee's admit of `invite`.
-fn admit(cid: EntryId, who: usize, invite: &SignedEntry) -> SignedEntry {
-    Entry {
-        consortium: cid.to_hex(),
-        author: hex_key(who),
-        deps: vec![invite.id().to_hex()],
-        issued_at: "2026-11-02T00:00:00Z".into(),
-        action: Action::Admit {
-            invite: invite.id().to_hex(),
-        },
-    }
-    .sign(&key(who))
-}
-
-fn invite(store: &mut Store, who: usize, role: Role, expires_at: String) -> SignedEntry {
-    store
-        .author_entry(Action::Invite(Invite {
-            org: org(who),
-            key: hex_key(who),
-            role,
-            expires_at,
-            addrs: vec![],
-        }))
-        .expect("the founder invites")
-}
-
-/// The founder's consortium with everyone admitted up front but the
-/// joiner, the late invitee and the stranger.
-fn consortium() -> (EntryId, Store, SignedEntry) {
-    let genesis = Entry {
-        consortium: String::new(),
-        author: hex_key(0),
-        deps: vec![],
-        issued_at: "2026-11-01T00:00:00Z".into(),
-        action: Action::Genesis {
-            name: "RAN".into(),
-            org: org(0),
-        },
-    }
-    .sign(&key(0));
-    let cid = genesis.id();
-    let mut founder = Store::new(0, cid, std::slice::from_ref(&genesis));
-    for i in (1..HONEST)
-        .filter(|i| *i != JOINER)
-        .chain([REVOKED, ROGUE_ADMIN])
-    {
-        let role = if i == 1 || i == ROGUE_ADMIN {
-            Role::Admin
-        } else {
-            Role::Member
-        };
-        let inv = invite(&mut founder, i, role, "2099-01-01T00:00:00Z".into());
-        let a = admit(cid, i, &inv);
-        let w = roster::witness(
-            &founder.key,
-            &cid,
-            &{
-                let mut v = founder.stored();
-                v.push(a.verify(Some(&cid)).unwrap());
-                v
-            },
-            a.id(),
-            founder.now,
-        )
-        .expect("witnessed");
-        founder.merge(vec![a, w]);
-        assert!(
-            founder.roster.is_live_member(&hex_key(i)),
-            "{:?}",
-            founder.roster.rejected
-        );
-    }
-    founder.outbox = Default::default();
-    (cid, founder, genesis)
-}
-
-/// What the revoking admin saw of `k`'s changes: per document, the
-/// highest applied sequence number and its hash.
-fn frontier_of(s: &Store, k: usize) -> Vec<KeyFrontier> {
-    let author = key(k).public().to_bytes();
-    let mut per_doc: BTreeMap<String, (u64, [u8; 32])> = BTreeMap::new();
-    for (h, c) in &s.changes {
-        if c.author == author && s.applied.contains(h) {
-            let e = per_doc.entry(c.doc.clone()).or_insert((c.seq, *h));
-            if c.seq > e.0 {
-                *e = (c.seq, *h);
-            }
-        }
-    }
-    let docs: Vec<DocFrontier> = per_doc
-        .into_iter()
-        .map(|(doc, (count, last))| DocFrontier {
-            doc,
-            count,
-            last: hex::encode(last),
-        })
-        .collect();
-    if docs.is_empty() {
-        return vec![];
-    }
-    vec![KeyFrontier {
-        key: hex_key(k),
-        docs,
-    }]
-}
-
-fn seen_by(s: &Store, k: usize) -> Vec<String> {
-    let mut ids: Vec<String> = s
-        .entries
-        .values()
-        .filter(|e| e.entry.author == hex_key(k))
-        .map(|e| e.id().to_hex())
-        .collect();
-    ids.sort();
-    ids
-}
-
-fn revoke(s: &mut Store, k: usize, reason: &str) -> SignedEntry {
-    let action = Action::Revoke {
-        target: Target::Org { org: org(k).key },
-        reason: reason.into(),
-        seen: seen_by(s, k),
-        frontier: frontier_of(s, k),
-    };
-    s.author_entry(action).expect("the revocation is accepted")
-}
 
 fn run(seed: u64) -> BTreeMap<&'static str, u64> {
     let mut rng = StdRng::seed_from_u64(seed);
@@ -446,120 +319,6 @@ fn run(seed: u64) -> BTreeMap<&'static str, u64> {
     sim.run_until(CHAOS_MS + HEAL_MS, &mut heal);
     sim.check_safety(0..HONEST);
     converged(&mut sim, seed, &revoker_saw)
-}
-
-/// Every honest node holds the same roster, changes and documents, and
-/// the roster is what the rules state.
-fn converged(
-    sim: &mut Sim,
-    seed: u64,
-    revoker_saw: &BTreeSet<[u8; 32]>,
-) -> BTreeMap<&'static str, u64> {
-    let ref_entries: BTreeSet<EntryId> = sim.stores[0].entries.keys().copied().collect();
-    let ref_changes: BTreeSet<[u8; 32]> = sim.stores[0].applied.clone();
-    let ref_heads = sim.stores[0].heads();
-    for i in 1..HONEST {
-        let s = &sim.stores[i];
-        assert_eq!(
-            s.entries.keys().copied().collect::<BTreeSet<_>>(),
-            ref_entries,
-            "seed {seed}: node {i}'s roster differs from node 0's"
-        );
-        assert_eq!(
-            s.roster, sim.stores[0].roster,
-            "seed {seed}: node {i} evaluates differently"
-        );
-        assert_eq!(
-            s.applied, ref_changes,
-            "seed {seed}: node {i}'s changes differ"
-        );
-        assert_eq!(
-            sim.stores[i].heads(),
-            ref_heads,
-            "seed {seed}: node {i}'s documents differ"
-        );
-    }
-    for h in &sim.honest_writes {
-        assert!(
-            ref_changes.contains(h),
-            "seed {seed}: an honest change was lost"
-        );
-    }
-    for h in &sim.bad {
-        assert!(
-            !ref_changes.contains(h),
-            "seed {seed}: forbidden change {} survived",
-            hex::encode(h)
-        );
-    }
-    let r = &sim.stores[0].roster;
-    assert!(!r.is_live_member(&hex_key(REVOKED)));
-    assert!(
-        !r.is_live_member(&hex_key(ROGUE_ADMIN)),
-        "seed {seed}: the rogue admin undid its revocation"
-    );
-    for i in 0..HONEST {
-        assert!(
-            r.is_live_member(&hex_key(i)),
-            "seed {seed}: honest node {i} is not a member: {:#?}",
-            r.orgs
-        );
-    }
-    assert!(
-        r.is_admin(&hex_key(0)) && r.is_admin(&hex_key(1)),
-        "seed {seed}: {:#?}",
-        r.orgs
-    );
-    for s in SOCKS {
-        assert!(
-            r.find_key(&hex_key(s)).is_none(),
-            "seed {seed}: sock puppet {s} got in"
-        );
-    }
-    assert!(
-        r.find_key(&hex_key(LATE)).is_none(),
-        "seed {seed}: the late invitee got in"
-    );
-    assert!(
-        !sim.stores[0]
-            .entries
-            .values()
-            .any(|e| e.entry.author == hex_key(LATE)),
-        "seed {seed}: an honest node keeps the late invitee's admission"
-    );
-    let rogue = hex_key(ROGUE_ADMIN);
-    let void = r
-        .rejected
-        .iter()
-        .filter(|x| x.reason.starts_with("void"))
-        .filter(|x| {
-            sim.stores[0]
-                .entries
-                .values()
-                .any(|e| e.id().to_hex() == x.id && e.entry.author == rogue)
-        })
-        .count();
-    // The revoked member's changes its revoker had applied stay (none if
-    // it had applied none: its frontier is then empty).
-    assert!(
-        revoker_saw.is_subset(&ref_changes),
-        "seed {seed}: the revoked member's earlier changes were lost"
-    );
-    let mut stats = std::mem::take(&mut sim.stats);
-    stats.insert("honest writes", sim.honest_writes.len() as u64);
-    stats.insert(
-        "revoked member's changes kept (its revoker's frontier)",
-        revoker_saw.len() as u64,
-    );
-    stats.insert("forbidden changes tried", sim.bad.len() as u64);
-    stats.insert(
-        "forbidden changes applied at the end",
-        sim.bad.iter().filter(|h| ref_changes.contains(*h)).count() as u64,
-    );
-    stats.insert("changes held at the end", ref_changes.len() as u64);
-    stats.insert("rogue admin entries void at the end", void as u64);
-    stats.insert("roster entries at the end", ref_entries.len() as u64);
-    stats
 }
 
 #[test]

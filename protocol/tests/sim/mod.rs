@@ -1,9 +1,14 @@
-//! The simulation's parts: who is who, the stores, the network, and the
-//! adversaries' moves.
+//! The simulation's parts: who is who (here), the stores (`store`) and
+//! what the sync machine asks of them (`replica`), the network (`net`),
+//! the honest admins' roster moves (`roster_moves`), the adversaries'
+//! moves (`adversary`), and the checks at the end of a run (`verdict`).
 
 pub mod adversary;
 pub mod net;
+pub mod replica;
+pub mod roster_moves;
 pub mod store;
+pub mod verdict;
 
 use r2com_protocol::identity::NodeKey;
 use r2com_protocol::roster::OrgInfo;
