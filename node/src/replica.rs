@@ -67,6 +67,24 @@ impl Replica<PeerId> for NodeReplica<'_> {
         })
     }
 
+    fn whole_docs(&self) -> bool {
+        true
+    }
+
+    fn get_docs(&mut self, buckets: &[u8], max_bytes: usize) -> Result<Vec<Vec<u8>>, LibraryError> {
+        self.0.get_docs(buckets, max_bytes)
+    }
+
+    fn apply_docs(&mut self, peer: &PeerId, chunks: Vec<Vec<u8>>) -> Result<Applied, LibraryError> {
+        let (report, missing_deps) = self.0.apply_whole_docs(Some(*peer), chunks)?;
+        Ok(Applied {
+            applied: report.applied,
+            invalid: report.refusals,
+            not_allowed: report.not_allowed,
+            missing_deps,
+        })
+    }
+
     fn admit(
         &mut self,
         peer: &PeerId,

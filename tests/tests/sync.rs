@@ -42,6 +42,15 @@ fn a_new_member_clones_the_library_and_lack_counts_reach_zero() {
     let mut b = TestNode::init();
     b.join_via(&a, &a, "ips");
     assert_converges(&a, &b, "clone");
+    // B held nothing: it took the documents whole (sync revision 2), and
+    // holds the same changes (heads) as A.
+    assert!(
+        b.log().contains("applied whole documents"),
+        "B log:\n{}",
+        b.log()
+    );
+    let digest = |n: &TestNode| n.json(&["status"])["sync_digest"].clone();
+    assert!(wait_for(CONVERGE, || digest(&a) == digest(&b)));
     assert_eq!(b.json(&["status"])["consortium"]["this_node"], "member");
     assert_eq!(a.json(&["members"]), b.json(&["members"]));
     b.ok(&["sync"]);

@@ -29,7 +29,7 @@ pub(super) struct DocOutcome {
 impl Library {
     /// Apply verified changes to one document and compute the writes: the
     /// changes, their indexes, the record, its search text, the document
-    /// state and (for documents with history) a snapshot.
+    /// state and a snapshot.
     ///
     /// Only changes automerge could apply enter the hash index (what the
     /// summary, inventories and fetches see); one waiting for a missing
@@ -47,9 +47,7 @@ impl Library {
             refused: Some(why),
             not_allowed: Vec::new(),
         };
-        let existing = self.load_doc(doc_id)?;
-        let existed = existing.is_some();
-        let mut d = existing.unwrap_or_else(AutoCommit::new);
+        let mut d = self.load_doc(doc_id)?.unwrap_or_else(AutoCommit::new);
         let (items, not_allowed) = self.judge_rights(doc_id, &mut d, items);
         if items.is_empty() {
             return Ok(DocOutcome {
@@ -71,7 +69,9 @@ impl Library {
             }
             Err(_) => return Ok(refused(format!("{key}: automerge panicked on the changes"))),
         }
-        let mut batch = match self.doc_writes(doc_id, &mut d, existed || items.len() > 1)? {
+        // Always with a snapshot: it loads faster than the changes, and
+        // travels whole to a node that clones.
+        let mut batch = match self.doc_writes(doc_id, &mut d, true)? {
             Ok(w) => Batch::of(w),
             Err(why) => return Ok(refused(why)),
         };
@@ -108,7 +108,7 @@ impl Library {
     /// Split received changes of one document into those their authors may
     /// make and the reasons for the rest (`r2com_protocol::rights`, judged
     /// against the state each change's author saw: `d` with the batch).
-    fn judge_rights<'a>(
+    pub(super) fn judge_rights<'a>(
         &self,
         doc_id: &DocId,
         d: &mut AutoCommit,

@@ -5,11 +5,13 @@
 //! judged by the newest roster (only what the rules keep is stored); then
 //! every change is checked (`check`, the protocol's `verify_batch`), and
 //! only if the whole batch is valid are the documents built (`doc`),
-//! written and flushed.
+//! written and flushed. Whole documents (a clone, `whole`) take the same
+//! checks, and are loaded instead of built change by change.
 
 mod check;
 mod doc;
 mod handover;
+mod whole;
 
 #[cfg(test)]
 mod tests;
@@ -22,6 +24,8 @@ use r2com_protocol::roster::decode_entries;
 use serde::Serialize;
 
 use crate::library::{Batch, Library, LibraryError};
+
+use doc::DocOutcome;
 
 pub use handover::MAX_IMPORT_CHANGES;
 
@@ -128,8 +132,22 @@ impl Library {
         }
         let docs: Vec<(DocId, Vec<Verified>)> = by_doc.into_iter().collect();
         let mut batch = Batch::relayed_from(origin);
+        let missing_deps = self.gather(self.apply_docs(&docs), &mut report, &mut batch)?;
+        self.commit(batch)?;
+        Ok((report, missing_deps || roster_pending))
+    }
+
+    /// Put each document's outcome into `batch` (writing large batches in
+    /// parts) and its counts into `report`. Whether some document waits
+    /// for a change it lacks.
+    fn gather(
+        &self,
+        outcomes: Vec<Result<DocOutcome, LibraryError>>,
+        report: &mut ApplyReport,
+        batch: &mut Batch,
+    ) -> Result<bool, LibraryError> {
         let mut missing_deps = false;
-        for outcome in self.apply_docs(&docs) {
+        for outcome in outcomes {
             let mut o = outcome?;
             report.not_allowed.append(&mut o.not_allowed);
             if let Some(why) = o.refused {
@@ -140,11 +158,10 @@ impl Library {
             report.applied += o.applied;
             batch.append(o.batch);
             if batch.pending_writes() > WRITE_PART {
-                self.write_part(&mut batch)?;
+                self.write_part(batch)?;
             }
         }
-        self.commit(batch)?;
-        Ok((report, missing_deps || roster_pending))
+        Ok(missing_deps)
     }
 }
 

@@ -260,7 +260,9 @@ pub(crate) fn state_writes(
     if !d.get_missing_deps(&[]).is_empty() {
         writes.push((keys::doc(keys::SNAPSHOT, key), None));
     } else if snapshot {
-        writes.push((keys::doc(keys::SNAPSHOT, key), Some(d.save())));
+        // Uncompressed: the store compresses it, and it travels as is to a
+        // node that clones (which refuses deflated columns).
+        writes.push((keys::doc(keys::SNAPSHOT, key), Some(d.save_nocompress())));
     }
     writes
 }

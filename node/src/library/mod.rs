@@ -16,7 +16,8 @@
 //! signed changes), `conflicts` (concurrent values and their resolution),
 //! `roster` (the consortium and roster as stored, and what a roster change
 //! retracts, in `retract`), `index` (change-hash and author indexes),
-//! `reconcile` (the digests and inventories peers compare), and `commit`
+//! `reconcile` (the digests and inventories peers compare), `whole_docs`
+//! (whole documents served to a node that clones), and `commit`
 //! (the one way a batch of writes becomes durable, then announced).
 
 mod attach;
@@ -34,6 +35,7 @@ mod roster;
 mod search;
 mod translations;
 mod verify;
+mod whole_docs;
 mod write;
 
 #[cfg(test)]

@@ -74,7 +74,8 @@ pub mod keys {
     pub const RECORD: u8 = b'r';
     /// `x\0{doc}` -> folded search text.
     pub const SEARCH: u8 = b'x';
-    /// `s\0{doc}` -> automerge snapshot (`save()`), written on edits.
+    /// `s\0{doc}` -> automerge snapshot (`save_nocompress()`; `save()` in
+    /// older stores).
     pub const SNAPSHOT: u8 = b's';
     /// `d\0{doc}` -> document state (heads, deleted).
     pub const DOC: u8 = b'd';

@@ -14,9 +14,14 @@
 //! [`VerifiedChange`] only once the signature verifies strictly.
 //!
 //! [`chunk`] checks the change bytes themselves before automerge's parser
-//! sees them.
+//! sees them; [`document`] does the same for whole documents, which travel
+//! in a clone as [`DocChunk`]s (`doc_chunk`).
 
 mod chunk;
+mod doc_chunk;
+mod document;
+#[cfg(test)]
+mod doc_tests;
 #[cfg(test)]
 mod tests;
 
@@ -26,6 +31,8 @@ use crate::identity::{KeyError, NodeKey, PublicKey, Signature, SIGNATURE_LEN};
 use crate::ids::{DocId, DocIdError};
 
 pub use chunk::parse_change;
+pub use doc_chunk::{DocChunk, VerifiedDoc, MAX_DOC_CHANGES, MAX_DOC_CHUNK_LEN};
+pub use document::{check_document, MAX_DOC_LEN, MAX_DOC_ROWS};
 
 /// Domain-separation prefix of every change signature.
 pub const CHANGE_DOMAIN: &[u8] = b"r2com/change/v1\0";
@@ -82,6 +89,12 @@ pub enum EnvelopeError {
     /// sees them.
     #[error("not an uncompressed automerge change chunk")]
     NotAChange,
+    /// Not one uncompressed document chunk, or a column over its bounds.
+    #[error("not an uncompressed, bounded automerge document chunk")]
+    NotADocument,
+    /// A document's changes are not exactly the signed ones.
+    #[error("the document's changes are not exactly the signed changes")]
+    ChangesMismatch,
     /// automerge could not parse the chunk (or its checksum is wrong).
     #[error("automerge change does not parse: {0}")]
     Parse(String),
@@ -194,5 +207,9 @@ impl<'a> Reader<'a> {
 
     fn u8(&mut self) -> Result<u8, EnvelopeError> {
         Ok(self.take(1)?[0])
+    }
+
+    fn u32(&mut self) -> Result<u32, EnvelopeError> {
+        Ok(u32::from_be_bytes(self.take(4)?.try_into().expect("4 bytes")))
     }
 }

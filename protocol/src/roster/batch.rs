@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::frontier::{ChangeGraph, ChangeNode, FrontierCache};
 use super::state::Roster;
-use crate::envelope::{Scope, SignedChange, VerifiedChange};
+use crate::envelope::{DocChunk, Scope, SignedChange, VerifiedChange, VerifiedDoc};
 
 /// What a batch of changes holds.
 #[derive(Debug, Default)]
@@ -50,8 +50,78 @@ pub fn verify_batch(
     held: &dyn ChangeGraph,
     threads: usize,
 ) -> BatchVerdict {
+    let checked = par_map(envelopes, threads, |sc: SignedChange| {
+        let v = sc.verify(scope);
+        (sc, v)
+    });
+    judge(roster, checked, held)
+}
+
+/// What a batch of document chunks holds.
+#[derive(Debug, Default)]
+pub struct DocBatchVerdict {
+    /// Documents whose every change is new and may be written: applied
+    /// whole.
+    pub whole: Vec<VerifiedDoc>,
+    /// The rest: invalid chunks, changes held already or not allowed, and
+    /// the accepted changes of documents not applied whole (applied change
+    /// by change).
+    pub changes: BatchVerdict,
+}
+
+/// Verify document chunks for `scope` (on up to `threads` threads) and
+/// judge every change in them as [`verify_batch`] does. A chunk that does
+/// not verify is invalid as a whole.
+pub fn verify_doc_batch(
+    scope: &Scope,
+    roster: Option<&Roster>,
+    chunks: Vec<DocChunk>,
+    held: &dyn ChangeGraph,
+    threads: usize,
+) -> DocBatchVerdict {
+    let verified = par_map(chunks, threads, |c: DocChunk| {
+        let key = c.doc.to_key();
+        c.verify(scope).map_err(|e| format!("{key}: {e}"))
+    });
+    let mut invalid = Vec::new();
+    let mut docs = Vec::new();
+    let mut checked = Vec::new();
+    for v in verified {
+        match v {
+            Err(e) => invalid.push(e),
+            Ok(mut d) => {
+                let mine = std::mem::take(&mut d.changes);
+                docs.push((d, mine.len()));
+                checked.extend(mine.into_iter().map(|(sc, v)| (sc, Ok(v))));
+            }
+        }
+    }
+    let mut changes = judge(roster, checked, held);
+    changes.invalid.extend(invalid);
+    // A document is applied whole when all of its changes were accepted.
+    let mut accepted: HashMap<String, Vec<(SignedChange, VerifiedChange)>> = HashMap::new();
+    for (sc, v) in std::mem::take(&mut changes.accepted) {
+        accepted.entry(sc.doc.to_key()).or_default().push((sc, v));
+    }
+    let mut whole = Vec::new();
+    for (mut d, all) in docs {
+        let Some(mine) = accepted.remove(&d.doc.to_key()) else {
+            continue;
+        };
+        if mine.len() == all {
+            d.changes = mine;
+            whole.push(d);
+        } else {
+            changes.accepted.extend(mine);
+        }
+    }
+    DocBatchVerdict { whole, changes }
+}
+
+/// Judge verified changes: invalid ones, duplicates, and the roster's
+/// verdict on each author.
+fn judge(roster: Option<&Roster>, checked: Vec<Checked>, held: &dyn ChangeGraph) -> BatchVerdict {
     let mut out = BatchVerdict::default();
-    let checked = verify_all(scope, envelopes, threads);
     let mut fresh = Vec::with_capacity(checked.len());
     let mut in_batch = HashSet::new();
     for (sc, v) in checked {
@@ -115,25 +185,22 @@ type Checked = (
     Result<VerifiedChange, crate::envelope::EnvelopeError>,
 );
 
-/// Signature checks are independent: spread them over `threads`.
-fn verify_all(scope: &Scope, envelopes: Vec<SignedChange>, threads: usize) -> Vec<Checked> {
-    let check = |sc: SignedChange| {
-        let v = sc.verify(scope);
-        (sc, v)
-    };
-    if threads <= 1 || envelopes.len() < 64 {
-        return envelopes.into_iter().map(check).collect();
+/// Checks are independent: spread them over `threads` (in order).
+fn par_map<T: Send, U: Send>(items: Vec<T>, threads: usize, f: impl Fn(T) -> U + Sync) -> Vec<U> {
+    if threads <= 1 || items.len() < 64 {
+        return items.into_iter().map(f).collect();
     }
-    let per = envelopes.len().div_ceil(threads);
-    let mut parts: Vec<Vec<SignedChange>> = Vec::new();
-    let mut it = envelopes.into_iter().peekable();
+    let per = items.len().div_ceil(threads);
+    let mut parts: Vec<Vec<T>> = Vec::new();
+    let mut it = items.into_iter().peekable();
     while it.peek().is_some() {
         parts.push(it.by_ref().take(per).collect());
     }
+    let f = &f;
     std::thread::scope(|s| {
         let handles: Vec<_> = parts
             .into_iter()
-            .map(|part| s.spawn(move || part.into_iter().map(check).collect::<Vec<_>>()))
+            .map(|part| s.spawn(move || part.into_iter().map(f).collect::<Vec<_>>()))
             .collect();
         handles
             .into_iter()

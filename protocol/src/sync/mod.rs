@@ -24,7 +24,10 @@
 //!   newest roster; if the digests differ, the 256 bucket digests; whole
 //!   buckets this node has nothing of (`GetBuckets`), then the hash lists of
 //!   the other differing buckets (`Inventory`) and exactly the missing
-//!   changes (`GetChanges`). Change fetches are pipelined, [`FETCH_WINDOW`]
+//!   changes (`GetChanges`). A node that holds no change at all (a clone)
+//!   asks a peer whose summary says it serves them for whole documents
+//!   (`GetDocs`, once per round) and then compares the buckets again.
+//!   Change fetches are pipelined, [`FETCH_WINDOW`]
 //!   in flight. One round per peer at a time; a round asked for while one
 //!   runs is queued, and a round that fetched something is followed by a
 //!   confirming one.
@@ -59,6 +62,8 @@
 
 mod answer;
 mod digest;
+#[cfg(test)]
+mod docs_tests;
 mod gate;
 mod io;
 mod push;

@@ -33,6 +33,26 @@ pub trait Replica<P> {
         entries: Vec<Vec<u8>>,
         envelopes: Vec<Vec<u8>>,
     ) -> Result<Applied, Self::Error>;
+    /// Whether this node serves and applies whole documents (`GetDocs`,
+    /// sync revision 2). A replica that does not keeps the change path.
+    fn whole_docs(&self) -> bool {
+        false
+    }
+    /// Encoded document chunks ([`crate::envelope::DocChunk`]) of the
+    /// documents in these document buckets ([`crate::wire::doc_bucket`]),
+    /// stopping once about `max_bytes` are collected. Documents it cannot
+    /// give whole are left out (a round fetches their changes).
+    fn get_docs(&mut self, _buckets: &[u8], _max_bytes: usize) -> Result<Vec<Vec<u8>>, Self::Error> {
+        Ok(Vec::new())
+    }
+    /// Check and apply document chunks received from `peer`, as
+    /// [`Replica::apply`] does changes; durable before it returns.
+    fn apply_docs(&mut self, _peer: &P, chunks: Vec<Vec<u8>>) -> Result<Applied, Self::Error> {
+        Ok(Applied {
+            invalid: vec![format!("{} whole documents, not asked for", chunks.len())],
+            ..Applied::default()
+        })
+    }
     /// An invitee's admission (its invite and admit entries). `Some(all
     /// roster entries)` if `peer` is now a member, `None` if the admission
     /// is not valid; `Err` for entries that are not an admission at all.

@@ -21,6 +21,10 @@ pub(super) struct Round {
     pub(super) id: u64,
     pub(super) stage: Stage,
     pub(super) outcome: RoundOutcome,
+    /// Both sides take whole documents (the peer's summary said so).
+    pub(super) whole_docs: bool,
+    /// Whole documents were asked for in this round (once per round).
+    pub(super) docs_asked: bool,
 }
 
 impl Round {
@@ -95,6 +99,8 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
                 digest: String::new(),
                 they_lack_entries: 0,
             },
+            whole_docs: false,
+            docs_asked: false,
         });
     }
 

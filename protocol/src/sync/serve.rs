@@ -99,6 +99,11 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
                 SyncResponse::Summary {
                     roster: bufs(&ours.roster),
                     digest: ByteBuf::from(ours.digest.to_vec()),
+                    revision: if replica.whole_docs() {
+                        wire::REVISION
+                    } else {
+                        1
+                    },
                 }
             }
             SyncRequest::Buckets => SyncResponse::Buckets {
@@ -123,6 +128,14 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
                     .map_err(local)?;
                 SyncResponse::Changes {
                     batch: ByteBuf::from(wire::fit_batch(&collect(replica, &hashes)?)),
+                }
+            }
+            SyncRequest::GetDocs { buckets } => {
+                let chunks = replica
+                    .get_docs(&unique(buckets.to_vec()), wire::MAX_BUCKET_BATCH)
+                    .map_err(local)?;
+                SyncResponse::Docs {
+                    batch: ByteBuf::from(wire::fit_batch(&chunks)),
                 }
             }
             SyncRequest::GetRoster { ids } => {
@@ -188,6 +201,24 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
         let applied = replica
             .apply(peer, entries, envelopes)
             .map_err(|e| Blame::Local(e.to_string()))?;
+        self.judged(peer, applied, step)
+    }
+
+    /// Apply the whole documents `peer` sent, as [`Self::apply`].
+    pub(super) fn apply_docs<R: Replica<P>>(
+        &mut self,
+        peer: &P,
+        chunks: Vec<Vec<u8>>,
+        replica: &mut R,
+        step: &mut Step<P>,
+    ) -> Result<Applied, Blame> {
+        let applied = replica
+            .apply_docs(peer, chunks)
+            .map_err(|e| Blame::Local(e.to_string()))?;
+        self.judged(peer, applied, step)
+    }
+
+    fn judged(&mut self, peer: &P, applied: Applied, step: &mut Step<P>) -> Result<Applied, Blame> {
         if !applied.invalid.is_empty() {
             return Err(Blame::Peer(format!(
                 "{} invalid: {}",

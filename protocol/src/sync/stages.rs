@@ -36,6 +36,8 @@ pub(super) enum Stage {
 /// What follows a fetch.
 #[derive(Debug)]
 pub(super) enum Then {
+    /// Compare the bucket digests again (after whole documents).
+    Buckets,
     /// Compare the hash lists of these (non-empty) buckets.
     Inventory(Vec<u8>),
     /// Count what is still missing of `want`; then compare the inventories
@@ -68,9 +70,15 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
         let result = (|| -> Result<Option<Stage>, Blame> {
             match stage {
                 Stage::Summary(_) => {
-                    let SyncResponse::Summary { roster, digest } = response else {
+                    let SyncResponse::Summary {
+                        roster,
+                        digest,
+                        revision,
+                    } = response
+                    else {
                         return Err(unexpected("a summary", &response));
                     };
+                    round.whole_docs = revision >= wire::REVISION && replica.whole_docs();
                     let digest: [u8; 32] = digest.as_slice().try_into().expect("checked");
                     round.outcome.digest = hex::encode(digest);
                     let ours: BTreeSet<[u8; 32]> = replica
@@ -123,6 +131,22 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
                         .collect();
                     if differing.is_empty() {
                         return Ok(None);
+                    }
+                    // A clone (nothing held at all): whole documents first,
+                    // then the change path for whatever they left out.
+                    if round.whole_docs
+                        && !round.docs_asked
+                        && ours.iter().all(|b| *b == wire::EMPTY_BUCKET)
+                    {
+                        round.docs_asked = true;
+                        let all: Vec<u8> = (0..=u8::MAX).collect();
+                        let queue = all
+                            .chunks(wire::BUCKETS_PER_REQUEST)
+                            .map(|c| SyncRequest::GetDocs {
+                                buckets: ByteBuf::from(c.to_vec()),
+                            })
+                            .collect();
+                        return Ok(self.fetch(peer, queue, BTreeSet::new(), Then::Buckets, step));
                     }
                     // Buckets we have nothing of: fetch them whole, no hash
                     // lists either way.
@@ -185,13 +209,19 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
                     mut in_flight,
                     then,
                 } => {
-                    let SyncResponse::Changes { batch } = response else {
-                        return Err(unexpected("a change fetch", &response));
+                    let peer_fault = |e: wire::WireError| Blame::Peer(e.to_string());
+                    let applied = match response {
+                        SyncResponse::Changes { batch } => {
+                            let envs = wire::decode_batch(&batch).map_err(peer_fault)?;
+                            self.apply(peer, Vec::new(), envs, replica, step)?
+                        }
+                        SyncResponse::Docs { batch } if round.docs_asked => {
+                            let chunks = wire::decode_doc_batch(&batch).map_err(peer_fault)?;
+                            self.apply_docs(peer, chunks, replica, step)?
+                        }
+                        r => return Err(unexpected("a change fetch", &r)),
                     };
                     in_flight.remove(&id);
-                    let envs =
-                        wire::decode_batch(&batch).map_err(|e| Blame::Peer(e.to_string()))?;
-                    let applied = self.apply(peer, Vec::new(), envs, replica, step)?;
                     round.outcome.fetched += applied.applied;
                     if let (true, true, Then::Finish { want, rest }) =
                         (queue.is_empty(), in_flight.is_empty(), &then)
@@ -274,6 +304,7 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
             });
         }
         match then {
+            Then::Buckets => Some(Stage::Buckets(self.send(peer, SyncRequest::Buckets, step))),
             Then::Inventory(buckets) if buckets.is_empty() => None,
             Then::Inventory(buckets) => {
                 let req = self.send(

@@ -37,6 +37,15 @@ pub fn fit_batch(envelopes: &[Vec<u8>]) -> Vec<u8> {
 
 /// Inflate a batch with a hard bound and split it into envelopes.
 pub fn decode_batch(batch: &[u8]) -> Result<Vec<Vec<u8>>, WireError> {
+    decode_items(batch, crate::envelope::MAX_ENVELOPE_LEN)
+}
+
+/// Inflate a batch of document chunks with a hard bound and split it.
+pub fn decode_doc_batch(batch: &[u8]) -> Result<Vec<Vec<u8>>, WireError> {
+    decode_items(batch, crate::envelope::MAX_DOC_CHUNK_LEN)
+}
+
+fn decode_items(batch: &[u8], max_item: usize) -> Result<Vec<Vec<u8>>, WireError> {
     use std::io::Read;
     if batch.is_empty() {
         return Ok(Vec::new());
@@ -72,8 +81,8 @@ pub fn decode_batch(batch: &[u8]) -> Result<Vec<Vec<u8>>, WireError> {
         }
         let n = u32::from_be_bytes(rest[..4].try_into().expect("4 bytes")) as usize;
         rest = &rest[4..];
-        if n > crate::envelope::MAX_ENVELOPE_LEN || n > rest.len() {
-            return Err(WireError::Batch("envelope length out of bounds".into()));
+        if n > max_item || n > rest.len() {
+            return Err(WireError::Batch("item length out of bounds".into()));
         }
         out.push(rest[..n].to_vec());
         rest = &rest[n..];

@@ -10,6 +10,14 @@
 //! about its own size. Changes travel as signed envelopes, zstd-compressed
 //! in batches that the receiver inflates with a hard bound.
 //!
+//! A node with no changes at all (a clone) asks a peer that serves them
+//! (its summary says `revision` 2) for whole documents instead
+//! (`GetDocs`, by document bucket, [`doc_bucket`]): each a saved document
+//! with its changes' signatures ([`crate::envelope::DocChunk`]), loaded
+//! far faster than its changes are applied; a round of the change path
+//! then fetches whatever the documents left out. Older peers never see
+//! `GetDocs`.
+//!
 //! Every list has a maximum length checked by [`SyncRequest::check`] /
 //! [`SyncResponse::check`] after decoding (the codec bounds the bytes).
 
@@ -17,7 +25,7 @@ mod batch;
 #[cfg(test)]
 mod tests;
 
-pub use batch::{decode_batch, encode_batch, fit_batch};
+pub use batch::{decode_batch, decode_doc_batch, encode_batch, fit_batch};
 
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
@@ -47,6 +55,9 @@ pub const BUCKETS_PER_REQUEST: usize = 32;
 pub const MAX_BUCKET_BATCH: usize = 48 * 1024 * 1024;
 /// Room left in a response for everything around its batch or entries.
 pub const RESPONSE_MARGIN: usize = 64 * 1024;
+/// The sync revision of this node: 2 answers `GetDocs`.
+pub const REVISION: u32 = 2;
+
 /// The digest of an empty bucket (SHA-256 of nothing).
 pub const EMPTY_BUCKET: [u8; 32] = [
     0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
@@ -74,6 +85,9 @@ pub enum SyncRequest {
     /// Every change in these buckets (for buckets the asker has none of,
     /// e.g. in a clone: no hash lists travel either way).
     GetBuckets { buckets: ByteBuf },
+    /// Every document in these document buckets ([`doc_bucket`]) whole,
+    /// as far as a response holds (revision 2; a clone).
+    GetDocs { buckets: ByteBuf },
     /// These roster entries.
     GetRoster {
         #[serde(deserialize_with = "bounded_list")]
@@ -100,6 +114,10 @@ pub enum SyncResponse {
         #[serde(deserialize_with = "bounded_list")]
         roster: Vec<ByteBuf>,
         digest: ByteBuf,
+        /// The responder's sync revision ([`REVISION`]); absent (0) from
+        /// a node before revision 2.
+        #[serde(default)]
+        revision: u32,
     },
     Buckets {
         #[serde(deserialize_with = "bounded_list")]
@@ -118,6 +136,8 @@ pub enum SyncResponse {
     },
     /// A compressed batch of envelopes.
     Changes { batch: ByteBuf },
+    /// A compressed batch of encoded [`crate::envelope::DocChunk`]s.
+    Docs { batch: ByteBuf },
     /// Roster entries (JSON, as stored).
     Roster {
         #[serde(deserialize_with = "bounded_list")]
@@ -173,6 +193,13 @@ fn bounded_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ByteBuf>, 
     d.deserialize_seq(Bounded)
 }
 
+/// The document bucket of a document (by its key): the first byte of the
+/// key's SHA-256.
+pub fn doc_bucket(doc_key: &str) -> u8 {
+    use sha2::Digest;
+    sha2::Sha256::digest(doc_key.as_bytes())[0]
+}
+
 fn hashes_ok(v: &[ByteBuf], max: usize) -> Result<(), WireError> {
     if v.len() > max {
         return Err(WireError::Limit("too many hashes"));
@@ -199,6 +226,7 @@ impl SyncRequest {
             SyncRequest::Inventory { .. } => "inventory",
             SyncRequest::GetChanges { .. } => "get-changes",
             SyncRequest::GetBuckets { .. } => "get-buckets",
+            SyncRequest::GetDocs { .. } => "get-docs",
             SyncRequest::GetRoster { .. } => "get-roster",
             SyncRequest::Push { .. } => "push",
             SyncRequest::Admit { .. } => "admit",
@@ -212,7 +240,9 @@ impl SyncRequest {
             SyncRequest::Buckets => 0,
             SyncRequest::Inventory { buckets } => buckets.len() as u64,
             SyncRequest::GetChanges { hashes } => 33 * hashes.len() as u64,
-            SyncRequest::GetBuckets { buckets } => buckets.len() as u64,
+            SyncRequest::GetBuckets { buckets } | SyncRequest::GetDocs { buckets } => {
+                buckets.len() as u64
+            }
             SyncRequest::GetRoster { ids } => 33 * ids.len() as u64,
             SyncRequest::Push { batch, roster } => {
                 batch.len() as u64 + roster.iter().map(|e| e.len() as u64).sum::<u64>()
@@ -239,7 +269,7 @@ impl SyncRequest {
                 Ok(())
             }
             SyncRequest::GetChanges { hashes } => hashes_ok(hashes, MAX_CHANGES_PER_REQUEST),
-            SyncRequest::GetBuckets { buckets } => {
+            SyncRequest::GetBuckets { buckets } | SyncRequest::GetDocs { buckets } => {
                 if buckets.len() > BUCKETS {
                     return Err(WireError::Limit("too many buckets"));
                 }
@@ -265,6 +295,7 @@ impl SyncResponse {
             SyncResponse::Buckets { .. } => "buckets",
             SyncResponse::Inventory { .. } => "inventory",
             SyncResponse::Changes { .. } => "changes",
+            SyncResponse::Docs { .. } => "docs",
             SyncResponse::Roster { .. } => "roster",
             SyncResponse::Ack { .. } => "ack",
             SyncResponse::Refused { .. } => "refused",
@@ -279,7 +310,7 @@ impl SyncResponse {
             SyncResponse::Inventory { hashes, buckets } => {
                 33 * hashes.len() as u64 + buckets.len() as u64
             }
-            SyncResponse::Changes { batch } => batch.len() as u64,
+            SyncResponse::Changes { batch } | SyncResponse::Docs { batch } => batch.len() as u64,
             SyncResponse::Roster { entries } => entries.iter().map(|e| e.len() as u64).sum(),
             SyncResponse::Ack { .. } => 8,
             SyncResponse::Refused { reason } => reason.len() as u64,
@@ -289,7 +320,7 @@ impl SyncResponse {
     /// Check list lengths and field sizes.
     pub fn check(&self) -> Result<(), WireError> {
         match self {
-            SyncResponse::Summary { roster, digest } => {
+            SyncResponse::Summary { roster, digest, .. } => {
                 hashes_ok(roster, MAX_ENTRIES)?;
                 if digest.len() != 32 {
                     return Err(WireError::Limit("digest is not 32 bytes"));
@@ -309,7 +340,9 @@ impl SyncResponse {
                 hashes_ok(hashes, MAX_HASHES)
             }
             SyncResponse::Roster { entries } => entries_ok(entries),
-            SyncResponse::Changes { .. } | SyncResponse::Ack { .. } => Ok(()),
+            SyncResponse::Changes { .. } | SyncResponse::Docs { .. } | SyncResponse::Ack { .. } => {
+                Ok(())
+            }
             SyncResponse::Refused { reason } => {
                 if reason.len() > 4096 {
                     return Err(WireError::Limit("reason too long"));

@@ -11,6 +11,7 @@ mod order;
 mod revocation;
 mod rights;
 mod self_revocation;
+mod whole_docs;
 
 use std::collections::HashMap;
 

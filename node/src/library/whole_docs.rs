@@ -1,0 +1,95 @@
+//! Serving whole documents to a peer that clones (`GetDocs`): each
+//! document's snapshot with the signatures of its stored changes, as a
+//! [`DocChunk`].
+
+use r2com_protocol::envelope::{check_document, DocChunk, SignedChange};
+use r2com_protocol::ids::DocId;
+use r2com_protocol::wire::doc_bucket;
+
+use super::{Library, LibraryError};
+use crate::store::keys;
+
+impl Library {
+    /// Encoded document chunks of the documents in `buckets`, until about
+    /// `max_bytes` are collected. A document that cannot travel whole (a
+    /// change waits for a dependency, or it is over the chunk's bounds) is
+    /// left out: the asker's next round fetches its changes.
+    pub fn get_docs(&self, buckets: &[u8], max_bytes: usize) -> Result<Vec<Vec<u8>>, LibraryError> {
+        self.settle()?;
+        let mut wanted = [false; 256];
+        for b in buckets {
+            wanted[*b as usize] = true;
+        }
+        let mut out = Vec::new();
+        let mut size = 0;
+        for k in self.store.scan_keys(&[keys::DOC, 0]) {
+            let k = k?;
+            let key = String::from_utf8_lossy(keys::rest(&k)).into_owned();
+            if !wanted[doc_bucket(&key) as usize] {
+                continue;
+            }
+            let Some(chunk) = self.doc_chunk(&key)? else {
+                continue;
+            };
+            size += chunk.len();
+            out.push(chunk);
+            if size > max_bytes {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// One document whole: its snapshot if that is current and
+    /// uncompressed, else saved anew from the document.
+    fn doc_chunk(&self, key: &str) -> Result<Option<Vec<u8>>, LibraryError> {
+        let Ok(doc) = DocId::parse(key) else {
+            return Ok(None);
+        };
+        let Some(state) = self.doc_state(&doc)? else {
+            return Ok(None);
+        };
+        let stored = self.store.get(&keys::doc(keys::SNAPSHOT, key))?;
+        let current = stored.as_deref().and_then(|s| {
+            let mut heads: Vec<String> = check_document(s).ok()?.iter().map(hex::encode).collect();
+            heads.sort();
+            (heads == state.heads).then_some(())
+        });
+        let document = match (current, stored) {
+            (Some(()), Some(s)) => s,
+            _ => {
+                // Snapshots written before they were kept uncompressed, or
+                // none (a document of one change from an older version).
+                let Some(mut d) = self.load_doc(&doc)? else {
+                    return Ok(None);
+                };
+                if !d.get_missing_deps(&[]).is_empty() {
+                    return Ok(None);
+                }
+                let saved = d.save_nocompress();
+                if check_document(&saved).is_err() {
+                    return Ok(None);
+                }
+                saved
+            }
+        };
+        let mut signatures = Vec::new();
+        for e in self.store.scan_prefix(&keys::changes_of(key)) {
+            let (k, v) = e?;
+            let Ok(hash) = <[u8; 32]>::try_from(&k[k.len().saturating_sub(32)..]) else {
+                continue;
+            };
+            let sc = SignedChange::decode(&v)
+                .map_err(|e| LibraryError::Corrupt(format!("change of {key}: {e}")))?;
+            signatures.push((hash, sc.signature));
+        }
+        Ok(Some(
+            DocChunk {
+                doc,
+                document,
+                signatures,
+            }
+            .encode(),
+        ))
+    }
+}
