@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ROOT};
 use r2com_protocol::doc::actor_for;
-use r2com_protocol::envelope::{EnvelopeError, Scope, SignedChange};
+use r2com_protocol::envelope::{DocChunk, EnvelopeError, Scope, SignedChange};
 use r2com_protocol::fuzzing;
 use r2com_protocol::identity::NodeKey;
 use r2com_protocol::ids::DocId;
@@ -115,6 +115,39 @@ fn envelope_with_chunk(change: Vec<u8>) -> Vec<u8> {
     s.encode()
 }
 
+/// A document chunk of `document`, with the valid change's signature.
+fn doc_chunk_of(document: Vec<u8>) -> Vec<u8> {
+    let valid = valid_change();
+    let hash = r2com_protocol::envelope::parse_change(&valid.change)
+        .unwrap()
+        .hash()
+        .0;
+    DocChunk {
+        doc: valid.doc.clone(),
+        document,
+        signatures: vec![(hash, valid.signature)],
+    }
+    .encode()
+}
+
+/// A document chunk with no actors or heads, one change column of `spec`
+/// holding `data`, and no op columns.
+fn document_with_column(spec: u8, data: &[u8]) -> Vec<u8> {
+    let mut body = vec![0, 0, 1, spec];
+    let mut n = data.len() as u64;
+    loop {
+        let b = (n & 0x7f) as u8;
+        n >>= 7;
+        body.push(if n == 0 { b } else { b | 0x80 });
+        if n == 0 {
+            break;
+        }
+    }
+    body.push(0);
+    body.extend_from_slice(data);
+    chunk(0, &body)
+}
+
 /// Generated seeds and danger inputs, per target.
 fn generated() -> Vec<(&'static str, &'static str, Vec<u8>)> {
     let valid = valid_change();
@@ -135,7 +168,37 @@ fn generated() -> Vec<(&'static str, &'static str, Vec<u8>)> {
     });
     let mut lying_batch = u32::MAX.to_be_bytes().to_vec();
     lying_batch.extend_from_slice(b"abc");
+    let valid_doc = {
+        let key = NodeKey::from_seed([3; 32]);
+        let mut d = AutoCommit::new().with_actor(actor_for(&key));
+        d.put(ROOT, "type", "practice").unwrap();
+        d.put(ROOT, "title", "Mentoring after release").unwrap();
+        d.commit();
+        let change = d.get_last_local_change().unwrap().clone();
+        let hash = change.hash().0;
+        let doc = DocId::parse("practice/p-000001").unwrap();
+        let signed = SignedChange::sign(&key, &Scope::UNAFFILIATED, &doc, change);
+        DocChunk {
+            doc,
+            document: d.save_nocompress(),
+            signatures: vec![(hash, signed.signature)],
+        }
+        .encode()
+    };
+    // A null run of 2^60 rows.
+    let rows_bomb = [0u8, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10];
     vec![
+        ("doc_chunk", "valid", valid_doc),
+        (
+            "doc_chunk",
+            "deflate-bomb-column",
+            doc_chunk_of(document_with_column(0x18 | 2, &deflate_zeros(64 * MIB))),
+        ),
+        (
+            "doc_chunk",
+            "rows-bomb-column",
+            doc_chunk_of(document_with_column(0x10 | 2, &rows_bomb)),
+        ),
         ("signed_change", "valid", valid.encode()),
         (
             "signed_change",

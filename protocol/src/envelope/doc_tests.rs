@@ -137,15 +137,24 @@ fn a_document_whose_changes_are_not_exactly_the_signed_ones_is_refused() {
     // No signature for the change.
     let mut none = chunk.clone();
     none.signatures.clear();
-    assert_eq!(none.verify(&SCOPE).unwrap_err(), EnvelopeError::ChangesMismatch);
+    assert_eq!(
+        none.verify(&SCOPE).unwrap_err(),
+        EnvelopeError::ChangesMismatch
+    );
     // A signature for a hash that is not in the document.
     let mut other = chunk.clone();
     other.signatures[0].0 = [9; 32];
-    assert_eq!(other.verify(&SCOPE).unwrap_err(), EnvelopeError::ChangesMismatch);
+    assert_eq!(
+        other.verify(&SCOPE).unwrap_err(),
+        EnvelopeError::ChangesMismatch
+    );
     // One signature too many.
     let mut extra = chunk.clone();
     extra.signatures.push(([9; 32], chunk.signatures[0].1));
-    assert_eq!(extra.verify(&SCOPE).unwrap_err(), EnvelopeError::ChangesMismatch);
+    assert_eq!(
+        extra.verify(&SCOPE).unwrap_err(),
+        EnvelopeError::ChangesMismatch
+    );
     // A second, unsigned change in the document.
     d.put(automerge::ROOT, "title", "Changed").unwrap();
     d.commit();
@@ -158,7 +167,10 @@ fn a_document_whose_changes_are_not_exactly_the_signed_ones_is_refused() {
     // A signature by another key, or for another consortium.
     let mut forged = chunk.clone();
     forged.signatures[0].1 = NodeKey::from_seed([2; 32]).sign(b"something else");
-    assert_eq!(forged.verify(&SCOPE).unwrap_err(), EnvelopeError::BadSignature);
+    assert_eq!(
+        forged.verify(&SCOPE).unwrap_err(),
+        EnvelopeError::BadSignature
+    );
     assert_eq!(
         chunk.clone().verify(&Scope([8; 32])).unwrap_err(),
         EnvelopeError::BadSignature

@@ -19,9 +19,9 @@
 
 mod chunk;
 mod doc_chunk;
-mod document;
 #[cfg(test)]
 mod doc_tests;
+mod document;
 #[cfg(test)]
 mod tests;
 
@@ -210,6 +210,8 @@ impl<'a> Reader<'a> {
     }
 
     fn u32(&mut self) -> Result<u32, EnvelopeError> {
-        Ok(u32::from_be_bytes(self.take(4)?.try_into().expect("4 bytes")))
+        Ok(u32::from_be_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
     }
 }

@@ -11,7 +11,7 @@ mod roster;
 pub use roster::{member_change, roster_eval};
 
 use crate::control::Request;
-use crate::envelope::{Scope, SignedChange};
+use crate::envelope::{DocChunk, Scope, SignedChange};
 use crate::roster::{ConsortiumId, EntryId, Roster, SignedEntry};
 use crate::wire::{self, SyncRequest, SyncResponse};
 
@@ -25,6 +25,7 @@ pub const TARGETS: &[&str] = &[
     "control_request",
     "roster_eval",
     "member_change",
+    "doc_chunk",
 ];
 
 /// Run the target `name` on `data`. Panics on an unknown name.
@@ -38,6 +39,7 @@ pub fn run(name: &str, data: &[u8]) {
         "control_request" => control_request(data),
         "roster_eval" => roster_eval(data),
         "member_change" => member_change(data),
+        "doc_chunk" => doc_chunk(data),
         other => panic!("no fuzz target {other}"),
     }
 }
@@ -50,6 +52,17 @@ pub fn signed_change(data: &[u8]) {
         let _ = sc.verify(&Scope([7; 32]));
         // A decoded envelope encodes back to the same bytes.
         assert_eq!(SignedChange::decode(&sc.encode()).as_ref(), Ok(&sc));
+    }
+}
+
+/// A whole document from a peer in a clone: decode, then verify (bounded
+/// walk of the document before automerge loads it, the changes exactly
+/// the signed ones, strict signatures).
+pub fn doc_chunk(data: &[u8]) {
+    if let Ok(c) = DocChunk::decode(data) {
+        assert_eq!(DocChunk::decode(&c.encode()).as_ref(), Ok(&c));
+        let _ = c.clone().verify(&Scope::UNAFFILIATED);
+        let _ = c.verify(&Scope([7; 32]));
     }
 }
 

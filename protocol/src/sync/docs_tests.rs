@@ -88,7 +88,10 @@ impl Replica<u8> for Fake {
         Ok(self.items.contains_key(hash))
     }
     fn get_changes(&mut self, hashes: &[[u8; 32]]) -> Result<Vec<Vec<u8>>, String> {
-        Ok(hashes.iter().filter_map(|h| self.items.get(h).cloned()).collect())
+        Ok(hashes
+            .iter()
+            .filter_map(|h| self.items.get(h).cloned())
+            .collect())
     }
     fn get_roster(&mut self, _: &[[u8; 32]]) -> Result<Vec<Vec<u8>>, String> {
         Ok(Vec::new())
@@ -210,9 +213,15 @@ fn what_whole_documents_leave_out_comes_change_by_change() {
     };
     let mut asker = Fake::with(0, true);
     let (kinds, _) = clone(&mut asker, &mut server);
-    let docs = kinds.iter().position(|k| *k == "get-docs").expect("docs asked");
+    let docs = kinds
+        .iter()
+        .position(|k| *k == "get-docs")
+        .expect("docs asked");
     let rest = &kinds[docs..];
-    assert!(rest.contains(&"inventory") || rest.contains(&"get-buckets"), "{kinds:?}");
+    assert!(
+        rest.contains(&"inventory") || rest.contains(&"get-buckets"),
+        "{kinds:?}"
+    );
     assert!(asker.docs_applied > 1000 && asker.docs_applied < 2000);
     assert_eq!(asker.items, server.items);
     // Asked once per round: a peer that serves none does not loop.
@@ -220,10 +229,14 @@ fn what_whole_documents_leave_out_comes_change_by_change() {
         half: true,
         ..Fake::with(1, true)
     };
-    server.items = server.items.into_iter().map(|(mut h, _)| {
-        h[1] = 1;
-        (h, h.to_vec())
-    }).collect();
+    server.items = server
+        .items
+        .into_iter()
+        .map(|(mut h, _)| {
+            h[1] = 1;
+            (h, h.to_vec())
+        })
+        .collect();
     let mut asker = Fake::with(0, true);
     let (kinds, _) = clone(&mut asker, &mut server);
     assert_eq!(kinds.iter().filter(|k| **k == "get-docs").count(), 8);
@@ -234,7 +247,11 @@ fn what_whole_documents_leave_out_comes_change_by_change() {
 fn a_node_holding_changes_already_keeps_the_change_path() {
     let mut server = Fake::with(3000, true);
     let mut asker = Fake::with(10, true);
-    assert!(asker.bucket_digests().unwrap().iter().any(|d| *d != EMPTY_BUCKET));
+    assert!(asker
+        .bucket_digests()
+        .unwrap()
+        .iter()
+        .any(|d| *d != EMPTY_BUCKET));
     let (kinds, _) = clone(&mut asker, &mut server);
     assert!(!kinds.contains(&"get-docs"), "{kinds:?}");
     assert_eq!(asker.items, server.items);

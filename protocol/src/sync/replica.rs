@@ -42,7 +42,11 @@ pub trait Replica<P> {
     /// documents in these document buckets ([`crate::wire::doc_bucket`]),
     /// stopping once about `max_bytes` are collected. Documents it cannot
     /// give whole are left out (a round fetches their changes).
-    fn get_docs(&mut self, _buckets: &[u8], _max_bytes: usize) -> Result<Vec<Vec<u8>>, Self::Error> {
+    fn get_docs(
+        &mut self,
+        _buckets: &[u8],
+        _max_bytes: usize,
+    ) -> Result<Vec<Vec<u8>>, Self::Error> {
         Ok(Vec::new())
     }
     /// Check and apply document chunks received from `peer`, as

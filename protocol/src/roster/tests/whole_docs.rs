@@ -39,7 +39,12 @@ fn documents_by_members_apply_whole_and_by_strangers_not_at_all() {
     assert_eq!(v.whole[0].changes.len(), 1);
     assert!(v.changes.accepted.is_empty());
     assert!(v.changes.invalid.is_empty());
-    assert_eq!(v.changes.not_allowed.len(), 1, "{:?}", v.changes.not_allowed);
+    assert_eq!(
+        v.changes.not_allowed.len(),
+        1,
+        "{:?}",
+        v.changes.not_allowed
+    );
     assert!(v.changes.not_allowed[0].contains("practice/p-2"));
 
     // Outside a consortium nobody may write.
