@@ -231,8 +231,8 @@ fn what_whole_documents_leave_out_comes_change_by_change() {
     };
     server.items = server
         .items
-        .into_iter()
-        .map(|(mut h, _)| {
+        .into_keys()
+        .map(|mut h| {
             h[1] = 1;
             (h, h.to_vec())
         })
