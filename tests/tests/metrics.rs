@@ -1,7 +1,7 @@
 //! `/metrics`: two synced nodes serve Prometheus/OpenMetrics on a listener
 //! of their own (`run --metrics-listen`), with one series per member
 //! (connected, last sync, what each side lacks), the changes applied, and
-//! the connections refused to a node that is not a member.
+//! the connections refused to a node that is not a member (each counted).
 
 use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -209,17 +209,23 @@ fn two_synced_nodes_export_their_members_and_refused_strangers() {
         assert!(used > 3, "{file} uses no series");
     }
 
-    // A stranger (a consortium of its own) dials A: refused and counted,
-    // and never a label.
-    let mut x = TestNode::init();
-    x.create_consortium("X", "x", "X", "HU");
-    x.start();
-    x.ok(&["peer", "add", &a.listen_addr()]);
-    let x_id = x.peer_id();
+    // A stranger (a fresh key in no roster) dials A twice: each connection
+    // refused at the handshake and counted, never a label, never blamed
+    // as misbehaving (nothing it sent was read).
+    let seed = [0x5e; 32];
+    let x_id = stranger_id(seed);
+    let before = total(&scrape(&a_metrics), "r2com_non_member_refused_total");
+    for _ in 0..2 {
+        assert!(
+            stranger_refused(seed, &a.full_addr()),
+            "A log:\n{}",
+            a.log()
+        );
+    }
     let mut sa = scrape(&a_metrics);
-    let refused = wait_for(Duration::from_secs(30), || {
+    let refused = wait_for(Duration::from_secs(10), || {
         sa = scrape(&a_metrics);
-        total(&sa, "r2com_non_member_refused_total") >= 1.0
+        total(&sa, "r2com_non_member_refused_total") >= before + 2.0
     });
     assert!(refused, "A log:\n{}", a.log());
     assert!(sa
@@ -227,6 +233,64 @@ fn two_synced_nodes_export_their_members_and_refused_strangers() {
         .iter()
         .all(|s| s.labels.values().all(|v| v != x_id.as_str())));
     assert_eq!(total(&sa, "r2com_peers_misbehaved_total"), 0.0);
+}
+
+/// A libp2p swarm with a fresh key and only ping (which opens a stream at
+/// once).
+#[derive(libp2p::swarm::NetworkBehaviour)]
+struct Stranger {
+    ping: libp2p::ping::Behaviour,
+}
+
+fn stranger_id(seed: [u8; 32]) -> String {
+    libp2p_identity::Keypair::ed25519_from_bytes(seed)
+        .unwrap()
+        .public()
+        .to_peer_id()
+        .to_base58()
+}
+
+/// The stranger of `seed` dials `addr`: whether its connection, once
+/// established, was closed by the node within 10 s without a ping answered.
+fn stranger_refused(seed: [u8; 32], addr: &str) -> bool {
+    use futures::StreamExt;
+    use libp2p::swarm::SwarmEvent;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let kp = libp2p_identity::Keypair::ed25519_from_bytes(seed).unwrap();
+        let mut swarm = libp2p::SwarmBuilder::with_existing_identity(kp)
+            .with_tokio()
+            .with_tcp(
+                libp2p::tcp::Config::default(),
+                libp2p::noise::Config::new,
+                libp2p::yamux::Config::default,
+            )
+            .unwrap()
+            .with_behaviour(|_| Stranger {
+                ping: libp2p::ping::Behaviour::default(),
+            })
+            .unwrap()
+            .build();
+        swarm
+            .dial(addr.parse::<libp2p::Multiaddr>().unwrap())
+            .unwrap();
+        let ended = tokio::time::timeout(Duration::from_secs(10), async {
+            let mut established = false;
+            loop {
+                match swarm.select_next_some().await {
+                    SwarmEvent::ConnectionEstablished { .. } => established = true,
+                    SwarmEvent::Behaviour(StrangerEvent::Ping(libp2p::ping::Event {
+                        result: Ok(_),
+                        ..
+                    })) => return false,
+                    SwarmEvent::ConnectionClosed { .. } => return established,
+                    SwarmEvent::OutgoingConnectionError { .. } => return false,
+                    _ => {}
+                }
+            }
+        });
+        ended.await.unwrap_or(false)
+    })
 }
 
 #[test]

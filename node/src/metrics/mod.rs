@@ -222,6 +222,12 @@ impl NetMetrics {
     pub fn non_member_refused(&self) {
         self.non_members.inc();
     }
+
+    /// The refusals counted so far.
+    #[cfg(test)]
+    pub(crate) fn non_member_refused_count(&self) -> u64 {
+        self.non_members.get()
+    }
 }
 
 /// The reasons changes are refused for (`reason` of `changes_refused`).

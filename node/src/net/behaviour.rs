@@ -3,7 +3,8 @@
 //!
 //! Transports: TCP and QUIC, host names (`/dns`, `/dns4`, `/dns6`, with the
 //! system resolver) and circuits through a member relay (`/p2p-circuit`).
-//! Behaviours: connection limits, identify, ping, mDNS (optional), the
+//! Behaviours: the gate (non-members refused once noise authenticated
+//! them, see [`super::gate`]), connection limits, identify, ping, mDNS (optional), the
 //! relay server (for members only, see [`super::relay`]) and client, hole
 //! punching (dcutr), AutoNAT v2 (client and server: is this node
 //! reachable?), UPnP port mapping (optional), the `/r2com/sync/1` protocol
@@ -25,6 +26,7 @@ use r2com_protocol::wire::{self, SyncRequest, SyncResponse};
 
 use super::book::{self, AddrsRequest, AddrsResponse};
 use super::codec;
+use super::gate::Gate;
 use super::members::Members;
 
 /// Connection caps (libp2p gates only after the noise handshake).
@@ -64,6 +66,8 @@ const MAX_FILE_STREAMS: usize = 8;
 
 #[derive(NetworkBehaviour)]
 pub(super) struct Behaviour {
+    /// First: a refused connection reaches no other behaviour.
+    pub(super) gate: Gate,
     pub(super) limits: connection_limits::Behaviour,
     pub(super) identify: identify::Behaviour,
     pub(super) ping: ping::Behaviour,
@@ -90,6 +94,8 @@ pub(super) struct Options {
     pub(super) autonat: bool,
     /// Who may use this node as a relay (the live members).
     pub(super) members: Members,
+    /// Who may connect at all.
+    pub(super) gate: Gate,
 }
 
 /// The swarm of a node with this key, the bytes each transport moves
@@ -129,6 +135,7 @@ pub(super) fn build(
             // Off until the node decides (see `relay::RelayMode`).
             relay.set_status(Some(relay::Status::Disable));
             Ok(Behaviour {
+                gate: opts.gate,
                 limits: connection_limits::Behaviour::new(
                     connection_limits::ConnectionLimits::default()
                         .with_max_pending_incoming(Some(MAX_PENDING_INCOMING))

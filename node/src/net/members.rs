@@ -12,7 +12,7 @@ use std::sync::{Arc, RwLock};
 
 use libp2p::PeerId;
 
-use r2com_protocol::roster::{Action, Roster, SignedEntry};
+use r2com_protocol::roster::{Action, Roster, SignedEntry, Standing};
 
 use crate::identity::peer_id_of;
 
@@ -55,6 +55,17 @@ pub(super) fn live_members(roster: &Roster, me: &str) -> HashSet<PeerId> {
         .flat_map(|o| o.keys.iter())
         .filter(|k| k.key != me && roster.is_live_member(&k.key))
         .filter_map(|k| peer_id_of(&k.key))
+        .collect()
+}
+
+/// The holders of open invites not admitted yet (who may connect to hand
+/// in their admission), as [`Roster::standing`] tells them.
+pub(super) fn invitees(roster: &Roster) -> HashSet<PeerId> {
+    roster
+        .invites
+        .values()
+        .filter(|i| roster.standing(&i.key) == Standing::Invitee)
+        .filter_map(|i| peer_id_of(&i.key))
         .collect()
 }
 

@@ -22,7 +22,8 @@
 //! where possible; AutoNAT tells whether this node is reachable.
 //!
 //! The files: `behaviour` (the libp2p behaviours and the swarm), `handle`
-//! (commands from the control API), `codec` (the wire codec), and the state
+//! (commands from the control API), `codec` (the wire codec), `gate` (who
+//! may connect at all: members, invitees, our relays), and the state
 //! the loop keeps, each with its limits: `dial` (backoff), `members` (the
 //! live member set), `book` (members' signed address records), `relay`
 //! (relaying for members, reservations), `reach` (reachability), `files`
@@ -39,6 +40,7 @@ mod codec;
 mod dial;
 mod event_loop;
 mod files;
+mod gate;
 mod handle;
 mod members;
 mod reach;
@@ -61,6 +63,7 @@ use crate::store::keys;
 use book::Book;
 use dial::Dialer;
 use event_loop::Loop;
+use gate::{Admission, Gate};
 use handle::COMMAND_CAPACITY;
 pub use handle::{JoinOutcome, NetHandle, NetStatus};
 use members::Members;
@@ -140,6 +143,10 @@ pub async fn start(
     let keypair = libp2p_identity::Keypair::ed25519_from_bytes(seed).map_err(|e| e.to_string())?;
     let me = keypair.public().to_peer_id();
     let members = Members::default();
+    // Relays we listen through may carry our circuits, members or not.
+    let admission = Admission::default();
+    admission.update(|p| p.relays = cfg.listen.iter().filter_map(relay::relay_of).collect());
+    let gate = Gate::new(members.clone(), admission.clone(), cfg.metrics.clone());
     let mut swarm = behaviour::build(
         keypair.clone(),
         behaviour::Options {
@@ -147,6 +154,7 @@ pub async fn start(
             upnp: cfg.upnp,
             autonat: cfg.announce.is_none(),
             members: members.clone(),
+            gate,
         },
         registry,
     )?;
@@ -191,6 +199,7 @@ pub async fn start(
         files: files::FilesState::new(cfg.files.clone()),
         roster: None,
         members,
+        admission,
         inviters: Default::default(),
         book: Book::new(me, stored.records),
         announce: cfg.announce,

@@ -5,7 +5,8 @@
 //! the key of an admitted member whose node is never started (its seed is
 //! read from its `node.key`).
 //!
-//! Cases: a stranger gets no document bytes; garbage, an oversized frame, a
+//! Cases: a stranger is refused at the handshake and nothing it sends is
+//! read (issue 13, point 7); garbage, an oversized frame, a
 //! forged signature, and a sustained flood of requests are disconnected and
 //! logged; a revoked key's change is not applied (relayed by a member: the
 //! member stays; pushed by the revoked node: it is disconnected). In each,
@@ -168,25 +169,87 @@ fn run<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Runtime::new().unwrap().block_on(f)
 }
 
+/// A's log lines about `peer` that contain `what`.
+fn lines_about(log: &str, peer: &str, what: &str) -> usize {
+    log.lines()
+        .filter(|l| l.contains(peer) && l.contains(what))
+        .count()
+}
+
+/// A stranger (a fresh key in no roster) is refused as soon as noise has
+/// authenticated it (issue 13, point 7): A never counts it connected, and
+/// nothing it sends at once, a well-formed sync request, garbage or a file
+/// request, is read: none is answered, not even refused, and none is
+/// blamed as invalid (it was never decoded). Refused again on a second
+/// connection, logged once. A member's key is answered (the positive
+/// control).
 #[test]
-fn a_stranger_gets_no_document_bytes_and_is_disconnected() {
+fn a_stranger_is_refused_at_the_handshake_and_nothing_it_sends_is_decoded() {
+    use r2com_protocol::files::FileRequest;
     let t = target();
+    let seed = [9; 32];
+    let stranger_id = libp2p_identity::Keypair::ed25519_from_bytes(seed)
+        .unwrap()
+        .public()
+        .to_peer_id()
+        .to_base58();
     run(async {
-        let mut stranger = Hostile::new([9; 32]);
-        let node = stranger.connect(&t.addr).await;
-        let asks = [
-            SyncRequest::Buckets,
-            SyncRequest::GetChanges {
-                hashes: vec![ByteBuf::from(vec![0u8; 32])],
-            },
-        ];
-        for req in asks {
-            let o = stranger.ask(node, req).await;
-            assert!(refused_or_failed(&o), "stranger got {o:?}");
+        for _ in 0..2 {
+            let mut stranger = Hostile::new(seed);
+            let node = stranger.connect(&t.addr).await;
+            let b = stranger.swarm.behaviour_mut();
+            let asked = [
+                b.sync.send_request(&node, SyncRequest::Buckets),
+                b.sync.send_request(
+                    &node,
+                    SyncRequest::GetChanges {
+                        hashes: vec![ByteBuf::from(vec![0u8; 32])],
+                    },
+                ),
+                b.raw.send_request(&node, b"\xff\xfe not cbor".repeat(50)),
+                b.files.send_request(
+                    &node,
+                    FileRequest::Holds {
+                        hashes: vec![[0; 32]],
+                    },
+                ),
+            ];
+            for id in asked {
+                let o = stranger.outcome(id).await;
+                assert!(matches!(o, Outcome::Failed(_)), "stranger got {o:?}");
+            }
+            assert!(stranger.closed(node, DROPPED).await, "not disconnected");
         }
-        assert!(stranger.closed(node, DROPPED).await, "not disconnected");
+        let mut member = Hostile::new(seed_of(&t.h));
+        let node = member.connect(&t.addr).await;
+        let o = member.ask(node, SyncRequest::Buckets).await;
+        assert!(
+            matches!(o, Outcome::Response(SyncResponse::Buckets { .. })),
+            "member got {o:?}"
+        );
     });
-    t.unharmed("not a member of the consortium");
+    t.unharmed("connection refused: not a member of the consortium");
+    let log = t.a.log();
+    assert_eq!(
+        lines_about(&log, &stranger_id, "connection refused"),
+        1,
+        "{log}"
+    );
+    let connected = log
+        .lines()
+        .filter(|l| l.contains(&stranger_id) && l.contains(" connected peer="));
+    assert_eq!(
+        connected.count(),
+        0,
+        "A took the stranger's connection:\n{log}"
+    );
+    for never in [
+        "request from a non-member",
+        "peer sent invalid data",
+        "invalid file request",
+    ] {
+        assert_eq!(count(&log, never), 0, "{never:?} in A's log:\n{log}");
+    }
 }
 
 /// A member sending garbage on the sync protocol: the node's codec hands the
@@ -261,6 +324,8 @@ fn a_revoked_authors_change_relayed_by_a_member_is_not_applied() {
     t.unharmed("changes not applied");
 }
 
+/// The revoked node's key is refused at the handshake like a stranger's:
+/// its push is never read.
 #[test]
 fn the_revoked_node_pushing_its_change_is_refused_and_disconnected() {
     let t = target();
@@ -268,10 +333,13 @@ fn the_revoked_node_pushing_its_change_is_refused_and_disconnected() {
         let mut revoked = Hostile::new(seed_of(&t.r));
         let node = revoked.connect(&t.addr).await;
         let o = revoked.ask(node, push(&t.r_envs)).await;
-        assert!(refused_or_failed(&o), "revoked: {o:?}");
+        assert!(matches!(o, Outcome::Failed(_)), "revoked: {o:?}");
         assert!(revoked.closed(node, DROPPED).await, "not disconnected");
     });
-    t.unharmed("not a member of the consortium");
+    t.unharmed("connection refused: not a member of the consortium");
+    let (log, r_id) = (t.a.log(), t.r.peer_id());
+    assert_eq!(lines_about(&log, &r_id, "connection refused"), 1, "{log}");
+    assert_eq!(lines_about(&log, &r_id, " connected peer="), 0, "{log}");
 }
 
 /// A sustained flood on many streams: the flooder is disconnected, the

@@ -224,6 +224,7 @@ impl Loop {
                 };
                 self.reach.upnp = Some(note);
             }
+            BehaviourEvent::Gate(never) => match never {},
             BehaviourEvent::AutonatServer(_)
             | BehaviourEvent::Ping(_)
             | BehaviourEvent::Limits(_)

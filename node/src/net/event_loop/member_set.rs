@@ -1,11 +1,12 @@
-//! Keeping the live member set current as the roster changes, and dialing
-//! the inviters mDNS finds (the set is [`crate::net::members`]).
+//! Keeping the live member set and the gate's view (invitees, whether this
+//! node awaits its admission) current as the roster changes, and dialing
+//! the inviters mDNS finds (the set is [`crate::net::members`], the gate
+//! [`crate::net::gate`]).
 
-use super::Loop;
-use crate::net::members::{inviters, live_members};
+use super::{same_roster, Loop};
+use crate::net::members::{invitees, inviters, live_members};
 use crate::store::keys;
 use libp2p::{Multiaddr, PeerId};
-use std::sync::Arc;
 use tracing::info;
 
 impl Loop {
@@ -18,22 +19,23 @@ impl Loop {
             .library
             .with(move |l| {
                 let roster = l.roster();
-                let same = match (&roster, &known) {
-                    (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-                    (None, None) => true,
-                    _ => false,
-                };
-                (!same).then(|| (roster, l.key().public().to_hex(), inviters(l)))
+                (!same_roster(&roster, &known))
+                    .then(|| (roster, l.key().public().to_hex(), inviters(l)))
             })
             .await
         else {
             return;
         };
-        self.inviters = inviters;
         let set = roster
             .as_deref()
             .map(|r| live_members(r, &me))
             .unwrap_or_default();
+        // The gate's view first: who may connect from now on.
+        self.admission.update(|p| {
+            p.invitees = roster.as_deref().map(invitees).unwrap_or_default();
+            p.awaiting = roster.as_deref().is_some_and(|r| r.awaiting_admission(&me));
+        });
+        self.inviters = inviters;
         self.roster = roster;
         let added = self.members.set(set);
         let gone = self.book.retain_members(&self.members);

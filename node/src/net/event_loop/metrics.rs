@@ -48,12 +48,7 @@ impl Loop {
     /// The roster changed (or is seen for the first time): set the series
     /// of every member, drop those of nodes no longer members.
     pub(in crate::net) fn roster_seen(&mut self, roster: Option<Arc<Roster>>) {
-        let same = match (&roster, &self.metrics.roster) {
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-            (None, None) => true,
-            _ => false,
-        };
-        if same {
+        if super::same_roster(&roster, &self.metrics.roster) {
             return;
         }
         let old = std::mem::replace(&mut self.metrics.roster, roster);

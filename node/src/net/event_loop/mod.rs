@@ -32,6 +32,7 @@ use super::book::Book;
 use super::codec;
 use super::dial::Dialer;
 use super::files::FilesState;
+use super::gate::Admission;
 use super::handle::{Command, JoinOutcome};
 use super::members::Members;
 use super::reach::Reach;
@@ -40,6 +41,15 @@ use super::relay_mode::RelayMode;
 use crate::library_thread::LibraryHandle;
 use crate::replica::NodeReplica;
 use crate::store::keys;
+
+/// Whether two rosters are the same evaluation.
+pub(super) fn same_roster(a: &Option<Arc<Roster>>, b: &Option<Arc<Roster>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        (None, None) => true,
+        _ => false,
+    }
+}
 
 pub(super) type Waiter = oneshot::Sender<Result<RoundOutcome, String>>;
 
@@ -93,6 +103,8 @@ pub(super) struct Loop {
     /// The roster the member set was evaluated from.
     pub(super) roster: Option<Arc<Roster>>,
     pub(super) members: Members,
+    /// Who else may connect (the gate's view of the roster).
+    pub(super) admission: Admission,
     /// Who invited this node, while it waits for its admission.
     pub(super) inviters: HashSet<PeerId>,
     pub(super) book: Book,
@@ -146,6 +158,7 @@ impl Loop {
         let mut inputs = VecDeque::from([input]);
         let mut answers = Vec::new();
         let mut admitted = None;
+        let mut roster_changed = false;
         while let Some(input) = inputs.pop_front() {
             let machine = self.machine.clone();
             let now = SystemTime::now();
@@ -173,6 +186,7 @@ impl Loop {
                 })
                 .await
                 .unwrap_or_default();
+            roster_changed |= !same_roster(&roster, &self.roster);
             self.roster_seen(roster);
             tracing::trace!(input = %what, ms = started.elapsed().as_millis() as u64, outputs = outputs.len(), "sync machine step");
             let mut persist = Vec::new();
@@ -280,8 +294,12 @@ impl Loop {
                     .await;
             }
         }
-        if let Some(peer) = admitted {
+        // The member set and the gate follow the roster at once (a node
+        // just admitted, or revoked, is let in or refused from now on).
+        if roster_changed || admitted.is_some() {
             self.refresh_members().await;
+        }
+        if let Some(peer) = admitted {
             self.admitted(peer);
         }
         answers
