@@ -10,15 +10,14 @@ use std::path::Path;
 use chrono::Utc;
 
 use r2com_protocol::control::{
-    ApiError, Attached, AttachmentRow, ConsortiumStatus, Detached, ErrorCode, EventRow,
-    FileWritten, Ics, PeerAdded, PracticeRow, Removed, Request, Response, Standing, Status,
+    ApiError, Attached, AttachmentRow, ConsortiumStatus, Detached, ErrorCode, FileWritten, Ics,
+    PeerAdded, Removed, Request, Response, Standing, Status,
 };
 use r2com_protocol::ids::RecordKind;
-use r2com_protocol::record::{Attachment, Record};
+use r2com_protocol::record::Attachment;
 use r2com_protocol::roster::Role;
 
 use crate::files::{parse_hash, Fetched};
-use crate::library::Library;
 use crate::open::OpenNode;
 
 /// Answer one request. `progress` hears of long work (an import's records).
@@ -33,14 +32,17 @@ pub fn dispatch(
         Request::Status => Response::Status(status(node)?),
         Request::Import { data } => Response::Imported(lib.import(data, now, progress)?),
         Request::Export => Response::Dataset(lib.export()?),
-        Request::List { kind, filter } => {
-            let records = lib.list(kind, &filter)?;
-            if filter.full {
-                Response::Records(records)
-            } else {
-                rows(lib, kind, &records)?
-            }
+        Request::List { kind, filter } if filter.full => {
+            Response::Records(lib.list(kind, &filter)?)
         }
+        Request::List {
+            kind: RecordKind::Practice,
+            filter,
+        } => Response::Practices(lib.practice_rows(&filter)?),
+        Request::List {
+            kind: RecordKind::Event,
+            filter,
+        } => Response::Events(lib.event_rows(&filter)?),
         Request::Show { kind, id } => Response::Record(lib.show(kind, &id)?),
         Request::Translations { id } => Response::Translations(lib.translations(&id)?),
         Request::Add {
@@ -339,35 +341,5 @@ fn status(node: &OpenNode) -> Result<Status, ApiError> {
         listen: None,
         peers: None,
         network: None,
-    })
-}
-
-/// The summary rows `list` shows for records of `kind`.
-fn rows(lib: &Library, kind: RecordKind, records: &[Record]) -> Result<Response, ApiError> {
-    Ok(match kind {
-        RecordKind::Practice => {
-            let groups = lib.translation_groups()?;
-            Response::Practices(
-                records
-                    .iter()
-                    .filter_map(|r| match r {
-                        Record::Practice(p) => Some(PracticeRow {
-                            translations: groups.others(&p.id),
-                            ..PracticeRow::from(p)
-                        }),
-                        Record::Event(_) => None,
-                    })
-                    .collect(),
-            )
-        }
-        RecordKind::Event => Response::Events(
-            records
-                .iter()
-                .filter_map(|r| match r {
-                    Record::Event(e) => Some(EventRow::from(e)),
-                    Record::Practice(_) => None,
-                })
-                .collect(),
-        ),
     })
 }

@@ -7,6 +7,7 @@
 //! hit in the title 10, in the summary 3 and in the body 1, plus a bonus
 //! when the whole query occurs as a phrase.
 
+use memchr::memmem::Finder;
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 
@@ -40,7 +41,15 @@ pub fn index_text(title: &str, summary: &str, body: &str) -> String {
 #[derive(Clone, Debug)]
 pub struct Query {
     terms: Vec<String>,
-    phrase: String,
+    /// A searcher per term, then one for the phrase: a search scores every
+    /// record's text, so each is built once (SIMD substring search).
+    finders: Vec<Finder<'static>>,
+}
+
+/// Non-overlapping occurrences of `f`'s needle in `text` (what
+/// `str::matches(..).count()` counts).
+fn count(f: &Finder<'_>, text: &str) -> usize {
+    f.find_iter(text.as_bytes()).count()
 }
 
 impl Query {
@@ -57,7 +66,12 @@ impl Query {
             return None;
         }
         let phrase = terms.join(" ");
-        Some(Query { terms, phrase })
+        let finders = terms
+            .iter()
+            .chain([&phrase])
+            .map(|t| Finder::new(t.as_bytes()).into_owned())
+            .collect();
+        Some(Query { terms, finders })
     }
 
     pub fn terms(&self) -> &[String] {
@@ -79,10 +93,11 @@ impl Query {
         ];
         let mut in_title = 0u32;
         let mut total = 0f64;
-        for term in &self.terms {
+        let (terms, phrase) = self.finders.split_at(self.terms.len());
+        for term in terms {
             let mut found = false;
             for (i, (part, weight)) in parts.iter().zip(WEIGHTS).enumerate() {
-                let tf = part.matches(term.as_str()).count() as f64;
+                let tf = count(term, part) as f64;
                 if tf > 0.0 {
                     found = true;
                     if i == 0 {
@@ -97,7 +112,7 @@ impl Query {
         }
         if self.terms.len() > 1 {
             for (part, weight) in parts.iter().zip(WEIGHTS) {
-                if part.contains(self.phrase.as_str()) {
+                if phrase[0].find(part.as_bytes()).is_some() {
                     total += f64::from(weight) * 50.0;
                 }
             }
@@ -145,6 +160,25 @@ mod tests {
         assert!(q.score(&in_title).unwrap() > q.score(&in_body).unwrap());
         assert_eq!(q.score(&one_word), None);
         assert!(Query::parse(" ,; ").is_none());
+    }
+
+    #[test]
+    fn counts_as_str_matches_does() {
+        for (text, term) in [
+            ("aaaa", "aa"),
+            ("aaaaa", "aa"),
+            ("reinsercao reinsercao", "reinser"),
+            ("здравеите здр", "здр"),
+            ("abcabcab", "abcab"),
+            ("", "x"),
+        ] {
+            let f = Finder::new(term);
+            assert_eq!(
+                count(&f, text),
+                text.matches(term).count(),
+                "{term:?} in {text:?}"
+            );
+        }
     }
 
     #[test]

@@ -6,10 +6,12 @@
 //! returning: nothing is acknowledged before it is durable, and nothing is
 //! announced to peers before that either (see `commit`).
 //!
-//! Documents are never all loaded: list, show, search and export read the
-//! materialized records; a record's document is loaded only to edit it.
+//! Documents are never all loaded: show and export read the materialized
+//! records, list and search the catalog (the records in outline and their
+//! search texts, in memory); a record's document is loaded only to edit it.
 //!
-//! The files: `attach` (file references on records), `doc` (a record's
+//! The files: `attach` (file references on records), `catalog` (what list
+//! and search read, kept in memory beside the store), `doc` (a record's
 //! document in the store: loading it, the writes for its state), `write`
 //! (add, edit, remove), `dataset` (import and export), `read` (show, list,
 //! calendar), `search`, `verify`, `history` (who changed what, from the
@@ -21,6 +23,7 @@
 //! (the one way a batch of writes becomes durable, then announced).
 
 mod attach;
+mod catalog;
 mod commit;
 mod conflicts;
 mod dataset;
@@ -63,7 +66,7 @@ pub use doc::DocState;
 pub(crate) use index::{author_index, hash_index};
 pub(crate) use retract::StoredHistory;
 pub(crate) use roster::META_CONSORTIUM;
-pub use search::MAX_SEARCH_RESULTS;
+pub use search::{PracticeHits, MAX_SEARCH_RESULTS};
 
 /// Why a library operation failed. Nothing was written.
 #[derive(Debug, thiserror::Error)]
@@ -143,6 +146,9 @@ pub struct Library {
     pub(crate) files: std::sync::OnceLock<crate::files::FileStore>,
     /// What `apply` applied and refused (exported when metrics are on).
     pub metrics: crate::metrics::ChangeMetrics,
+    /// The records in outline and their search texts, for list and search
+    /// (built on first use, then following every store write).
+    pub(crate) catalog: catalog::CatalogCell,
 }
 
 fn time_ms(now: DateTime<Utc>) -> i64 {
@@ -175,6 +181,7 @@ impl Library {
             commits: Default::default(),
             files: std::sync::OnceLock::new(),
             metrics: Default::default(),
+            catalog: Default::default(),
         };
         lib.reload_roster()?;
         lib.ensure_hash_index()?;

@@ -2,12 +2,11 @@
 //! their revisions, the agenda, the iCalendar feed).
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 
 use r2com_protocol::calendar::{self, agenda::AgendaRow, ics::Revision};
-use r2com_protocol::control::ListFilter;
+use r2com_protocol::control::{EventRow, ListFilter, PracticeRow};
 use r2com_protocol::ids::RecordKind;
-use r2com_protocol::record::Record;
+use r2com_protocol::record::{Event, Practice, Record};
 
 use super::{decode_record, doc_id, Library, LibraryError};
 use crate::store::keys;
@@ -36,6 +35,44 @@ impl Library {
             out.push(record);
         }
         Ok(out)
+    }
+
+    /// The summary rows of the practices passing the filter (what `list`
+    /// shows without `--full`), in id order, from the catalog.
+    pub fn practice_rows(&self, f: &ListFilter) -> Result<Vec<PracticeRow>, LibraryError> {
+        self.catalog.read(&*self.store, |c| {
+            let groups = c.groups();
+            c.practices()
+                .filter(|p| matches_practice(p, f))
+                .map(|p| PracticeRow {
+                    translations: groups.others(&p.id),
+                    ..PracticeRow::from(p)
+                })
+                .collect()
+        })
+    }
+
+    /// The summary rows of the events passing the filter, in id order,
+    /// from the catalog.
+    pub fn event_rows(&self, f: &ListFilter) -> Result<Vec<EventRow>, LibraryError> {
+        self.catalog.read(&*self.store, |c| {
+            c.outlines()
+                .filter(|r| matches_filter(r, f))
+                .filter_map(|r| match r {
+                    Record::Event(e) => Some(EventRow::from(e)),
+                    Record::Practice(_) => None,
+                })
+                .collect()
+        })
+    }
+
+    /// Run `f` over every practice held, without its summary and body
+    /// (what the library's filter choices are made of), in id order.
+    pub fn with_practice_outlines<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Iterator<Item = &Practice>) -> T,
+    ) -> Result<T, LibraryError> {
+        self.catalog.read(&*self.store, |c| f(&mut c.practices()))
     }
 
     /// Events passing the filter, sorted by id, with their revisions.
@@ -117,45 +154,49 @@ fn log_skipped(skipped: &[calendar::CalendarError]) {
     }
 }
 
-fn matches_filter(record: &Record, f: &ListFilter) -> bool {
-    let eq = |want: &Option<String>, have: &str| {
-        want.as_deref().is_none_or(|w| w.eq_ignore_ascii_case(have))
-    };
-    let has = |want: &Option<String>, set: &[String]| {
-        want.as_deref()
-            .is_none_or(|w| set.iter().any(|s| s.eq_ignore_ascii_case(w)))
-    };
-    let as_str = |v: Value| v.as_str().unwrap_or_default().to_owned();
+pub(super) fn matches_filter(record: &Record, f: &ListFilter) -> bool {
     match record {
-        Record::Practice(p) => {
-            eq(&f.organisation, &p.organisation)
-                && has(&f.theme, &p.themes)
-                && has(&f.target_group, &p.target_groups)
-                && eq(
-                    &f.status,
-                    &as_str(serde_json::to_value(p.status).unwrap_or_default()),
-                )
-                && has(&f.language, &p.languages)
-                && has(&f.country, &p.countries)
-                && eq(
-                    &f.evidence,
-                    &as_str(serde_json::to_value(p.evidence).unwrap_or_default()),
-                )
-        }
-        Record::Event(e) => {
-            let day = &e.starts_at[..10.min(e.starts_at.len())];
-            eq(&f.organisation, &e.organiser)
-                && eq(
-                    &f.status,
-                    &as_str(serde_json::to_value(e.status).unwrap_or_default()),
-                )
-                && eq(&f.language, &e.language)
-                && eq(
-                    &f.format,
-                    &as_str(serde_json::to_value(e.format).unwrap_or_default()),
-                )
-                && f.from.as_deref().is_none_or(|from| day >= from)
-                && f.to.as_deref().is_none_or(|to| day <= to)
-        }
+        Record::Practice(p) => matches_practice(p, f),
+        Record::Event(e) => matches_event(e, f),
     }
+}
+
+/// `want` is not set, or is `have` (ASCII case ignored).
+fn eq(want: &Option<String>, have: &str) -> bool {
+    want.as_deref().is_none_or(|w| w.eq_ignore_ascii_case(have))
+}
+
+/// `want` is not set, or is one of `set` (ASCII case ignored).
+fn has(want: &Option<String>, set: &[String]) -> bool {
+    want.as_deref()
+        .is_none_or(|w| set.iter().any(|s| s.eq_ignore_ascii_case(w)))
+}
+
+/// `want` is not set, or is the name `v` serializes to (ASCII case
+/// ignored); `v` is serialized only when `want` is set.
+fn eq_name(want: &Option<String>, v: impl serde::Serialize) -> bool {
+    want.is_none() || {
+        let name = serde_json::to_value(v).unwrap_or_default();
+        eq(want, name.as_str().unwrap_or_default())
+    }
+}
+
+fn matches_practice(p: &Practice, f: &ListFilter) -> bool {
+    eq(&f.organisation, &p.organisation)
+        && has(&f.theme, &p.themes)
+        && has(&f.target_group, &p.target_groups)
+        && eq_name(&f.status, p.status)
+        && has(&f.language, &p.languages)
+        && has(&f.country, &p.countries)
+        && eq_name(&f.evidence, p.evidence)
+}
+
+fn matches_event(e: &Event, f: &ListFilter) -> bool {
+    let day = &e.starts_at[..10.min(e.starts_at.len())];
+    eq(&f.organisation, &e.organiser)
+        && eq_name(&f.status, e.status)
+        && eq(&f.language, &e.language)
+        && eq_name(&f.format, e.format)
+        && f.from.as_deref().is_none_or(|from| day >= from)
+        && f.to.as_deref().is_none_or(|to| day <= to)
 }

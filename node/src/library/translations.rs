@@ -6,9 +6,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use r2com_protocol::control::{SearchHit, Translation};
+use r2com_protocol::control::Translation;
 use r2com_protocol::ids::RecordKind;
-use r2com_protocol::record::{Practice, Record};
+use r2com_protocol::record::Practice;
 
 use super::{Library, LibraryError};
 
@@ -66,61 +66,9 @@ impl Groups {
 }
 
 impl Library {
-    /// The translation groups of every practice held (deleted ones left out).
-    pub(crate) fn translation_groups(&self) -> Result<Groups, LibraryError> {
-        let all = self.list(RecordKind::Practice, &Default::default())?;
-        let practices: Vec<&Practice> = all
-            .iter()
-            .filter_map(|r| match r {
-                Record::Practice(p) => Some(p),
-                Record::Event(_) => None,
-            })
-            .collect();
-        Ok(Groups::of(&practices))
-    }
-
     /// Practice `id` in the other languages.
     pub fn translations(&self, id: &str) -> Result<Vec<Translation>, LibraryError> {
         self.show(RecordKind::Practice, id)?;
-        Ok(self.translation_groups()?.others(id))
-    }
-
-    /// Add to `hits` the translations of the practices among them (a hit
-    /// through a translation scores as the translation did), best first,
-    /// at most `limit`.
-    pub(crate) fn with_translations(
-        &self,
-        mut hits: Vec<SearchHit>,
-        limit: usize,
-    ) -> Result<Vec<SearchHit>, LibraryError> {
-        if !hits.iter().any(|h| h.kind == RecordKind::Practice) {
-            return Ok(hits);
-        }
-        let groups = self.translation_groups()?;
-        let mut extra = Vec::new();
-        for h in hits.iter().filter(|h| h.kind == RecordKind::Practice) {
-            for t in groups.others(&h.id) {
-                let known = |x: &SearchHit| x.kind == RecordKind::Practice && x.id == t.id;
-                if hits.iter().any(known) || extra.iter().any(known) {
-                    continue;
-                }
-                let Ok(Record::Practice(p)) = self.show(RecordKind::Practice, &t.id) else {
-                    continue;
-                };
-                extra.push(SearchHit {
-                    kind: RecordKind::Practice,
-                    id: t.id,
-                    title: p.title,
-                    score: h.score,
-                    snippet: h.snippet.clone(),
-                    via: Some(h.id.clone()),
-                });
-            }
-        }
-        hits.extend(extra);
-        // Stable: a record's own match before one through a translation.
-        hits.sort_by_key(|h| std::cmp::Reverse(h.score));
-        hits.truncate(limit);
-        Ok(hits)
+        self.catalog.read(&*self.store, |c| c.groups().others(id))
     }
 }

@@ -15,7 +15,7 @@ use r2com_protocol::record::{Event, Practice, Record};
 
 pub use r2com_protocol::control::{AgendaRow, PracticeRow, SearchHit};
 
-use crate::library::{DocState, Library};
+use crate::library::{DocState, Library, PracticeHits};
 use crate::library_thread::LibraryHandle;
 use crate::store::keys;
 
@@ -112,6 +112,24 @@ impl Api {
             limit,
         })
         .await
+    }
+
+    /// A page of the practices `search(query, limit)` finds that pass
+    /// `filter`: how many in all, and those from `skip` on (at most
+    /// `take`) with their rows, ranked as `r2com search` ranks them.
+    pub async fn search_practices(
+        &self,
+        query: &str,
+        filter: ListFilter,
+        limit: usize,
+        skip: usize,
+        take: usize,
+    ) -> Result<PracticeHits, ApiError> {
+        let query = query.to_owned();
+        self.library
+            .with(move |lib| lib.search_practices(&query, &filter, limit, skip, take))
+            .await?
+            .map_err(ApiError::from)
     }
 
     /// Sessions between two dates (inclusive, `YYYY-MM-DD`) shown in `zone`.

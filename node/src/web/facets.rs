@@ -1,6 +1,6 @@
 //! The choices the library's filters offer: every organisation, theme,
 //! target group, country and language the practices use. Computed from the
-//! records on the library thread and kept for [`MAX_AGE`]; a stale set is
+//! library's catalog on the library thread and kept for [`MAX_AGE`]; a stale set is
 //! served while a fresh one is computed in the background, so no page waits
 //! for it except the very first.
 
@@ -9,9 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use r2com_protocol::control::ListFilter;
-use r2com_protocol::ids::RecordKind;
-use r2com_protocol::record::{Practice, Record};
+use r2com_protocol::record::Practice;
 
 use super::api::Api;
 
@@ -61,24 +59,13 @@ pub struct FacetCache {
 }
 
 async fn compute(api: &Api) -> Option<Arc<Facets>> {
-    let filter = ListFilter {
-        full: true,
-        ..Default::default()
-    };
-    let records = api
+    let facets = api
         .handle()
-        .with(move |lib| {
-            lib.list(RecordKind::Practice, &filter).map(|records| {
-                Facets::of(records.iter().filter_map(|r| match r {
-                    Record::Practice(p) => Some(p),
-                    Record::Event(_) => None,
-                }))
-            })
-        })
+        .with(|lib| lib.with_practice_outlines(|practices| Facets::of(practices)))
         .await
         .ok()?
         .ok()?;
-    Some(Arc::new(records))
+    Some(Arc::new(facets))
 }
 
 impl FacetCache {

@@ -18,6 +18,7 @@ use super::practices::{label_key, EVIDENCE, STATUS};
 use super::record_page::notice;
 use super::session::Staff;
 use super::{name_of, AppState, Opt};
+use crate::library::PracticeHits;
 
 /// Practices per page of the list.
 pub const PAGE_SIZE: usize = 50;
@@ -89,21 +90,6 @@ impl ListQuery {
         }
     }
 
-    fn filtered(&self) -> bool {
-        let f = self.filter();
-        [
-            f.organisation,
-            f.theme,
-            f.target_group,
-            f.status,
-            f.language,
-            f.country,
-            f.evidence,
-        ]
-        .iter()
-        .any(Option::is_some)
-    }
-
     /// This query on page `p`.
     fn url(&self, p: usize) -> String {
         let pairs = [
@@ -165,41 +151,35 @@ async fn list(State(state): State<AppState>, staff: Staff, Query(q): Query<ListQ
             .collect();
         (items, total)
     } else {
-        let mut hits = match state.api.search(&q.q, SEARCH_LIMIT).await {
-            Ok(h) => h,
+        let found = state
+            .api
+            .search_practices(
+                &q.q,
+                q.filter(),
+                SEARCH_LIMIT,
+                (p - 1) * PAGE_SIZE,
+                PAGE_SIZE,
+            )
+            .await;
+        let found = match found {
+            Ok(f) => f,
             Err(e) if e.code == ErrorCode::Invalid => {
                 error = Some(page.t("search-no-words"));
-                Vec::new()
+                PracticeHits::default()
             }
             Err(e) => return Err(fail(e)),
         };
-        hits.retain(|h| h.kind == RecordKind::Practice);
-        if q.filtered() {
-            let allowed: std::collections::HashSet<String> = state
-                .api
-                .list(RecordKind::Practice, q.filter())
-                .await
-                .map_err(fail)?
-                .into_iter()
-                .map(|r| r.id)
-                .collect();
-            hits.retain(|h| allowed.contains(&h.id));
-        }
-        let total = hits.len();
-        let mut items = Vec::new();
-        for h in hits.iter().skip((p - 1) * PAGE_SIZE).take(PAGE_SIZE) {
-            let meta = match state.api.practice(&h.id).await {
-                Ok(pr) => meta(&page, &orgs, &PracticeRow::from(&pr)),
-                Err(_) => String::new(),
-            };
-            items.push(Item {
+        let items = found
+            .hits
+            .iter()
+            .map(|(h, row)| Item {
                 id: h.id.clone(),
                 title: h.title.clone(),
                 snippet: h.snippet.clone(),
-                meta,
-            });
-        }
-        (items, total)
+                meta: meta(&page, &orgs, row),
+            })
+            .collect();
+        (items, found.total)
     };
     let opts = |values: &[String]| -> Vec<Opt> { values.iter().map(|v| Opt::same(v)).collect() };
     let fixed = |prefix: &str, values: &[&str]| -> Vec<Opt> {

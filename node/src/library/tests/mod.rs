@@ -1,8 +1,10 @@
 //! Unit tests of the library on an in-memory store with a test clock:
 //! local writes (`write`) and their commit (`commit`), import and export (`dataset`), records
 //! merged into invalid ones (`merged`), reads, search
-//! and verification (`read`).
+//! and verification (`read`), and the catalog following every write
+//! (`catalog`).
 
+mod catalog;
 mod commit;
 mod dataset;
 mod merged;

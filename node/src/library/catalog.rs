@@ -1,0 +1,250 @@
+//! The catalog: every record's outline (the record without the long texts
+//! only a search reads: a practice's summary and body, an event's
+//! description) and its folded search text, held in memory so that a list,
+//! a search and the library's filter choices decode no stored record.
+//!
+//! It mirrors two tables of the store, `RECORD` and `SEARCH`, and nothing
+//! else. It is built from them on first use (a node that never lists or
+//! searches never holds it), then follows every write to them: all of the
+//! library's store writes go through [`CatalogCell::write`] (from
+//! `Library::write_part`: local edits, received changes, erasure,
+//! retraction, import and restore alike), which applies the same writes to
+//! the catalog once the store took them. A write the store refuses, or one
+//! the catalog cannot follow, drops the catalog: the next read builds it
+//! again from the store, so it never answers from a state the store is not
+//! in.
+
+use std::collections::BTreeMap;
+use std::sync::{OnceLock, RwLock};
+use std::time::Instant;
+
+use r2com_protocol::ids::DocId;
+use r2com_protocol::record::{Event, Practice, Record};
+
+use super::translations::Groups;
+use super::{decode_record, LibraryError};
+use crate::store::{keys, Store, StoreError, Write};
+
+/// The records held, in outline, and their search texts.
+pub(crate) struct Catalog {
+    /// Document key (`practice/p-1`) -> the record without its long texts
+    /// (see [`outline`]); key order, as the store lists them.
+    outlines: BTreeMap<String, Record>,
+    /// Document key -> the folded search text, as stored.
+    texts: BTreeMap<String, Box<str>>,
+    /// The practices' translation groups, computed on first use after a
+    /// practice changed.
+    groups: OnceLock<Groups>,
+}
+
+/// The record without the texts only a search reads (and the search text
+/// holds, folded): lists, filters and hits need none of them.
+fn outline(record: Record) -> Record {
+    match record {
+        Record::Practice(p) => Record::Practice(Practice {
+            summary: String::new(),
+            body: String::new(),
+            ..p
+        }),
+        Record::Event(e) => Record::Event(Event {
+            description: String::new(),
+            ..e
+        }),
+    }
+}
+
+/// One write of the store, as the catalog takes it.
+enum Update {
+    Outline(String, Option<Box<Record>>),
+    Text(String, Option<Box<str>>),
+}
+
+/// The document key a `RECORD` or `SEARCH` key names.
+fn doc_key(key: &[u8]) -> Result<String, LibraryError> {
+    String::from_utf8(keys::rest(key).to_vec())
+        .map_err(|_| LibraryError::Corrupt("a record key is not UTF-8".into()))
+}
+
+fn record_of(doc: &str, bytes: &[u8]) -> Result<Record, LibraryError> {
+    let id = DocId::parse(doc).map_err(|e| LibraryError::Corrupt(e.to_string()))?;
+    decode_record(id.kind(), bytes).map(outline)
+}
+
+fn text_of(bytes: Vec<u8>) -> Result<Box<str>, LibraryError> {
+    String::from_utf8(bytes)
+        .map(String::into_boxed_str)
+        .map_err(|_| LibraryError::Corrupt("search text".into()))
+}
+
+impl Catalog {
+    /// Read both tables from the store.
+    fn build(store: &dyn Store) -> Result<Catalog, LibraryError> {
+        let mut outlines = BTreeMap::new();
+        for entry in store.scan_prefix(&[keys::RECORD, 0]) {
+            let (k, v) = entry?;
+            let doc = doc_key(&k)?;
+            let record = record_of(&doc, &v)?;
+            outlines.insert(doc, record);
+        }
+        let mut texts = BTreeMap::new();
+        for entry in store.scan_prefix(&[keys::SEARCH, 0]) {
+            let (k, v) = entry?;
+            texts.insert(doc_key(&k)?, text_of(v)?);
+        }
+        Ok(Catalog {
+            outlines,
+            texts,
+            groups: OnceLock::new(),
+        })
+    }
+
+    /// What `writes` change in the catalog (decoded before the store takes
+    /// them, applied after).
+    fn updates(writes: &[Write]) -> Result<Vec<Update>, LibraryError> {
+        let mut out = Vec::new();
+        for (k, v) in writes {
+            match k.get(..2) {
+                Some([keys::RECORD, 0]) => {
+                    let doc = doc_key(k)?;
+                    let record = v
+                        .as_deref()
+                        .map(|v| record_of(&doc, v).map(Box::new))
+                        .transpose()?;
+                    out.push(Update::Outline(doc, record));
+                }
+                Some([keys::SEARCH, 0]) => {
+                    let text = v.clone().map(text_of).transpose()?;
+                    out.push(Update::Text(doc_key(k)?, text));
+                }
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+
+    fn apply(&mut self, updates: Vec<Update>) {
+        for u in updates {
+            match u {
+                Update::Outline(doc, record) => {
+                    if doc.starts_with("practice/") {
+                        self.groups = OnceLock::new();
+                    }
+                    match record {
+                        Some(r) => self.outlines.insert(doc, *r),
+                        None => self.outlines.remove(&doc),
+                    };
+                }
+                Update::Text(doc, text) => {
+                    match text {
+                        Some(t) => self.texts.insert(doc, t),
+                        None => self.texts.remove(&doc),
+                    };
+                }
+            }
+        }
+    }
+
+    /// The outline of a document (`kind/id`), if it holds a record.
+    pub fn outline(&self, doc: &str) -> Option<&Record> {
+        self.outlines.get(doc)
+    }
+
+    /// Every record in outline, in key order (events, then practices).
+    pub fn outlines(&self) -> impl Iterator<Item = &Record> {
+        self.outlines.values()
+    }
+
+    /// Every practice in outline, in id order.
+    pub fn practices(&self) -> impl Iterator<Item = &Practice> {
+        self.outlines.values().filter_map(|r| match r {
+            Record::Practice(p) => Some(p),
+            Record::Event(_) => None,
+        })
+    }
+
+    /// Every search text with its document key, in key order.
+    pub fn texts(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.texts.iter().map(|(k, t)| (k.as_str(), &**t))
+    }
+
+    /// The practices' translation groups.
+    pub fn groups(&self) -> &Groups {
+        self.groups.get_or_init(|| {
+            let practices: Vec<&Practice> = self.practices().collect();
+            Groups::of(&practices)
+        })
+    }
+}
+
+/// The catalog, or none until a read needs it (or after a write it could
+/// not follow).
+#[derive(Default)]
+pub(crate) struct CatalogCell(RwLock<Option<Catalog>>);
+
+impl CatalogCell {
+    /// Run `f` on the catalog, building it from `store` first if there is
+    /// none.
+    pub fn read<T>(
+        &self,
+        store: &dyn Store,
+        f: impl FnOnce(&Catalog) -> T,
+    ) -> Result<T, LibraryError> {
+        {
+            let held = self.0.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(c) = held.as_ref() {
+                return Ok(f(c));
+            }
+        }
+        let mut held = self.0.write().unwrap_or_else(|e| e.into_inner());
+        if held.is_none() {
+            let started = Instant::now();
+            let c = Catalog::build(store)?;
+            tracing::debug!(
+                records = c.outlines.len(),
+                ms = started.elapsed().as_millis() as u64,
+                "the catalog of records is built"
+            );
+            *held = Some(c);
+        }
+        Ok(f(held.as_ref().expect("built above")))
+    }
+
+    /// Write `writes` to `store` (atomically, as [`Store::write`]) and make
+    /// the catalog, if there is one, follow them. The catalog is locked
+    /// throughout, so no read or build sees the store and the catalog
+    /// apart.
+    pub fn write(&self, store: &dyn Store, writes: Vec<Write>) -> Result<(), StoreError> {
+        let mut held = self.0.write().unwrap_or_else(|e| e.into_inner());
+        // Out of the cell while it changes: a failure or a panic half-way
+        // leaves none, to be built again.
+        let Some(mut catalog) = held.take() else {
+            return store.write(writes);
+        };
+        let updates = Catalog::updates(&writes);
+        store.write(writes)?;
+        match updates {
+            Ok(u) => {
+                catalog.apply(u);
+                *held = Some(catalog);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the catalog of records cannot follow a write; it is built again on the next read");
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+impl CatalogCell {
+    /// Whether the catalog is held and holds what one built from `store`
+    /// now would (tests).
+    pub fn agrees_with(&self, store: &dyn Store) -> bool {
+        let held = self.0.read().unwrap_or_else(|e| e.into_inner());
+        let Some(c) = held.as_ref() else {
+            return false;
+        };
+        let fresh = Catalog::build(store).expect("the store's records decode");
+        c.outlines == fresh.outlines && c.texts == fresh.texts
+    }
+}
