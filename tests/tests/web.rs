@@ -1,6 +1,7 @@
 //! The web app in a real Chromium (headless, through chromedriver): staff
-//! log in by a one-time URL, search with and without accents, open and edit
-//! a practice (merged with a partner's concurrent edit), and see the edit on
+//! log in by a one-time URL, search with and without accents, open a
+//! practice (its other language, its history) and edit it (merged with a
+//! partner's concurrent edit), and see the edit on
 //! the partner's node; an event added in Europe/Lisbon shows at the right
 //! hour for a Europe/Sofia reader; the secret calendar feed is subscribed
 //! to, parsed and revoked; and a logged-out browser, a reader editing, a
@@ -184,12 +185,54 @@ async fn staff_log_in_search_edit_and_the_partner_sees_the_edit() {
     }
     chrome.shot("search").await;
 
-    // Open the practice.
+    // The practice in French, linked to it as its translation.
+    let fr = a.data_dir().join("p-web1-fr.md");
+    std::fs::write(&fr, "Accompagnement après la libération.\n").unwrap();
+    a.ok(&[
+        "practice",
+        "add",
+        "--id",
+        "p-web1-fr",
+        "--title",
+        "Mentorat après la libération",
+        "--organisation",
+        "lmds",
+        "--contact",
+        "team@example.org",
+        "--translation-of",
+        "p-web1",
+        "--written-in",
+        "fr",
+        "--body-file",
+        fr.to_str().unwrap(),
+    ]);
+
+    // Open the practice: its other language, and its history.
     chrome.click("#results a").await;
     chrome.wait("#body").await;
     assert_eq!(chrome.text("h1").await, "Mentoring after release");
     assert!(chrome.text("#body").await.contains("reinserção familiar"));
+    let translations = chrome.text("#translations").await;
+    assert!(
+        translations.contains("Mentorat après la libération (fr)"),
+        "{translations}"
+    );
+    let history = chrome.text("#history").await;
+    assert!(
+        history.contains("Les Militants des Savoirs (lmds)") && history.contains("created"),
+        "{history}"
+    );
     chrome.shot("practice").await;
+    chrome.click("#translations a").await;
+    chrome.wait_text("Mentorat après la libération").await;
+    assert_eq!(chrome.text("#language").await, "fr");
+    assert!(chrome
+        .text("#translations")
+        .await
+        .contains("Mentoring after release"));
+    chrome.shot("practice-translation").await;
+    chrome.goto(&format!("{}/practices/p-web1", base(&a))).await;
+    chrome.wait("#body").await;
 
     // Open the edit form; meanwhile the partner edits the third paragraph.
     chrome.click("#edit").await;
@@ -237,6 +280,14 @@ async fn staff_log_in_search_edit_and_the_partner_sees_the_edit() {
     chrome.goto(&format!("{}/practices/p-web1", base(&b))).await;
     chrome.wait_text("edited in the browser").await;
     assert!(chrome.text("#body").await.contains("from IPS"));
+    // Its history names both organisations' changes, newest first.
+    let history = chrome.text("#history").await;
+    assert!(
+        history.contains("IPS Innovative Prison Systems (ips)")
+            && history.contains("edited: body")
+            && history.contains("Les Militants des Savoirs (lmds)"),
+        "{history}"
+    );
     assert!(
         !chrome.source().await.contains("id=\"audit\""),
         "another node does not see who made the change"

@@ -39,6 +39,7 @@ mod markdown;
 mod page;
 mod password;
 mod practice_form;
+mod practice_history;
 mod practices;
 mod ratelimit;
 mod record_page;

@@ -1,5 +1,6 @@
-//! A practice's page (with its audit table) and its add, edit and delete
-//! forms (editors and admins); the list is [`super::library`].
+//! A practice's page (with its other languages, its history and its audit
+//! table) and its add, edit and delete forms (editors and admins); the
+//! list is [`super::library`].
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -13,6 +14,7 @@ use r2com_protocol::staff::StaffRole;
 
 use super::page::{render, see_other, Answer, Failure, Page};
 use super::practice_form::{refusal, FieldErrors, PracticeForm};
+use super::practice_history::{self, HistoryView, TranslationView};
 use super::record_page::{audit_views, notice, remove_record, AuditView, DeletePage, NoticeQuery};
 use super::session::{Posted, Staff};
 use super::{markdown, name_of, AppState, Opt};
@@ -52,6 +54,8 @@ struct ShowPage {
     body_html: String,
     audit: Vec<AuditView>,
     files: Vec<super::files::FileView>,
+    translations: Vec<TranslationView>,
+    history: HistoryView,
 }
 
 async fn show(
@@ -70,6 +74,8 @@ async fn show(
     page.title = p.title.clone();
     let zone = staff.zone(&state);
     let audit = audit_views(&state, &page, &p.doc_id().to_key(), &zone)?;
+    let translations = practice_history::translations(&state, &page, &p.id).await?;
+    let history = practice_history::history(&state, &page, &p.id, &zone).await?;
     Ok(render(&ShowPage {
         notice: notice(&page, &nq.notice),
         organisation: state.org_names().await.label(&p.organisation),
@@ -78,6 +84,8 @@ async fn show(
         body_html: markdown::to_html(&p.body),
         audit,
         files: super::files::views(&state.files, &p),
+        translations,
+        history,
         p,
         page,
     }))
