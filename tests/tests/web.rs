@@ -15,7 +15,7 @@ use std::time::Duration;
 use ical::parser::ical::component::IcalCalendar;
 use r2com_tests::{wait_for, TestNode};
 use serde_json::json;
-use web_support::{base, csrf_of, http, login_url, Chrome};
+use web_support::{base, http, login_url, Chrome};
 
 const CONVERGE: Duration = Duration::from_secs(90);
 
@@ -553,7 +553,7 @@ async fn strangers_readers_forged_forms_and_other_hosts_are_refused() {
     chrome.shot("reader-refused").await;
     let cookie = chrome.session_cookie().await.expect("a session");
     chrome.goto(&format!("{}/practices/p-ref", base(&a))).await;
-    let csrf = csrf_of(&chrome.source().await);
+    let csrf = chrome.csrf().await;
     let cookie_header = format!("r2com_session={cookie}");
     let posted = http(
         &addr,
@@ -599,7 +599,7 @@ async fn strangers_readers_forged_forms_and_other_hosts_are_refused() {
     chrome
         .goto(&format!("{}/practices/p-ref/edit", base(&a)))
         .await;
-    let csrf = csrf_of(&chrome.source().await);
+    let csrf = chrome.csrf().await;
     let cookie_header = format!("r2com_session={cookie}");
     let cross = http(
         &addr,

@@ -158,6 +158,25 @@ impl Chrome {
         self.client.source().await.expect("page source")
     }
 
+    /// The `csrf` field's value of the page being loaded, once its form is
+    /// there (a page's source read right after `goto` can still be the
+    /// page before it).
+    pub async fn csrf(&self) -> String {
+        let start = Instant::now();
+        loop {
+            let html = self.source().await;
+            if html.contains("name=\"csrf\" value=\"") {
+                return csrf_of(&html);
+            }
+            assert!(
+                start.elapsed() < PAGE_TIMEOUT,
+                "no form with a csrf field on {} after {PAGE_TIMEOUT:?}\n{html}",
+                self.url().await
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Wait until an element matching `css` is there.
     pub async fn wait(&self, css: &str) -> fantoccini::elements::Element {
         let start = Instant::now();
