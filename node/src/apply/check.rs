@@ -8,6 +8,7 @@ use r2com_protocol::envelope::SignedChange;
 use r2com_protocol::ids::DocId;
 use r2com_protocol::roster::verify_batch;
 
+use super::cores::worker_threads;
 use super::{ApplyReport, Verified};
 use crate::library::{Library, LibraryError, StoredHistory};
 
@@ -23,7 +24,7 @@ impl Library {
         let scope = self.scope();
         let roster = self.roster();
         // Signature checks are independent: on several cores when many.
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        let threads = worker_threads();
         let verdict = verify_batch(
             &scope,
             roster.as_deref(),
@@ -36,10 +37,15 @@ impl Library {
             report.refuse(why);
         }
         report.not_allowed.extend(verdict.not_allowed);
-        let mut by_doc: BTreeMap<DocId, Vec<Verified>> = BTreeMap::new();
-        for (sc, v) in verdict.accepted {
-            by_doc.entry(sc.doc.clone()).or_default().push((sc, v));
-        }
-        Ok(by_doc)
+        Ok(by_doc(verdict.accepted))
     }
+}
+
+/// Accepted changes grouped by their document, in arrival order.
+pub(super) fn by_doc(accepted: Vec<Verified>) -> BTreeMap<DocId, Vec<Verified>> {
+    let mut by_doc: BTreeMap<DocId, Vec<Verified>> = BTreeMap::new();
+    for (sc, v) in accepted {
+        by_doc.entry(sc.doc.clone()).or_default().push((sc, v));
+    }
+    by_doc
 }

@@ -9,6 +9,7 @@ use r2com_protocol::envelope::{SignedChange, VerifiedChange};
 use r2com_protocol::ids::DocId;
 use r2com_protocol::rights;
 
+use super::cores::map_on_cores;
 use super::Verified;
 use crate::library::{author_index, hash_index, Batch, Library, LibraryError};
 use crate::store::keys;
@@ -148,33 +149,6 @@ impl Library {
         &self,
         docs: &[(DocId, Vec<Verified>)],
     ) -> Vec<Result<DocOutcome, LibraryError>> {
-        let threads = if docs.len() >= 32 {
-            std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
-        } else {
-            1
-        };
-        if threads == 1 {
-            return docs
-                .iter()
-                .map(|(d, items)| self.apply_doc(d, items))
-                .collect();
-        }
-        let per = docs.len().div_ceil(threads);
-        std::thread::scope(|s| {
-            let handles: Vec<_> = docs
-                .chunks(per)
-                .map(|part| {
-                    s.spawn(move || {
-                        part.iter()
-                            .map(|(d, items)| self.apply_doc(d, items))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().expect("apply worker panicked"))
-                .collect()
-        })
+        map_on_cores(docs.iter().collect(), |(d, items)| self.apply_doc(d, items))
     }
 }

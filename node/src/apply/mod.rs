@@ -9,6 +9,7 @@
 //! checks, and are loaded instead of built change by change.
 
 mod check;
+mod cores;
 mod doc;
 mod handover;
 mod whole;

@@ -7,14 +7,14 @@
 //! the roster or the record's rights refuse) takes the change-by-change
 //! path with the accepted changes.
 
-use std::collections::BTreeMap;
-
 use libp2p::PeerId;
 
 use r2com_protocol::envelope::{DocChunk, VerifiedDoc};
 use r2com_protocol::ids::DocId;
 use r2com_protocol::roster::verify_doc_batch;
 
+use super::check::by_doc;
+use super::cores::{map_on_cores, worker_threads};
 use super::doc::DocOutcome;
 use super::{ApplyReport, Verified};
 use crate::library::{author_index, hash_index, Batch, Library, LibraryError, StoredHistory};
@@ -54,7 +54,7 @@ impl Library {
         if report.refused > 0 || parsed.is_empty() {
             return Ok((report, false));
         }
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        let threads = worker_threads();
         let roster = self.roster();
         let verdict = verify_doc_batch(
             &self.scope(),
@@ -73,23 +73,20 @@ impl Library {
         if report.refused > 0 {
             return Ok((report, false));
         }
-        let mut by_doc: BTreeMap<DocId, Vec<Verified>> = BTreeMap::new();
-        for (sc, v) in v.accepted {
-            by_doc.entry(sc.doc.clone()).or_default().push((sc, v));
-        }
+        let mut grouped = by_doc(v.accepted);
         let mut whole = Vec::new();
         for d in verdict.whole {
             if self.doc_state(&d.doc)?.is_some() {
-                by_doc.entry(d.doc.clone()).or_default().extend(d.changes);
+                grouped.entry(d.doc.clone()).or_default().extend(d.changes);
             } else {
                 whole.push(d);
             }
         }
         report.received = report.duplicates
             + report.not_allowed.len() as u64
-            + by_doc.values().map(|v| v.len() as u64).sum::<u64>()
+            + grouped.values().map(|v| v.len() as u64).sum::<u64>()
             + whole.iter().map(|d| d.changes.len() as u64).sum::<u64>();
-        let docs: Vec<(DocId, Vec<Verified>)> = by_doc.into_iter().collect();
+        let docs: Vec<(DocId, Vec<Verified>)> = grouped.into_iter().collect();
         let n_whole = whole.len();
         let mut batch = Batch::relayed_from(origin);
         let mut missing_deps = self.gather(self.apply_whole(whole), &mut report, &mut batch)?;
@@ -106,36 +103,7 @@ impl Library {
 
     /// Store each loaded document (on all cores when there are many).
     fn apply_whole(&self, docs: Vec<VerifiedDoc>) -> Vec<Result<DocOutcome, LibraryError>> {
-        let threads = if docs.len() >= 32 {
-            std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
-        } else {
-            1
-        };
-        if threads == 1 {
-            return docs.into_iter().map(|d| self.apply_one_whole(d)).collect();
-        }
-        let per = docs.len().div_ceil(threads);
-        let mut parts: Vec<Vec<VerifiedDoc>> = Vec::new();
-        let mut it = docs.into_iter().peekable();
-        while it.peek().is_some() {
-            parts.push(it.by_ref().take(per).collect());
-        }
-        std::thread::scope(|s| {
-            let handles: Vec<_> = parts
-                .into_iter()
-                .map(|part| {
-                    s.spawn(move || {
-                        part.into_iter()
-                            .map(|d| self.apply_one_whole(d))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().expect("apply worker panicked"))
-                .collect()
-        })
+        map_on_cores(docs, |d| self.apply_one_whole(d))
     }
 
     /// The writes for one document new to this node: its state, record,

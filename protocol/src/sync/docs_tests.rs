@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::SystemTime;
 
 use crate::sync::{
-    Applied, Event, InboundId, Input, Outbox, Output, Replica, RoundOutcome, Standing, Summary,
-    SyncMachine,
+    bucket_digests, summary_digest, Applied, Event, InboundId, Input, Outbox, Output, Replica,
+    RoundOutcome, Standing, Summary, SyncMachine,
 };
 use crate::wire::EMPTY_BUCKET;
 
@@ -48,15 +48,6 @@ impl Fake {
     }
 }
 
-fn digest<'a>(hashes: impl Iterator<Item = &'a [u8; 32]>) -> [u8; 32] {
-    use sha2::Digest;
-    let mut d = sha2::Sha256::new();
-    for h in hashes {
-        d.update(h);
-    }
-    d.finalize().into()
-}
-
 impl Replica<u8> for Fake {
     type Error = String;
     fn standing(&mut self, _: &u8) -> Standing {
@@ -68,13 +59,11 @@ impl Replica<u8> for Fake {
     fn summary(&mut self) -> Result<Summary, String> {
         Ok(Summary {
             roster: Vec::new(),
-            digest: digest(self.items.keys()),
+            digest: summary_digest(self.items.keys()),
         })
     }
     fn bucket_digests(&mut self) -> Result<Vec<[u8; 32]>, String> {
-        Ok((0..=255u8)
-            .map(|b| digest(self.items.keys().filter(|h| h[0] == b)))
-            .collect())
+        Ok(bucket_digests(self.items.keys()))
     }
     fn inventory(&mut self, buckets: &[u8]) -> Result<Vec<[u8; 32]>, String> {
         Ok(self
