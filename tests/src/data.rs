@@ -2,7 +2,7 @@
 //! sorted for comparison.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use r2com_node::demo_data;
 use serde_json::Value;
@@ -36,6 +36,24 @@ pub fn sorted_dataset(v: &Value) -> Value {
         out.insert(key.to_owned(), Value::Array(items));
     }
     Value::Object(out)
+}
+
+/// A file of `size` bytes that starts as a PDF and neither repeats nor
+/// compresses (xorshift from `seed`), written as `dir/name`: its path and
+/// its bytes.
+pub fn material(dir: &Path, name: &str, size: usize, seed: u64) -> (PathBuf, Vec<u8>) {
+    let mut data = b"%PDF-1.7\n".to_vec();
+    let mut x = seed | 1;
+    while data.len() < size {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        data.extend_from_slice(&x.to_le_bytes());
+    }
+    data.truncate(size);
+    let path = dir.join(name);
+    std::fs::write(&path, &data).unwrap();
+    (path, data)
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ mod data;
 mod node;
 mod proxy;
 pub use cli::hand_over;
-pub use data::{gen_dataset, sorted_dataset};
+pub use data::{gen_dataset, material, sorted_dataset};
 pub use node::TestNode;
 pub use proxy::{socket_addr, Proxy};
 

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use r2com_tests::{assert_converges, gen_dataset, wait_for, TestNode};
+use r2com_tests::{assert_converges, gen_dataset, material, wait_for, TestNode};
 use serde_json::Value;
 
 const CONVERGE: Duration = Duration::from_secs(90);
@@ -19,22 +19,6 @@ fn founder() -> TestNode {
     a.start();
     a.ok(&["import", gen_dataset(5, 2, 1).to_str().unwrap()]);
     a
-}
-
-/// A file of `size` bytes that starts as a PDF and does not repeat.
-fn material(dir: &Path, name: &str, size: usize, seed: u64) -> (PathBuf, Vec<u8>) {
-    let mut data = b"%PDF-1.7\n".to_vec();
-    let mut x = seed | 1;
-    while data.len() < size {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        data.extend_from_slice(&x.to_le_bytes());
-    }
-    data.truncate(size);
-    let path = dir.join(name);
-    std::fs::write(&path, &data).unwrap();
-    (path, data)
 }
 
 /// `attachment get` into `dir`; the answer and the bytes written.

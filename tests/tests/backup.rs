@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use r2com_tests::{gen_dataset, sorted_dataset, TestNode};
+use r2com_tests::{gen_dataset, material, sorted_dataset, TestNode};
 
 /// A fresh data directory holding only `key` (as on a new machine where
 /// the operator put the node's key back).
@@ -110,22 +110,6 @@ fn a_backup_restores_the_same_node_and_a_damaged_one_is_refused() {
     let stderr = d.fails(&["restore", file.to_str().unwrap()], 3);
     assert!(stderr.contains("own key"), "{stderr}");
     assert_eq!(names(d.data_dir()), before);
-}
-
-/// A file of `size` bytes that starts as a PDF and does not compress.
-fn material(dir: &Path, name: &str, size: usize, seed: u64) -> (PathBuf, Vec<u8>) {
-    let mut data = b"%PDF-1.7\n".to_vec();
-    let mut x = seed | 1;
-    while data.len() < size {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        data.extend_from_slice(&x.to_le_bytes());
-    }
-    data.truncate(size);
-    let path = dir.join(name);
-    std::fs::write(&path, &data).unwrap();
-    (path, data)
 }
 
 /// The backup with one byte of its first file piece changed, and its
