@@ -183,14 +183,21 @@ fn members_without_reachable_addresses_connect_through_a_member_relay() {
         "{stderr}"
     );
     assert!(!out.exists());
-    let st = b.json(&["status"]);
-    let reservations = st["network"]["relay"]["reservations"].as_array().unwrap();
-    assert!(
-        reservations
+    // A reservation is renewed while it lives: wait until the status shows
+    // one accepted, not a snapshot taken during a renewal.
+    let accepted = |st: &serde_json::Value| {
+        st["network"]["relay"]["reservations"]
+            .as_array()
+            .unwrap()
             .iter()
-            .any(|r| r["relay"] == a_id.as_str() && r["accepted"] == true),
-        "{st}"
+            .any(|r| r["relay"] == a_id.as_str() && r["accepted"] == true)
+    };
+    assert!(
+        wait_for(CONVERGE, || accepted(&b.json(&["status"]))),
+        "{}",
+        b.json(&["status"])
     );
+    let st = b.json(&["status"]);
     assert_ne!(st["network"]["reachability"], "public");
     assert_eq!(a.json(&["status"])["network"]["relay"]["serving"], true);
 
