@@ -71,8 +71,13 @@ impl Replica<PeerId> for NodeReplica<'_> {
         true
     }
 
-    fn get_docs(&mut self, buckets: &[u8], max_bytes: usize) -> Result<Vec<Vec<u8>>, LibraryError> {
-        self.0.get_docs(buckets, max_bytes)
+    fn get_docs(
+        &mut self,
+        buckets: &[u8],
+        max_bytes: usize,
+        envelopes: bool,
+    ) -> Result<Vec<Vec<u8>>, LibraryError> {
+        self.0.get_docs(buckets, max_bytes, envelopes)
     }
 
     fn apply_docs(&mut self, peer: &PeerId, chunks: Vec<Vec<u8>>) -> Result<Applied, LibraryError> {

@@ -59,16 +59,22 @@ impl Privileged {
     }
 }
 
+/// Whether a change chunk (uncompressed) to a record of `kind` may be
+/// privileged: keys are plain strings in it, so a change that names none
+/// of the privileged keys is not, without expanding its ops (a long text
+/// edit has thousands).
+pub fn may_be_privileged(kind: RecordKind, raw: &[u8]) -> bool {
+    let names = |k: &str| raw.windows(k.len()).any(|w| w == k.as_bytes());
+    ["type", "deleted", owner_field(kind)]
+        .into_iter()
+        .any(names)
+}
+
 /// The privileged parts of `change` to a record of `kind`.
 pub fn privileged(kind: RecordKind, change: &Change) -> Privileged {
     let owner = owner_field(kind);
     let mut p = Privileged::default();
-    // Keys are plain strings in an (uncompressed) change chunk: a change
-    // that names none of these keys is not privileged, without expanding
-    // its ops (a long text edit has thousands).
-    let raw = change.raw_bytes();
-    let names = |k: &str| raw.windows(k.len()).any(|w| w == k.as_bytes());
-    if !["type", "deleted", owner].into_iter().any(names) {
+    if !may_be_privileged(kind, change.raw_bytes()) {
         return p;
     }
     for op in change.decode().operations {

@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ROOT};
 use r2com_protocol::doc::actor_for;
-use r2com_protocol::envelope::{DocChunk, EnvelopeError, Scope, SignedChange};
+use r2com_protocol::envelope::{DocChanges, DocChunk, EnvelopeError, Scope, SignedChange};
 use r2com_protocol::fuzzing;
 use r2com_protocol::identity::NodeKey;
 use r2com_protocol::ids::DocId;
@@ -125,7 +125,7 @@ fn doc_chunk_of(document: Vec<u8>) -> Vec<u8> {
     DocChunk {
         doc: valid.doc.clone(),
         document,
-        signatures: vec![(hash, valid.signature)],
+        changes: DocChanges::Signatures(vec![(hash, valid.signature)]),
     }
     .encode()
 }
@@ -178,17 +178,22 @@ fn generated() -> Vec<(&'static str, &'static str, Vec<u8>)> {
         let hash = change.hash().0;
         let doc = DocId::parse("practice/p-000001").unwrap();
         let signed = SignedChange::sign(&key, &Scope::UNAFFILIATED, &doc, change);
-        DocChunk {
-            doc,
+        let v1 = DocChunk {
+            doc: doc.clone(),
             document: d.save_nocompress(),
-            signatures: vec![(hash, signed.signature)],
-        }
-        .encode()
+            changes: DocChanges::Signatures(vec![(hash, signed.signature)]),
+        };
+        let v2 = DocChunk {
+            changes: DocChanges::Envelopes(vec![signed.encode()]),
+            ..v1.clone()
+        };
+        (v1.encode(), v2.encode())
     };
     // A null run of 2^60 rows.
     let rows_bomb = [0u8, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10];
     vec![
-        ("doc_chunk", "valid", valid_doc),
+        ("doc_chunk", "valid", valid_doc.0),
+        ("doc_chunk", "valid-envelopes", valid_doc.1),
         (
             "doc_chunk",
             "deflate-bomb-column",

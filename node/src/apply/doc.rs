@@ -27,6 +27,19 @@ pub(super) struct DocOutcome {
     pub(super) not_allowed: Vec<String>,
 }
 
+impl DocOutcome {
+    /// Nothing written: the changes were refused for `why`.
+    pub(super) fn refused(why: String) -> DocOutcome {
+        DocOutcome {
+            batch: Batch::default(),
+            applied: 0,
+            missing_deps: false,
+            refused: Some(why),
+            not_allowed: Vec::new(),
+        }
+    }
+}
+
 impl Library {
     /// Apply verified changes to one document and compute the writes: the
     /// changes, their indexes, the record, its search text, the document
@@ -41,13 +54,7 @@ impl Library {
         items: &[Verified],
     ) -> Result<DocOutcome, LibraryError> {
         let key = doc_id.to_key();
-        let refused = |why: String| DocOutcome {
-            batch: Batch::default(),
-            applied: 0,
-            missing_deps: false,
-            refused: Some(why),
-            not_allowed: Vec::new(),
-        };
+        let refused = DocOutcome::refused;
         let mut d = self.load_doc(doc_id)?.unwrap_or_else(AutoCommit::new);
         let (items, not_allowed) = self.judge_rights(doc_id, &mut d, items);
         if items.is_empty() {

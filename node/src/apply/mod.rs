@@ -16,6 +16,8 @@ mod whole;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod whole_tests;
 
 use libp2p::PeerId;
 

@@ -1,16 +1,18 @@
 //! Applying whole documents received in a clone (`GetDocs`): each chunk is
 //! checked by the protocol's [`verify_doc_batch`] (bounded bytes, the
 //! document's changes exactly the signed ones, every signature, every
-//! author judged by the roster), then a document this node does not hold
-//! is stored as loaded, with its changes' envelopes and indexes as if they
-//! had come one by one. Anything else (a document held already, a change
-//! the roster or the record's rights refuse) takes the change-by-change
-//! path with the accepted changes.
+//! author judged by the roster from the change's header), then a document
+//! this node does not hold is stored as loaded, with its changes'
+//! envelopes as received and their indexes, as if they had come one by
+//! one. Anything else (a document held already, a change the roster or
+//! the record's rights refuse) takes the change-by-change path with the
+//! accepted changes, parsed by automerge then.
 
 use libp2p::PeerId;
 
-use r2com_protocol::envelope::{DocChunk, VerifiedDoc};
+use r2com_protocol::envelope::{DocChange, DocChunk, VerifiedDoc};
 use r2com_protocol::ids::DocId;
+use r2com_protocol::rights;
 use r2com_protocol::roster::verify_doc_batch;
 
 use super::check::by_doc;
@@ -76,11 +78,17 @@ impl Library {
         let mut grouped = by_doc(v.accepted);
         let mut whole = Vec::new();
         for d in verdict.whole {
-            if self.doc_state(&d.doc)?.is_some() {
-                grouped.entry(d.doc.clone()).or_default().extend(d.changes);
-            } else {
+            if self.doc_state(&d.doc)?.is_none() {
                 whole.push(d);
+                continue;
             }
+            match DocChange::all_parsed(&d.changes, &d.doc) {
+                Ok(parsed) => grouped.entry(d.doc.clone()).or_default().extend(parsed),
+                Err(e) => report.refuse(format!("{}: {e}", d.doc)),
+            }
+        }
+        if report.refused > 0 {
+            return Ok((report, false));
         }
         report.received = report.duplicates
             + report.not_allowed.len() as u64
@@ -108,8 +116,9 @@ impl Library {
 
     /// The writes for one document new to this node: its state, record,
     /// snapshot (the bytes received: exactly these changes), and every
-    /// change with its indexes. A change the record's rights refuse sends
-    /// the document down the change-by-change path instead.
+    /// change (its envelope as received) with its indexes. A change the
+    /// record's rights refuse sends the document down the change-by-change
+    /// path instead.
     fn apply_one_whole(&self, vd: VerifiedDoc) -> Result<DocOutcome, LibraryError> {
         let VerifiedDoc {
             doc,
@@ -117,42 +126,49 @@ impl Library {
             bytes,
             changes,
         } = vd;
-        let (ok, _) = self.judge_rights(&doc, &mut document, &changes);
-        if ok.len() != changes.len() {
-            return self.apply_doc(&doc, &changes);
+        if self.may_need_rights(&doc, &changes) {
+            let parsed = match DocChange::all_parsed(&changes, &doc) {
+                Ok(p) => p,
+                Err(e) => return Ok(DocOutcome::refused(format!("{doc}: {e}"))),
+            };
+            let (ok, _) = self.judge_rights(&doc, &mut document, &parsed);
+            if ok.len() != parsed.len() {
+                return self.apply_doc(&doc, &parsed);
+            }
         }
         let key = doc.to_key();
         let mut batch = match self.doc_writes(&doc, &mut document, false)? {
             Ok(w) => Batch::of(w),
-            Err(why) => {
-                return Ok(DocOutcome {
-                    batch: Batch::default(),
-                    applied: 0,
-                    missing_deps: false,
-                    refused: Some(why),
-                    not_allowed: Vec::new(),
-                })
-            }
+            Err(why) => return Ok(DocOutcome::refused(why)),
         };
         batch.write((keys::doc(keys::SNAPSHOT, &key), Some(bytes)));
-        for (sc, v) in &changes {
-            let env = sc.encode();
-            batch.write((keys::change(&key, &v.hash.0), Some(env.clone())));
-            batch.write(author_index(
-                &v.author.to_hex(),
-                &key,
-                v.change.seq(),
-                &v.hash.0,
-            ));
-            batch.write(hash_index(&key, &v.hash.0));
-            batch.change(env);
+        let applied = changes.len() as u64;
+        for c in changes {
+            batch.write(author_index(&c.author.to_hex(), &key, c.seq, &c.hash.0));
+            batch.write(hash_index(&key, &c.hash.0));
+            batch.write((keys::change(&key, &c.hash.0), Some(c.envelope.clone())));
+            batch.change(c.envelope);
         }
         Ok(DocOutcome {
             batch,
-            applied: changes.len() as u64,
+            applied,
             missing_deps: false,
             refused: None,
             not_allowed: Vec::new(),
+        })
+    }
+
+    /// Whether the record's rights must be judged change by change: some
+    /// change is by an author who was never an admin and names a
+    /// privileged field (see `rights::may_be_privileged`). Otherwise every
+    /// change may be applied.
+    fn may_need_rights(&self, doc: &DocId, changes: &[DocChange]) -> bool {
+        let Some(roster) = self.roster() else {
+            return false;
+        };
+        changes.iter().any(|c| {
+            !roster.was_admin(&c.author.to_hex())
+                && rights::may_be_privileged(doc.kind(), c.change_bytes())
         })
     }
 }

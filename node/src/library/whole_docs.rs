@@ -1,8 +1,12 @@
 //! Serving whole documents to a peer that clones (`GetDocs`): each
-//! document's snapshot with the signatures of its stored changes, as a
-//! [`DocChunk`].
+//! document's snapshot with its stored changes, as a [`DocChunk`]: with
+//! their envelopes as stored (version 2, an asker of sync revision 3), or
+//! their signatures only (version 1, an asker of revision 2).
 
-use r2com_protocol::envelope::{check_document, DocChunk, SignedChange};
+use r2com_protocol::envelope::{
+    change_header, check_document, graph_heads, DocChanges, DocChunk, SignedChange,
+    MAX_DOC_CHANGES, MAX_DOC_ENVELOPE_BYTES,
+};
 use r2com_protocol::ids::DocId;
 use r2com_protocol::wire::doc_bucket;
 
@@ -11,10 +15,16 @@ use crate::store::keys;
 
 impl Library {
     /// Encoded document chunks of the documents in `buckets`, until about
-    /// `max_bytes` are collected. A document that cannot travel whole (a
-    /// change waits for a dependency, or it is over the chunk's bounds) is
-    /// left out: the asker's next round fetches its changes.
-    pub fn get_docs(&self, buckets: &[u8], max_bytes: usize) -> Result<Vec<Vec<u8>>, LibraryError> {
+    /// `max_bytes` are collected; with every change's envelope when
+    /// `envelopes`. A document that cannot travel whole (a change waits
+    /// for a dependency, or it is over the chunk's bounds) is left out:
+    /// the asker's next round fetches its changes.
+    pub fn get_docs(
+        &self,
+        buckets: &[u8],
+        max_bytes: usize,
+        envelopes: bool,
+    ) -> Result<Vec<Vec<u8>>, LibraryError> {
         self.settle()?;
         let mut wanted = [false; 256];
         for b in buckets {
@@ -28,7 +38,7 @@ impl Library {
             if !wanted[doc_bucket(&key) as usize] {
                 continue;
             }
-            let Some(chunk) = self.doc_chunk(&key)? else {
+            let Some(chunk) = self.doc_chunk(&key, envelopes)? else {
                 continue;
             };
             size += chunk.len();
@@ -42,7 +52,7 @@ impl Library {
 
     /// One document whole: its snapshot if that is current and
     /// uncompressed, else saved anew from the document.
-    fn doc_chunk(&self, key: &str) -> Result<Option<Vec<u8>>, LibraryError> {
+    fn doc_chunk(&self, key: &str, envelopes: bool) -> Result<Option<Vec<u8>>, LibraryError> {
         let Ok(doc) = DocId::parse(key) else {
             return Ok(None);
         };
@@ -73,23 +83,64 @@ impl Library {
                 saved
             }
         };
-        let mut signatures = Vec::new();
-        for e in self.store.scan_prefix(&keys::changes_of(key)) {
-            let (k, v) = e?;
-            let Ok(hash) = <[u8; 32]>::try_from(&k[k.len().saturating_sub(32)..]) else {
-                continue;
-            };
-            let sc = SignedChange::decode(&v)
-                .map_err(|e| LibraryError::Corrupt(format!("change of {key}: {e}")))?;
-            signatures.push((hash, sc.signature));
-        }
+        let stored = self.store.scan_prefix(&keys::changes_of(key));
+        let changes = if envelopes {
+            let mut all = Vec::new();
+            for e in stored {
+                all.push(e?.1);
+            }
+            if !self.holds_exactly(key, &all, &state.heads)? {
+                return Ok(None);
+            }
+            DocChanges::Envelopes(all)
+        } else {
+            let mut signatures = Vec::new();
+            for e in stored {
+                let (k, v) = e?;
+                let Ok(hash) = <[u8; 32]>::try_from(&k[k.len().saturating_sub(32)..]) else {
+                    continue;
+                };
+                let sc = SignedChange::decode(&v)
+                    .map_err(|e| LibraryError::Corrupt(format!("change of {key}: {e}")))?;
+                signatures.push((hash, sc.signature));
+            }
+            DocChanges::Signatures(signatures)
+        };
         Ok(Some(
             DocChunk {
                 doc,
                 document,
-                signatures,
+                changes,
             }
             .encode(),
         ))
+    }
+
+    /// Whether a document's stored envelopes are exactly the changes of
+    /// its state's `heads` (what the asker checks: none waits for a
+    /// dependency), and within a chunk's bounds.
+    fn holds_exactly(
+        &self,
+        key: &str,
+        envelopes: &[Vec<u8>],
+        heads: &[String],
+    ) -> Result<bool, LibraryError> {
+        let bytes: usize = envelopes.iter().map(Vec::len).sum();
+        if envelopes.len() > MAX_DOC_CHANGES || bytes > MAX_DOC_ENVELOPE_BYTES {
+            return Ok(false);
+        }
+        let mut graph = Vec::with_capacity(envelopes.len());
+        for e in envelopes {
+            let corrupt = |e| LibraryError::Corrupt(format!("change of {key}: {e}"));
+            let sc = SignedChange::decode(e).map_err(corrupt)?;
+            let h = change_header(&sc.change).map_err(corrupt)?;
+            graph.push((h.hash, h.deps));
+        }
+        let Some(graph_heads) = graph_heads(graph.iter().map(|(h, d)| (h, d.as_slice()))) else {
+            return Ok(false);
+        };
+        let mut graph_heads: Vec<String> = graph_heads.iter().map(|h| hex::encode(h.0)).collect();
+        graph_heads.sort();
+        Ok(graph_heads == heads)
     }
 }

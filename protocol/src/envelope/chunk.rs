@@ -4,7 +4,8 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use automerge::Change;
+use automerge::{Change, ChangeHash};
+use sha2::{Digest, Sha256};
 
 use super::{EnvelopeError, MAX_CHANGE_LEN};
 
@@ -36,6 +37,65 @@ pub fn parse_change(bytes: &[u8]) -> Result<Change, EnvelopeError> {
     }
 }
 
+/// What a change chunk's header says, with the chunk's hash: what the
+/// roster judges a change by, read without automerge's parser.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangeHeader {
+    /// SHA-256 of the chunk type, length and data, as automerge computes it.
+    pub hash: ChangeHash,
+    /// The actor id (an author's public key, if well-formed).
+    pub actor: Vec<u8>,
+    pub seq: u64,
+    pub deps: Vec<ChangeHash>,
+}
+
+/// Read an uncompressed change chunk's header and compute its hash,
+/// without automerge: the checks [`parse_change`] makes before automerge
+/// sees the bytes (size, chunk type, every string fits its column), plus
+/// those automerge's parser would make of the frame: exactly one chunk
+/// (its length as automerge writes it, nothing after it) whose checksum
+/// is the start of its hash. A clone uses this for changes a loaded
+/// document already proved well-formed ([`super::DocChunk::verify`]).
+pub fn change_header(bytes: &[u8]) -> Result<ChangeHeader, EnvelopeError> {
+    if bytes.len() > MAX_CHANGE_LEN {
+        return Err(EnvelopeError::Malformed("change chunk too large"));
+    }
+    if bytes.len() < 10 || bytes[..4] != AUTOMERGE_MAGIC || bytes[8] != CHUNK_TYPE_CHANGE {
+        return Err(EnvelopeError::NotAChange);
+    }
+    let bad = |why: &str| EnvelopeError::Parse(why.into());
+    let mut r = &bytes[9..];
+    let len = leb128::read::unsigned(&mut r).map_err(|_| bad("no chunk length"))?;
+    if len != r.len() as u64 {
+        return Err(bad("the chunk length is not the chunk's"));
+    }
+    // automerge hashes the length as it writes it: a padded length would
+    // give these bytes a hash of other bytes.
+    let mut framed = vec![CHUNK_TYPE_CHANGE];
+    leb128::write::unsigned(&mut framed, len).expect("writing to a Vec");
+    if framed[1..] != bytes[9..bytes.len() - r.len()] {
+        return Err(bad(
+            "the chunk length is not written as automerge writes it",
+        ));
+    }
+    let hash: [u8; 32] = Sha256::new()
+        .chain_update(&framed)
+        .chain_update(r)
+        .finalize()
+        .into();
+    if hash[..4] != bytes[4..8] {
+        return Err(bad("chunk checksum does not match"));
+    }
+    match walk_change(bytes) {
+        Some((header, true)) => Ok(ChangeHeader {
+            hash: ChangeHash(hash),
+            ..header
+        }),
+        Some((_, false)) => Err(bad("a string runs past the end of its column")),
+        None => Err(bad("the change header does not parse")),
+    }
+}
+
 /// automerge 0.12 reads a string of a change's op columns (keys, mark
 /// names) by allocating the length its prefix claims, up to 1e9 bytes,
 /// *before* it checks that the column holds that many bytes: a 200-byte
@@ -47,6 +107,13 @@ pub fn parse_change(bytes: &[u8]) -> Result<Change, EnvelopeError> {
 /// whose header this walk cannot follow is refused as well: automerge would
 /// refuse it too, or it uses encodings automerge's writer never produces.
 pub(super) fn strings_fit_their_columns(chunk: &[u8]) -> bool {
+    matches!(walk_change(chunk), Some((_, true)))
+}
+
+/// Walk a change chunk's header and columns: the header (hash left zero)
+/// and whether every string fits its column; `None` if the walk cannot
+/// follow it.
+fn walk_change(chunk: &[u8]) -> Option<(ChangeHeader, bool)> {
     fn uleb(r: &mut &[u8]) -> Option<u64> {
         leb128::read::unsigned(r).ok()
     }
@@ -85,38 +152,42 @@ pub(super) fn strings_fit_their_columns(chunk: &[u8]) -> bool {
         }
         true
     }
-    let walk = || -> Option<bool> {
-        // magic, checksum, chunk type; then the chunk length and its data.
-        let mut r = &chunk[9..];
-        let len = uleb(&mut r)?;
-        let r = &mut take(&mut r, len)?;
-        // Every loop below takes at least one byte per round or stops.
-        for _ in 0..uleb(r)? {
-            take(r, 32)?; // dependency hashes
-        }
-        let actor = uleb(r)?;
+    // magic, checksum, chunk type; then the chunk length and its data.
+    let mut r = chunk.get(9..)?;
+    let len = uleb(&mut r)?;
+    let r = &mut take(&mut r, len)?;
+    // Every loop below takes at least one byte per round or stops.
+    let mut deps = Vec::new();
+    for _ in 0..uleb(r)? {
+        deps.push(ChangeHash(take(r, 32)?.try_into().ok()?));
+    }
+    let actor_len = uleb(r)?;
+    let actor = take(r, actor_len)?.to_vec();
+    let seq = uleb(r)?;
+    uleb(r)?; // start op
+    leb128::read::signed(r).ok()?; // time
+    let message = uleb(r)?;
+    take(r, message)?;
+    for _ in 0..uleb(r)? {
+        let actor = uleb(r)?; // other actors
         take(r, actor)?;
-        uleb(r)?; // seq
-        uleb(r)?; // start op
-        leb128::read::signed(r).ok()?; // time
-        let message = uleb(r)?;
-        take(r, message)?;
-        for _ in 0..uleb(r)? {
-            let actor = uleb(r)?; // other actors
-            take(r, actor)?;
-        }
-        let mut columns = Vec::new();
-        for _ in 0..uleb(r)? {
-            columns.push((uleb(r)?, uleb(r)?)); // (spec, length)
-        }
-        // The columns' data follow one another in their listed order.
-        for (spec, len) in columns {
-            let data = take(r, len)?;
-            if spec & 0b111 == 5 && !column_fits(data) {
-                return Some(false);
-            }
-        }
-        Some(true)
+    }
+    let mut columns = Vec::new();
+    for _ in 0..uleb(r)? {
+        columns.push((uleb(r)?, uleb(r)?)); // (spec, length)
+    }
+    let header = ChangeHeader {
+        hash: ChangeHash([0; 32]),
+        actor,
+        seq,
+        deps,
     };
-    walk().unwrap_or(false)
+    // The columns' data follow one another in their listed order.
+    for (spec, len) in columns {
+        let data = take(r, len)?;
+        if spec & 0b111 == 5 && !column_fits(data) {
+            return Some((header, false));
+        }
+    }
+    Some((header, true))
 }

@@ -1,37 +1,57 @@
 //! A record's whole document as it travels in a clone ([`DocChunk`]): the
-//! saved, uncompressed document and the signature of every change in it.
-//! Loading a saved document costs automerge a fraction of applying its
-//! changes one by one, and the signatures still cover every change:
-//! [`DocChunk::verify`] checks the bytes before automerge loads them
-//! ([`check_document`]), then that the document's changes are exactly the
-//! signed ones and every signature verifies, and hands out the changes as
-//! signed envelopes, as if they had come one by one.
+//! saved, uncompressed document and its changes' signatures. Loading a
+//! saved document costs automerge a fraction of applying its changes one
+//! by one, and the signatures still cover every change.
+//!
+//! Two versions. Version 2 (sync revision 3) carries every change's
+//! signed envelope as the sender stores it: [`DocChunk::verify`] checks
+//! each change's bytes and reads its header without automerge (hash from
+//! the bytes, [`change_header`]), verifies each signature, proves that the
+//! document holds exactly these changes from the change graph
+//! ([`graph_heads`]), and only then loads the document (bounded by
+//! [`check_document`] first). The envelopes are kept as received. Version
+//! 1 (revision 2, older peers) carries (hash, signature) pairs: the
+//! changes are taken from the loaded document (automerge rebuilds their
+//! bytes, which costs about as much as loading) and must be exactly the
+//! signed ones.
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use automerge::AutoCommit;
 
+use super::chunk::change_header;
+use super::doc_change::{graph_heads, DocChange};
 use super::document::{check_document, MAX_DOC_LEN};
-use super::{signing_message, EnvelopeError, Reader, Scope, SignedChange, VerifiedChange};
+use super::{signing_message, EnvelopeError, Reader, Scope, SignedChange, MAX_ENVELOPE_LEN};
 use crate::identity::{PublicKey, Signature, SIGNATURE_LEN};
 use crate::ids::DocId;
 
 /// Most changes (signatures) one document chunk may carry.
 pub const MAX_DOC_CHANGES: usize = 65_536;
+/// Most bytes of envelopes one document chunk may carry (version 2); a
+/// document with more travels change by change.
+pub const MAX_DOC_ENVELOPE_BYTES: usize = 16 * 1024 * 1024;
 /// Largest encoded document chunk.
-pub const MAX_DOC_CHUNK_LEN: usize = MAX_DOC_LEN + MAX_DOC_CHANGES * (32 + SIGNATURE_LEN) + 512;
-/// Document chunk encoding version.
-const DOC_CHUNK_VERSION: u8 = 1;
+pub const MAX_DOC_CHUNK_LEN: usize =
+    MAX_DOC_LEN + MAX_DOC_ENVELOPE_BYTES + MAX_DOC_CHANGES * (32 + SIGNATURE_LEN) + 512;
 
-/// A document with the signatures of its changes.
+/// A document with its changes' signatures.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DocChunk {
     pub doc: DocId,
     /// The saved document (`save_nocompress`).
     pub document: Vec<u8>,
-    /// (change hash, its author's signature), one per change.
-    pub signatures: Vec<([u8; 32], Signature)>,
+    pub changes: DocChanges,
+}
+
+/// How a document chunk carries its changes' signatures.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DocChanges {
+    /// Version 1: (change hash, its author's signature), one per change.
+    Signatures(Vec<([u8; 32], Signature)>),
+    /// Version 2: every change's encoded [`SignedChange`].
+    Envelopes(Vec<Vec<u8>>),
 }
 
 /// A document chunk whose bytes, changes and signatures were all checked.
@@ -42,24 +62,39 @@ pub struct VerifiedDoc {
     pub document: AutoCommit,
     /// Its bytes (a snapshot of exactly these changes).
     pub bytes: Vec<u8>,
-    /// Every change in it, as an envelope and what verifying it found.
-    pub changes: Vec<(SignedChange, VerifiedChange)>,
+    /// Every change in it.
+    pub changes: Vec<DocChange>,
 }
 
 impl DocChunk {
-    /// `version u8 | doc-key len u8 | doc key | count u32 BE |
-    /// count x (hash 32 | signature 64) | document len u32 BE | document`.
+    /// `version u8 | doc-key len u8 | doc key | count u32 BE | count x item
+    /// | document len u32 BE | document`, where an item is `hash 32 |
+    /// signature 64` (version 1) or `envelope len u32 BE | envelope`
+    /// (version 2).
     pub fn encode(&self) -> Vec<u8> {
         let key = self.doc.to_key();
-        let sigs = self.signatures.len() * (32 + SIGNATURE_LEN);
-        let mut out = Vec::with_capacity(10 + key.len() + sigs + self.document.len());
-        out.push(DOC_CHUNK_VERSION);
+        let (version, count, items) = match &self.changes {
+            DocChanges::Signatures(s) => (1, s.len(), s.len() * (32 + SIGNATURE_LEN)),
+            DocChanges::Envelopes(e) => (2, e.len(), e.iter().map(|e| 4 + e.len()).sum()),
+        };
+        let mut out = Vec::with_capacity(10 + key.len() + items + self.document.len());
+        out.push(version);
         out.push(key.len() as u8);
         out.extend_from_slice(key.as_bytes());
-        out.extend_from_slice(&(self.signatures.len() as u32).to_be_bytes());
-        for (hash, sig) in &self.signatures {
-            out.extend_from_slice(hash);
-            out.extend_from_slice(&sig.0);
+        out.extend_from_slice(&(count as u32).to_be_bytes());
+        match &self.changes {
+            DocChanges::Signatures(sigs) => {
+                for (hash, sig) in sigs {
+                    out.extend_from_slice(hash);
+                    out.extend_from_slice(&sig.0);
+                }
+            }
+            DocChanges::Envelopes(envelopes) => {
+                for e in envelopes {
+                    out.extend_from_slice(&(e.len() as u32).to_be_bytes());
+                    out.extend_from_slice(e);
+                }
+            }
         }
         out.extend_from_slice(&(self.document.len() as u32).to_be_bytes());
         out.extend_from_slice(&self.document);
@@ -73,7 +108,7 @@ impl DocChunk {
         }
         let mut r = Reader(bytes);
         let version = r.u8()?;
-        if version != DOC_CHUNK_VERSION {
+        if version != 1 && version != 2 {
             return Err(EnvelopeError::Version(version));
         }
         let key_len = r.u8()? as usize;
@@ -84,12 +119,27 @@ impl DocChunk {
         if count > MAX_DOC_CHANGES {
             return Err(EnvelopeError::Malformed("too many signatures"));
         }
-        let mut signatures = Vec::with_capacity(count.min(r.0.len() / (32 + SIGNATURE_LEN)));
-        for _ in 0..count {
-            let hash: [u8; 32] = r.take(32)?.try_into().expect("32 bytes");
-            let sig = Signature(r.take(SIGNATURE_LEN)?.try_into().expect("64 bytes"));
-            signatures.push((hash, sig));
-        }
+        let changes = if version == 1 {
+            let mut sigs = Vec::with_capacity(count.min(r.0.len() / (32 + SIGNATURE_LEN)));
+            for _ in 0..count {
+                let hash: [u8; 32] = r.take(32)?.try_into().expect("32 bytes");
+                let sig = Signature(r.take(SIGNATURE_LEN)?.try_into().expect("64 bytes"));
+                sigs.push((hash, sig));
+            }
+            DocChanges::Signatures(sigs)
+        } else {
+            let mut envelopes = Vec::with_capacity(count.min(r.0.len() / 4));
+            let mut total = 0;
+            for _ in 0..count {
+                let len = r.u32()? as usize;
+                total += len;
+                if len > MAX_ENVELOPE_LEN || total > MAX_DOC_ENVELOPE_BYTES {
+                    return Err(EnvelopeError::Malformed("envelopes too large"));
+                }
+                envelopes.push(r.take(len)?.to_vec());
+            }
+            DocChanges::Envelopes(envelopes)
+        };
         let len = r.u32()? as usize;
         if len > MAX_DOC_LEN {
             return Err(EnvelopeError::Malformed("document too large"));
@@ -101,56 +151,128 @@ impl DocChunk {
         Ok(DocChunk {
             doc,
             document,
-            signatures,
+            changes,
         })
     }
 
-    /// Check everything: the bytes (before automerge sees them), the load,
-    /// that the document's changes are exactly the signed ones, and every
-    /// signature (by the change's author, for this document and scope).
+    /// Check everything: the bytes (before automerge sees them), that the
+    /// document's changes are exactly the signed ones, and every signature
+    /// (by the change's author, for this document and scope).
     pub fn verify(self, scope: &Scope) -> Result<VerifiedDoc, EnvelopeError> {
         check_document(&self.document)?;
-        let contained = |what: &str| EnvelopeError::Parse(format!("automerge panicked {what}"));
-        let mut d = match catch_unwind(AssertUnwindSafe(|| AutoCommit::load(&self.document))) {
-            Ok(Ok(d)) => d,
-            Ok(Err(e)) => return Err(EnvelopeError::Parse(e.to_string())),
-            Err(_) => return Err(contained("loading the document")),
-        };
-        let changes = catch_unwind(AssertUnwindSafe(|| d.get_changes(&[])))
-            .map_err(|_| contained("listing the changes"))?;
-        if changes.is_empty() || changes.len() != self.signatures.len() {
+        match self.changes {
+            DocChanges::Envelopes(envelopes) => {
+                verify_envelopes(self.doc, self.document, envelopes, scope)
+            }
+            DocChanges::Signatures(sigs) => verify_signatures(self.doc, self.document, sigs, scope),
+        }
+    }
+}
+
+/// Load a checked document, a panic in automerge contained.
+fn load(document: &[u8]) -> Result<AutoCommit, EnvelopeError> {
+    match catch_unwind(AssertUnwindSafe(|| AutoCommit::load(document))) {
+        Ok(Ok(d)) => Ok(d),
+        Ok(Err(e)) => Err(EnvelopeError::Parse(e.to_string())),
+        Err(_) => Err(EnvelopeError::Parse(
+            "automerge panicked loading the document".into(),
+        )),
+    }
+}
+
+/// Version 2: every envelope of this document, its change's bytes checked
+/// and its signature verified; the change graph whole and its heads the
+/// document's (see [`graph_heads`]); then the document loaded (automerge
+/// recomputes its change hashes and checks its heads).
+fn verify_envelopes(
+    doc: DocId,
+    document: Vec<u8>,
+    envelopes: Vec<Vec<u8>>,
+    scope: &Scope,
+) -> Result<VerifiedDoc, EnvelopeError> {
+    if envelopes.is_empty() {
+        return Err(EnvelopeError::ChangesMismatch);
+    }
+    let mut changes = Vec::with_capacity(envelopes.len());
+    for envelope in envelopes {
+        let signed = SignedChange::decode(&envelope)?;
+        if signed.doc != doc {
             return Err(EnvelopeError::ChangesMismatch);
         }
-        let mut sigs: HashMap<[u8; 32], Signature> = self.signatures.into_iter().collect();
-        let mut out = Vec::with_capacity(changes.len());
-        for change in changes {
-            let hash = change.hash();
-            // A change not signed, or a hash listed twice: not exactly the
-            // signed changes.
-            let signature = sigs.remove(&hash.0).ok_or(EnvelopeError::ChangesMismatch)?;
-            let author = PublicKey::from_bytes(change.actor_id().to_bytes())
-                .map_err(EnvelopeError::Author)?;
-            author
-                .verify(&signing_message(scope, &self.doc, &hash), &signature)
-                .map_err(|_| EnvelopeError::BadSignature)?;
-            let signed = SignedChange {
-                doc: self.doc.clone(),
-                change: change.raw_bytes().to_vec(),
-                signature,
-            };
-            let verified = VerifiedChange {
-                doc: self.doc.clone(),
-                author,
-                hash,
-                change,
-            };
-            out.push((signed, verified));
-        }
-        Ok(VerifiedDoc {
-            doc: self.doc,
-            document: d,
-            bytes: self.document,
-            changes: out,
-        })
+        let header = change_header(&signed.change)?;
+        let author = PublicKey::from_bytes(&header.actor).map_err(EnvelopeError::Author)?;
+        author
+            .verify(
+                &signing_message(scope, &doc, &header.hash),
+                &signed.signature,
+            )
+            .map_err(|_| EnvelopeError::BadSignature)?;
+        changes.push(DocChange {
+            envelope,
+            author,
+            hash: header.hash,
+            seq: header.seq,
+            deps: header.deps,
+        });
     }
+    let heads = graph_heads(changes.iter().map(|c| (&c.hash, c.deps.as_slice())))
+        .ok_or(EnvelopeError::ChangesMismatch)?;
+    let mut d = load(&document)?;
+    if d.get_heads() != heads {
+        return Err(EnvelopeError::ChangesMismatch);
+    }
+    Ok(VerifiedDoc {
+        doc,
+        document: d,
+        bytes: document,
+        changes,
+    })
+}
+
+/// Version 1: the changes taken from the loaded document must be exactly
+/// the signed ones.
+fn verify_signatures(
+    doc: DocId,
+    document: Vec<u8>,
+    signatures: Vec<([u8; 32], Signature)>,
+    scope: &Scope,
+) -> Result<VerifiedDoc, EnvelopeError> {
+    let mut d = load(&document)?;
+    let changes = catch_unwind(AssertUnwindSafe(|| d.get_changes(&[])))
+        .map_err(|_| EnvelopeError::Parse("automerge panicked listing the changes".into()))?;
+    if changes.is_empty() || changes.len() != signatures.len() {
+        return Err(EnvelopeError::ChangesMismatch);
+    }
+    let mut sigs: HashMap<[u8; 32], Signature> = signatures.into_iter().collect();
+    let mut out = Vec::with_capacity(changes.len());
+    for change in changes {
+        let hash = change.hash();
+        // A change not signed, or a hash listed twice: not exactly the
+        // signed changes.
+        let signature = sigs.remove(&hash.0).ok_or(EnvelopeError::ChangesMismatch)?;
+        let author =
+            PublicKey::from_bytes(change.actor_id().to_bytes()).map_err(EnvelopeError::Author)?;
+        author
+            .verify(&signing_message(scope, &doc, &hash), &signature)
+            .map_err(|_| EnvelopeError::BadSignature)?;
+        let envelope = SignedChange {
+            doc: doc.clone(),
+            change: change.raw_bytes().to_vec(),
+            signature,
+        }
+        .encode();
+        out.push(DocChange {
+            envelope,
+            author,
+            hash,
+            seq: change.seq(),
+            deps: change.deps().to_vec(),
+        });
+    }
+    Ok(VerifiedDoc {
+        doc,
+        document: d,
+        bytes: document,
+        changes: out,
+    })
 }

@@ -1,4 +1,5 @@
-//! Tests of whole-document chunks: their bounds and checks.
+//! Tests of whole-document chunks: their bounds and checks, and version 1
+//! (signatures only; `doc_v2_tests` has version 2).
 
 use automerge::transaction::Transactable;
 use automerge::AutoCommit;
@@ -20,9 +21,17 @@ fn chunk_of(key: &NodeKey) -> (AutoCommit, SignedChange, DocChunk) {
     let chunk = DocChunk {
         doc: p.doc_id(),
         document: d.save_nocompress(),
-        signatures: vec![(hash, signed.signature)],
+        changes: DocChanges::Signatures(vec![(hash, signed.signature)]),
     };
     (d, signed, chunk)
+}
+
+/// A version 1 chunk's signatures.
+fn sigs(c: &mut DocChunk) -> &mut Vec<([u8; 32], Signature)> {
+    match &mut c.changes {
+        DocChanges::Signatures(s) => s,
+        DocChanges::Envelopes(_) => panic!("a version 1 chunk"),
+    }
 }
 
 #[test]
@@ -35,9 +44,11 @@ fn a_document_chunk_round_trips_and_gives_back_the_signed_envelopes() {
     assert_eq!(v.changes.len(), 1);
     // The envelope rebuilt from the document is byte for byte the one
     // its author signed, and verifies on its own.
-    assert_eq!(v.changes[0].0, signed);
-    assert!(v.changes[0].0.verify(&SCOPE).is_ok());
-    assert_eq!(v.changes[0].1.author, key.public());
+    assert_eq!(v.changes[0].envelope, signed.encode());
+    assert_eq!(v.changes[0].change_bytes(), signed.change);
+    assert!(signed.verify(&SCOPE).is_ok());
+    assert_eq!(v.changes[0].author, key.public());
+    assert_eq!(v.changes[0].parsed().unwrap().0, signed);
     let mut loaded = v.document;
     assert_eq!(loaded.get_heads(), d.get_heads());
     assert_eq!(v.bytes, chunk.document);
@@ -57,7 +68,8 @@ fn oversized_and_truncated_chunks_are_refused_before_automerge() {
     assert!(DocChunk::decode(&trailing).is_err());
     // A signature count beyond the limit.
     let mut many = chunk.clone();
-    many.signatures = vec![([0; 32], chunk.signatures[0].1); MAX_DOC_CHANGES + 1];
+    let sig = sigs(&mut many)[0].1;
+    *sigs(&mut many) = vec![([0; 32], sig); MAX_DOC_CHANGES + 1];
     assert_eq!(
         DocChunk::decode(&many.encode()),
         Err(EnvelopeError::Malformed("too many signatures"))
@@ -136,21 +148,22 @@ fn a_document_whose_changes_are_not_exactly_the_signed_ones_is_refused() {
     let (mut d, _, chunk) = chunk_of(&key);
     // No signature for the change.
     let mut none = chunk.clone();
-    none.signatures.clear();
+    sigs(&mut none).clear();
     assert_eq!(
         none.verify(&SCOPE).unwrap_err(),
         EnvelopeError::ChangesMismatch
     );
     // A signature for a hash that is not in the document.
     let mut other = chunk.clone();
-    other.signatures[0].0 = [9; 32];
+    sigs(&mut other)[0].0 = [9; 32];
     assert_eq!(
         other.verify(&SCOPE).unwrap_err(),
         EnvelopeError::ChangesMismatch
     );
     // One signature too many.
     let mut extra = chunk.clone();
-    extra.signatures.push(([9; 32], chunk.signatures[0].1));
+    let sig = sigs(&mut extra)[0].1;
+    sigs(&mut extra).push(([9; 32], sig));
     assert_eq!(
         extra.verify(&SCOPE).unwrap_err(),
         EnvelopeError::ChangesMismatch
@@ -166,7 +179,7 @@ fn a_document_whose_changes_are_not_exactly_the_signed_ones_is_refused() {
     );
     // A signature by another key, or for another consortium.
     let mut forged = chunk.clone();
-    forged.signatures[0].1 = NodeKey::from_seed([2; 32]).sign(b"something else");
+    sigs(&mut forged)[0].1 = NodeKey::from_seed([2; 32]).sign(b"something else");
     assert_eq!(
         forged.verify(&SCOPE).unwrap_err(),
         EnvelopeError::BadSignature

@@ -18,9 +18,12 @@
 //! in a clone as [`DocChunk`]s (`doc_chunk`).
 
 mod chunk;
+mod doc_change;
 mod doc_chunk;
 #[cfg(test)]
 mod doc_tests;
+#[cfg(test)]
+mod doc_v2_tests;
 mod document;
 #[cfg(test)]
 mod tests;
@@ -30,8 +33,11 @@ use automerge::{Change, ChangeHash};
 use crate::identity::{KeyError, NodeKey, PublicKey, Signature, SIGNATURE_LEN};
 use crate::ids::{DocId, DocIdError};
 
-pub use chunk::parse_change;
-pub use doc_chunk::{DocChunk, VerifiedDoc, MAX_DOC_CHANGES, MAX_DOC_CHUNK_LEN};
+pub use chunk::{change_header, parse_change, ChangeHeader};
+pub use doc_change::{graph_heads, DocChange};
+pub use doc_chunk::{
+    DocChanges, DocChunk, VerifiedDoc, MAX_DOC_CHANGES, MAX_DOC_CHUNK_LEN, MAX_DOC_ENVELOPE_BYTES,
+};
 pub use document::{check_document, MAX_DOC_LEN, MAX_DOC_ROWS};
 
 /// Domain-separation prefix of every change signature.

@@ -6,14 +6,15 @@ use std::collections::{HashMap, HashSet};
 
 use super::frontier::{ChangeGraph, ChangeNode, FrontierCache};
 use super::state::Roster;
-use crate::envelope::{DocChunk, Scope, SignedChange, VerifiedChange, VerifiedDoc};
+use crate::envelope::{DocChange, DocChunk, Scope, SignedChange, VerifiedChange, VerifiedDoc};
+use crate::identity::PublicKey;
 
 /// What a batch of changes holds.
-#[derive(Debug, Default)]
-pub struct BatchVerdict {
+#[derive(Debug)]
+pub struct BatchVerdict<T = (SignedChange, VerifiedChange)> {
     /// Changes to apply: new, verified, by an author who may write; in
     /// the batch's order.
-    pub accepted: Vec<(SignedChange, VerifiedChange)>,
+    pub accepted: Vec<T>,
     /// Malformed or forged envelopes, or for another consortium: the
     /// sender sent invalid data.
     pub invalid: Vec<String>,
@@ -23,6 +24,57 @@ pub struct BatchVerdict {
     pub not_allowed: Vec<String>,
     /// Changes held already, or repeated in the batch.
     pub duplicates: u64,
+}
+
+impl<T> Default for BatchVerdict<T> {
+    fn default() -> Self {
+        BatchVerdict {
+            accepted: Vec::new(),
+            invalid: Vec::new(),
+            not_allowed: Vec::new(),
+            duplicates: 0,
+        }
+    }
+}
+
+/// What the roster judges a change by (from its header).
+struct Facts<'a> {
+    key: String,
+    author: &'a PublicKey,
+    hash: [u8; 32],
+    seq: u64,
+    deps: Vec<[u8; 32]>,
+}
+
+/// A change the roster can judge.
+trait Judged {
+    fn facts(&self) -> Facts<'_>;
+}
+
+impl Judged for (SignedChange, VerifiedChange) {
+    fn facts(&self) -> Facts<'_> {
+        let v = &self.1;
+        Facts {
+            key: self.0.doc.to_key(),
+            author: &v.author,
+            hash: v.hash.0,
+            seq: v.change.seq(),
+            deps: v.change.deps().iter().map(|h| h.0).collect(),
+        }
+    }
+}
+
+impl Judged for (String, DocChange) {
+    fn facts(&self) -> Facts<'_> {
+        let c = &self.1;
+        Facts {
+            key: self.0.clone(),
+            author: &c.author,
+            hash: c.hash.0,
+            seq: c.seq,
+            deps: c.deps.iter().map(|h| h.0).collect(),
+        }
+    }
 }
 
 /// The held changes plus the batch's own.
@@ -51,8 +103,10 @@ pub fn verify_batch(
     threads: usize,
 ) -> BatchVerdict {
     let checked = par_map(envelopes, threads, |sc: SignedChange| {
-        let v = sc.verify(scope);
-        (sc, v)
+        match sc.verify(scope) {
+            Ok(v) => Ok((sc, v)),
+            Err(e) => Err(format!("{}: {e}", sc.doc.to_key())),
+        }
     });
     judge(roster, checked, held)
 }
@@ -70,8 +124,8 @@ pub struct DocBatchVerdict {
 }
 
 /// Verify document chunks for `scope` (on up to `threads` threads) and
-/// judge every change in them as [`verify_batch`] does. A chunk that does
-/// not verify is invalid as a whole.
+/// judge every change in them as [`verify_batch`] does, from the changes'
+/// headers. A chunk that does not verify is invalid as a whole.
 pub fn verify_doc_batch(
     scope: &Scope,
     roster: Option<&Roster>,
@@ -90,18 +144,25 @@ pub fn verify_doc_batch(
         match v {
             Err(e) => invalid.push(e),
             Ok(mut d) => {
+                let key = d.doc.to_key();
                 let mine = std::mem::take(&mut d.changes);
                 docs.push((d, mine.len()));
-                checked.extend(mine.into_iter().map(|(sc, v)| (sc, Ok(v))));
+                checked.extend(mine.into_iter().map(|c| Ok((key.clone(), c))));
             }
         }
     }
-    let mut changes = judge(roster, checked, held);
+    let judged = judge(roster, checked, held);
+    let mut changes = BatchVerdict {
+        accepted: Vec::new(),
+        invalid: judged.invalid,
+        not_allowed: judged.not_allowed,
+        duplicates: judged.duplicates,
+    };
     changes.invalid.extend(invalid);
     // A document is applied whole when all of its changes were accepted.
-    let mut accepted: HashMap<String, Vec<(SignedChange, VerifiedChange)>> = HashMap::new();
-    for (sc, v) in std::mem::take(&mut changes.accepted) {
-        accepted.entry(sc.doc.to_key()).or_default().push((sc, v));
+    let mut accepted: HashMap<String, Vec<DocChange>> = HashMap::new();
+    for (key, c) in judged.accepted {
+        accepted.entry(key).or_default().push(c);
     }
     let mut whole = Vec::new();
     for (mut d, all) in docs {
@@ -111,8 +172,13 @@ pub fn verify_doc_batch(
         if mine.len() == all {
             d.changes = mine;
             whole.push(d);
-        } else {
-            changes.accepted.extend(mine);
+            continue;
+        }
+        // The rest of the document's changes go change by change: parsed
+        // by automerge now.
+        match DocChange::all_parsed(&mine, &d.doc) {
+            Ok(parsed) => changes.accepted.extend(parsed),
+            Err(e) => changes.invalid.push(format!("{}: {e}", d.doc)),
         }
     }
     DocBatchVerdict { whole, changes }
@@ -120,27 +186,33 @@ pub fn verify_doc_batch(
 
 /// Judge verified changes: invalid ones, duplicates, and the roster's
 /// verdict on each author.
-fn judge(roster: Option<&Roster>, checked: Vec<Checked>, held: &dyn ChangeGraph) -> BatchVerdict {
+fn judge<T: Judged>(
+    roster: Option<&Roster>,
+    checked: Vec<Result<T, String>>,
+    held: &dyn ChangeGraph,
+) -> BatchVerdict<T> {
     let mut out = BatchVerdict::default();
     let mut fresh = Vec::with_capacity(checked.len());
     let mut in_batch = HashSet::new();
-    for (sc, v) in checked {
-        let key = sc.doc.to_key();
-        match v {
-            Err(e) => out.invalid.push(format!("{key}: {e}")),
-            Ok(v) => {
-                if !in_batch.insert(v.hash.0) || held.change(&key, &v.hash.0).is_some() {
+    for c in checked {
+        match c {
+            Err(e) => out.invalid.push(e),
+            Ok(c) => {
+                let f = c.facts();
+                if !in_batch.insert(f.hash) || held.change(&f.key, &f.hash).is_some() {
                     out.duplicates += 1;
                 } else {
-                    fresh.push((sc, v));
+                    fresh.push(c);
                 }
             }
         }
     }
     let Some(roster) = roster else {
-        for (sc, _) in fresh {
-            out.not_allowed
-                .push(format!("{}: this node is not in a consortium", sc.doc));
+        for c in fresh {
+            out.not_allowed.push(format!(
+                "{}: this node is not in a consortium",
+                c.facts().key
+            ));
         }
         return out;
     };
@@ -148,42 +220,33 @@ fn judge(roster: Option<&Roster>, checked: Vec<Checked>, held: &dyn ChangeGraph)
         held,
         batch: fresh
             .iter()
-            .map(|(sc, v)| {
+            .map(|c| {
+                let f = c.facts();
                 let node = ChangeNode {
-                    author: v.author.to_bytes(),
-                    deps: v.change.deps().iter().map(|h| h.0).collect(),
+                    author: f.author.to_bytes(),
+                    deps: f.deps,
                 };
-                ((sc.doc.to_key(), v.hash.0), node)
+                ((f.key, f.hash), node)
             })
             .collect(),
     };
     let mut cache = FrontierCache::default();
-    for (sc, v) in fresh {
-        let key = sc.doc.to_key();
-        let deps: Vec<[u8; 32]> = v.change.deps().iter().map(|h| h.0).collect();
-        if let Err(e) = roster.check_not_erased(&key, &v.hash.0, &deps) {
-            out.not_allowed.push(format!("{key} {}: {e}", v.hash));
+    for c in fresh {
+        let f = c.facts();
+        let hash = hex::encode(f.hash);
+        if let Err(e) = roster.check_not_erased(&f.key, &f.hash, &f.deps) {
+            out.not_allowed.push(format!("{} {hash}: {e}", f.key));
             continue;
         }
-        match roster.check_change_author_cached(
-            &v.author,
-            &key,
-            v.change.seq(),
-            &v.hash.0,
-            &overlay,
-            &mut cache,
-        ) {
-            Ok(()) => out.accepted.push((sc, v)),
-            Err(e) => out.not_allowed.push(format!("{key} {}: {e}", v.hash)),
+        match roster
+            .check_change_author_cached(f.author, &f.key, f.seq, &f.hash, &overlay, &mut cache)
+        {
+            Ok(()) => out.accepted.push(c),
+            Err(e) => out.not_allowed.push(format!("{} {hash}: {e}", f.key)),
         }
     }
     out
 }
-
-type Checked = (
-    SignedChange,
-    Result<VerifiedChange, crate::envelope::EnvelopeError>,
-);
 
 /// Checks are independent: spread them over `threads` (in order).
 fn par_map<T: Send, U: Send>(items: Vec<T>, threads: usize, f: impl Fn(T) -> U + Sync) -> Vec<U> {

@@ -1,5 +1,6 @@
 //! A clone takes whole documents (`GetDocs`) when both sides speak sync
-//! revision 2, and the change path otherwise; what the documents leave
+//! revision 2 or more (with the changes' envelopes from a peer of
+//! revision 3), and the change path otherwise; what the documents leave
 //! out is fetched change by change.
 
 use std::collections::{BTreeMap, VecDeque};
@@ -9,7 +10,7 @@ use crate::sync::{
     bucket_digests, summary_digest, Applied, Event, InboundId, Input, Outbox, Output, Replica,
     RoundOutcome, Standing, Summary, SyncMachine,
 };
-use crate::wire::EMPTY_BUCKET;
+use crate::wire::{SyncRequest, SyncResponse, EMPTY_BUCKET};
 
 /// A replica of opaque items (each item is its own 32-byte hash; a
 /// "document" is one item, in document bucket `hash[31]`).
@@ -94,7 +95,7 @@ impl Replica<u8> for Fake {
     fn whole_docs(&self) -> bool {
         self.whole
     }
-    fn get_docs(&mut self, buckets: &[u8], _: usize) -> Result<Vec<Vec<u8>>, String> {
+    fn get_docs(&mut self, buckets: &[u8], _: usize, _: bool) -> Result<Vec<Vec<u8>>, String> {
         Ok(self
             .items
             .iter()
@@ -124,6 +125,18 @@ impl Replica<u8> for Fake {
 /// Member 1 (`asker`) connects to member 2 (`server`) and pulls: the
 /// kinds of the requests it sent, and how its first round ended.
 fn clone(asker: &mut Fake, server: &mut Fake) -> (Vec<&'static str>, RoundOutcome) {
+    let (kinds, outcome, _) = clone_from(asker, server, None);
+    (kinds, outcome)
+}
+
+/// [`clone`] from a server whose summary says `revision` instead of its
+/// own (an older node); also whether each `GetDocs` asked for envelopes.
+fn clone_from(
+    asker: &mut Fake,
+    server: &mut Fake,
+    revision: Option<u32>,
+) -> (Vec<&'static str>, RoundOutcome, Vec<bool>) {
+    let mut envelopes_asked = Vec::new();
     let now = SystemTime::UNIX_EPOCH;
     let mut a: SyncMachine<u8> = SyncMachine::new([]);
     let mut b: SyncMachine<u8> = SyncMachine::new([]);
@@ -137,6 +150,9 @@ fn clone(asker: &mut Fake, server: &mut Fake) -> (Vec<&'static str>, RoundOutcom
         match o {
             Output::Send { id, request, .. } => {
                 kinds.push(request.kind());
+                if let SyncRequest::GetDocs { envelopes, .. } = &request {
+                    envelopes_asked.push(*envelopes);
+                }
                 next += 1;
                 let request = Input::Request {
                     peer: 1,
@@ -145,8 +161,13 @@ fn clone(asker: &mut Fake, server: &mut Fake) -> (Vec<&'static str>, RoundOutcom
                 };
                 for r in b.handle(now, request, server) {
                     match r {
-                        Output::Respond { response, .. } => {
+                        Output::Respond { mut response, .. } => {
                             response.check().expect("a valid answer");
+                            if let (SyncResponse::Summary { revision: r, .. }, Some(old)) =
+                                (&mut response, revision)
+                            {
+                                *r = old;
+                            }
                             let response = Input::Response {
                                 peer: 2,
                                 id,
@@ -166,7 +187,7 @@ fn clone(asker: &mut Fake, server: &mut Fake) -> (Vec<&'static str>, RoundOutcom
             _ => {}
         }
     }
-    (kinds, first.expect("a round ended"))
+    (kinds, first.expect("a round ended"), envelopes_asked)
 }
 
 #[test]
@@ -179,6 +200,18 @@ fn a_fresh_node_clones_whole_documents_from_a_revision_2_peer() {
     assert_eq!(asker.docs_applied, 3000);
     assert_eq!(outcome.fetched, 3000);
     assert_eq!(asker.items, server.items);
+}
+
+#[test]
+fn a_revision_3_peer_is_asked_for_envelopes_and_a_revision_2_peer_is_not() {
+    for (revision, envelopes) in [(None, true), (Some(2), false)] {
+        let mut server = Fake::with(300, true);
+        let mut asker = Fake::with(0, true);
+        let (kinds, _, asked) = clone_from(&mut asker, &mut server, revision);
+        assert_eq!(kinds.iter().filter(|k| **k == "get-docs").count(), 8);
+        assert_eq!(asked, vec![envelopes; 8], "revision {revision:?}");
+        assert_eq!(asker.items, server.items);
+    }
 }
 
 #[test]

@@ -41,11 +41,14 @@ pub trait Replica<P> {
     /// Encoded document chunks ([`crate::envelope::DocChunk`]) of the
     /// documents in these document buckets ([`crate::wire::doc_bucket`]),
     /// stopping once about `max_bytes` are collected. Documents it cannot
-    /// give whole are left out (a round fetches their changes).
+    /// give whole are left out (a round fetches their changes). With
+    /// `envelopes`, version 2 chunks (every change's envelope), else
+    /// version 1 (signatures only; an asker of revision 2).
     fn get_docs(
         &mut self,
         _buckets: &[u8],
         _max_bytes: usize,
+        _envelopes: bool,
     ) -> Result<Vec<Vec<u8>>, Self::Error> {
         Ok(Vec::new())
     }

@@ -23,6 +23,9 @@ pub(super) struct Round {
     pub(super) outcome: RoundOutcome,
     /// Both sides take whole documents (the peer's summary said so).
     pub(super) whole_docs: bool,
+    /// The peer answers `GetDocs` with envelopes (its revision is 3 or
+    /// more).
+    pub(super) doc_envelopes: bool,
     /// Whole documents were asked for in this round (once per round).
     pub(super) docs_asked: bool,
 }
@@ -100,6 +103,7 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
                 they_lack_entries: 0,
             },
             whole_docs: false,
+            doc_envelopes: false,
             docs_asked: false,
         });
     }

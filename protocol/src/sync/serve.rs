@@ -130,9 +130,9 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
                     batch: ByteBuf::from(wire::fit_batch(&collect(replica, &hashes)?)),
                 }
             }
-            SyncRequest::GetDocs { buckets } => {
+            SyncRequest::GetDocs { buckets, envelopes } => {
                 let chunks = replica
-                    .get_docs(&unique(buckets.to_vec()), wire::MAX_BUCKET_BATCH)
+                    .get_docs(&unique(buckets.to_vec()), wire::MAX_BUCKET_BATCH, envelopes)
                     .map_err(local)?;
                 SyncResponse::Docs {
                     batch: ByteBuf::from(wire::fit_batch(&chunks)),

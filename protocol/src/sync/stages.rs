@@ -78,7 +78,9 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
                     else {
                         return Err(unexpected("a summary", &response));
                     };
-                    round.whole_docs = revision >= wire::REVISION && replica.whole_docs();
+                    round.whole_docs =
+                        revision >= wire::REVISION_WHOLE_DOCS && replica.whole_docs();
+                    round.doc_envelopes = revision >= wire::REVISION_DOC_ENVELOPES;
                     let digest: [u8; 32] = digest.as_slice().try_into().expect("checked");
                     round.outcome.digest = hex::encode(digest);
                     let ours: BTreeSet<[u8; 32]> = replica
@@ -144,6 +146,7 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
                             .chunks(wire::BUCKETS_PER_REQUEST)
                             .map(|c| SyncRequest::GetDocs {
                                 buckets: ByteBuf::from(c.to_vec()),
+                                envelopes: round.doc_envelopes,
                             })
                             .collect();
                         return Ok(self.fetch(peer, queue, BTreeSet::new(), Then::Buckets, step));

@@ -11,12 +11,16 @@
 //! in batches that the receiver inflates with a hard bound.
 //!
 //! A node with no changes at all (a clone) asks a peer that serves them
-//! (its summary says `revision` 2) for whole documents instead
+//! (its summary says `revision` 2 or more) for whole documents instead
 //! (`GetDocs`, by document bucket, [`doc_bucket`]): each a saved document
 //! with its changes' signatures ([`crate::envelope::DocChunk`]), loaded
 //! far faster than its changes are applied; a round of the change path
 //! then fetches whatever the documents left out. Older peers never see
-//! `GetDocs`.
+//! `GetDocs`. A peer of revision 3 is asked for the documents with their
+//! changes' envelopes (`envelopes`: chunk version 2), which the asker
+//! checks and stores as they are instead of rebuilding them from the
+//! document; a peer of revision 2 is asked without, and answers version
+//! 1 chunks (signatures only), which are still taken.
 //!
 //! Every list has a maximum length checked by [`SyncRequest::check`] /
 //! [`SyncResponse::check`] after decoding (the codec bounds the bytes).
@@ -55,8 +59,13 @@ pub const BUCKETS_PER_REQUEST: usize = 32;
 pub const MAX_BUCKET_BATCH: usize = 48 * 1024 * 1024;
 /// Room left in a response for everything around its batch or entries.
 pub const RESPONSE_MARGIN: usize = 64 * 1024;
-/// The sync revision of this node: 2 answers `GetDocs`.
-pub const REVISION: u32 = 2;
+/// The sync revision of this node: 2 answers `GetDocs`, 3 also with the
+/// changes' envelopes when asked (`envelopes`).
+pub const REVISION: u32 = 3;
+/// The first revision that answers `GetDocs`.
+pub const REVISION_WHOLE_DOCS: u32 = 2;
+/// The first revision that answers `GetDocs` with envelopes when asked.
+pub const REVISION_DOC_ENVELOPES: u32 = 3;
 
 /// The digest of an empty bucket (SHA-256 of nothing).
 pub const EMPTY_BUCKET: [u8; 32] = [
@@ -86,8 +95,14 @@ pub enum SyncRequest {
     /// e.g. in a clone: no hash lists travel either way).
     GetBuckets { buckets: ByteBuf },
     /// Every document in these document buckets ([`doc_bucket`]) whole,
-    /// as far as a response holds (revision 2; a clone).
-    GetDocs { buckets: ByteBuf },
+    /// as far as a response holds (revision 2; a clone). With `envelopes`
+    /// (revision 3; absent, so false, from older nodes, and not sent to
+    /// them): with every change's envelope (chunk version 2).
+    GetDocs {
+        buckets: ByteBuf,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        envelopes: bool,
+    },
     /// These roster entries.
     GetRoster {
         #[serde(deserialize_with = "bounded_list")]
@@ -240,7 +255,7 @@ impl SyncRequest {
             SyncRequest::Buckets => 0,
             SyncRequest::Inventory { buckets } => buckets.len() as u64,
             SyncRequest::GetChanges { hashes } => 33 * hashes.len() as u64,
-            SyncRequest::GetBuckets { buckets } | SyncRequest::GetDocs { buckets } => {
+            SyncRequest::GetBuckets { buckets } | SyncRequest::GetDocs { buckets, .. } => {
                 buckets.len() as u64
             }
             SyncRequest::GetRoster { ids } => 33 * ids.len() as u64,
@@ -269,7 +284,7 @@ impl SyncRequest {
                 Ok(())
             }
             SyncRequest::GetChanges { hashes } => hashes_ok(hashes, MAX_CHANGES_PER_REQUEST),
-            SyncRequest::GetBuckets { buckets } | SyncRequest::GetDocs { buckets } => {
+            SyncRequest::GetBuckets { buckets } | SyncRequest::GetDocs { buckets, .. } => {
                 if buckets.len() > BUCKETS {
                     return Err(WireError::Limit("too many buckets"));
                 }

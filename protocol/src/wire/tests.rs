@@ -72,3 +72,44 @@ fn a_list_is_refused_while_decoding_past_its_bound() {
     .unwrap();
     assert!(cbor4ii::serde::from_slice::<SyncResponse>(&reply).is_err());
 }
+
+#[test]
+fn get_docs_without_envelopes_is_the_revision_2_message() {
+    use serde_bytes::ByteBuf;
+    /// The request as a revision 2 node knew it.
+    #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+    enum Old {
+        GetDocs { buckets: ByteBuf },
+    }
+    let buckets = ByteBuf::from(vec![1, 2, 3]);
+    let new = SyncRequest::GetDocs {
+        buckets: buckets.clone(),
+        envelopes: false,
+    };
+    let old = Old::GetDocs {
+        buckets: buckets.clone(),
+    };
+    // Byte for byte what a revision 2 node sends, and it decodes as one.
+    assert_eq!(cbor(&new), cbor(&old));
+    let decoded: SyncRequest = cbor4ii::serde::from_slice(&cbor(&old)).unwrap();
+    assert!(matches!(
+        decoded,
+        SyncRequest::GetDocs {
+            envelopes: false,
+            ..
+        }
+    ));
+    // A revision 3 request with envelopes still decodes on a revision 2
+    // node (which answers version 1 chunks), though it is only sent to
+    // revision 3 peers.
+    let with = SyncRequest::GetDocs {
+        buckets,
+        envelopes: true,
+    };
+    let decoded: Old = cbor4ii::serde::from_slice(&cbor(&with)).unwrap();
+    assert_eq!(decoded, old);
+}
+
+fn cbor<T: serde::Serialize>(v: &T) -> Vec<u8> {
+    cbor4ii::serde::to_vec(Vec::new(), v).unwrap()
+}

@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::doc;
-use crate::envelope::{parse_change, DocChunk, Scope, SignedChange};
+use crate::envelope::{DocChanges, DocChunk, Scope, SignedChange};
 use crate::record::tests::sample_practice;
 
 struct Nothing;
@@ -19,11 +19,10 @@ fn chunk(by: u8, id: &str, scope: &Scope) -> DocChunk {
     let p = sample_practice(id);
     let (mut d, change) = doc::create(&key(by), &p.clone().into(), 1000).unwrap();
     let signed = SignedChange::sign(&key(by), scope, &p.doc_id(), change);
-    let hash = parse_change(&signed.change).unwrap().hash().0;
     DocChunk {
         doc: p.doc_id(),
         document: d.save_nocompress(),
-        signatures: vec![(hash, signed.signature)],
+        changes: DocChanges::Envelopes(vec![signed.encode()]),
     }
 }
 
