@@ -31,7 +31,9 @@ pub fn dispatch(
     Ok(match request {
         Request::Status => Response::Status(status(node)?),
         Request::Import { data } => Response::Imported(lib.import(data, now, progress)?),
-        Request::Export => Response::Dataset(lib.export()?),
+        Request::ExportPage { after, limit } => {
+            Response::RecordPage(lib.export_page(after.as_deref(), limit)?)
+        }
         Request::List { kind, filter } if filter.full => {
             Response::Records(lib.list(kind, &filter)?)
         }

@@ -5,7 +5,9 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use r2com_protocol::control::{Dataset, ImportReport, Request, SearchHit, VerifyReport};
+use r2com_protocol::control::{
+    Dataset, ImportReport, RecordPage, Request, SearchHit, VerifyReport, MAX_EXPORT_PAGE,
+};
 
 use super::Ctx;
 use crate::{client, files, Outcome};
@@ -30,7 +32,22 @@ pub fn import(ctx: &Ctx, file: &Path) -> Outcome {
 }
 
 pub fn export(ctx: &Ctx, out: Option<&Path>) -> Outcome {
-    let dataset: Dataset = ctx.ask(Request::Export)?;
+    // Page after page, so that the node never holds the whole library in
+    // one answer.
+    let mut records = Vec::new();
+    let mut after = None;
+    loop {
+        let page: RecordPage = ctx.ask(Request::ExportPage {
+            after: after.take(),
+            limit: MAX_EXPORT_PAGE,
+        })?;
+        records.extend(page.records);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let dataset = Dataset::from_records(records);
     let mut text = serde_json::to_string_pretty(&dataset).context("encoding")?;
     text.push('\n');
     ctx.export(out, &dataset, text.as_bytes())

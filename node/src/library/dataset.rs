@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use r2com_protocol::control::ImportReport;
-use r2com_protocol::ids::RecordKind;
+use r2com_protocol::control::{ImportReport, RecordPage, MAX_EXPORT_PAGE};
+use r2com_protocol::ids::DocId;
 use r2com_protocol::record::Dataset;
 
 use super::{decode_record, Batch, Library, LibraryError};
@@ -91,18 +91,40 @@ impl Library {
         Ok(report)
     }
 
-    /// Every record, sorted by id.
+    /// Every record, sorted by id (page after page, as the CLI asks).
     pub fn export(&self) -> Result<Dataset, LibraryError> {
         let mut records = Vec::new();
-        for kind in RecordKind::ALL {
-            for entry in self
-                .store
-                .scan_prefix(&keys::doc(keys::RECORD, &format!("{kind}/")))
-            {
-                let (_, v) = entry?;
-                records.push(decode_record(kind, &v)?);
+        let mut after = None;
+        loop {
+            let page = self.export_page(after.as_deref(), MAX_EXPORT_PAGE)?;
+            records.extend(page.records);
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(Dataset::from_records(records)),
             }
         }
-        Ok(Dataset::from_records(records))
+    }
+
+    /// At most `limit` records (capped at [`MAX_EXPORT_PAGE`]) whose
+    /// document key sorts after `after`, in key order. A page holds records
+    /// as they are when it is read: an export that runs while records
+    /// change shows each one as of its page.
+    pub fn export_page(&self, after: Option<&str>, limit: u32) -> Result<RecordPage, LibraryError> {
+        let limit = limit.clamp(1, MAX_EXPORT_PAGE) as usize;
+        let prefix = [keys::RECORD, 0];
+        let after = keys::doc(keys::RECORD, after.unwrap_or(""));
+        let mut page = RecordPage::default();
+        for entry in self.store.scan_after(&prefix, &after) {
+            let (k, v) = entry?;
+            let key = std::str::from_utf8(keys::rest(&k))
+                .map_err(|_| LibraryError::Corrupt("a record key is not UTF-8".into()))?;
+            let doc = DocId::parse(key).map_err(|e| LibraryError::Corrupt(e.to_string()))?;
+            page.records.push(decode_record(doc.kind(), &v)?);
+            if page.records.len() == limit {
+                page.next = Some(key.to_owned());
+                break;
+            }
+        }
+        Ok(page)
     }
 }

@@ -183,6 +183,14 @@ impl<S: Store> Store for FailpointStore<S> {
         self.inner.scan_keys(prefix)
     }
 
+    fn scan_after<'a>(
+        &'a self,
+        prefix: &[u8],
+        after: &[u8],
+    ) -> Box<dyn Iterator<Item = Result<Entry, StoreError>> + 'a> {
+        self.inner.scan_after(prefix, after)
+    }
+
     fn write(&self, batch: Vec<Write>) -> Result<(), StoreError> {
         if batch.len() > 1 {
             self.at(Site::Batch, || self.inner.write(batch))

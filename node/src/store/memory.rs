@@ -27,6 +27,26 @@ impl Store for MemoryStore {
         Box::new(items.into_iter())
     }
 
+    fn scan_after<'a>(
+        &'a self,
+        prefix: &[u8],
+        after: &[u8],
+    ) -> Box<dyn Iterator<Item = Result<Entry, StoreError>> + 'a> {
+        use std::ops::Bound::{Excluded, Included, Unbounded};
+        let start = if after < prefix {
+            Included(prefix.to_vec())
+        } else {
+            Excluded(after.to_vec())
+        };
+        let map = self.map.read().expect("lock");
+        let items: Vec<_> = map
+            .range::<Vec<u8>, _>((start, Unbounded))
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| Ok((k.clone(), v.clone())))
+            .collect();
+        Box::new(items.into_iter())
+    }
+
     fn write(&self, batch: Vec<Write>) -> Result<(), StoreError> {
         let mut map = self.map.write().expect("lock");
         for (k, v) in batch {

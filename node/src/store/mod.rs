@@ -59,6 +59,20 @@ pub trait Store: Send + Sync + 'static {
         Box::new(self.scan_prefix(prefix).map(|e| e.map(|(k, _)| k)))
     }
 
+    /// Every entry whose key starts with `prefix` and sorts after `after`,
+    /// in key order: a scan that goes on where an earlier one stopped.
+    fn scan_after<'a>(
+        &'a self,
+        prefix: &[u8],
+        after: &[u8],
+    ) -> Box<dyn Iterator<Item = Result<Entry, StoreError>> + 'a> {
+        let after = after.to_vec();
+        Box::new(
+            self.scan_prefix(prefix)
+                .filter(move |e| e.as_ref().map_or(true, |(k, _)| *k > after)),
+        )
+    }
+
     /// Apply all writes atomically: after a crash either all or none are there.
     fn write(&self, batch: Vec<Write>) -> Result<(), StoreError>;
 
@@ -168,6 +182,29 @@ mod tests {
             .map(|e| e.unwrap().1)
             .collect();
         assert_eq!(got, vec![b"1".to_vec(), b"2".to_vec()]);
+        // A scan that goes on after a key, within its prefix only.
+        let after = |prefix: &[u8], after: &[u8]| -> Vec<Vec<u8>> {
+            store
+                .scan_after(prefix, after)
+                .map(|e| e.unwrap().1)
+                .collect()
+        };
+        let records = [keys::RECORD, 0];
+        let e1 = keys::doc(keys::RECORD, "event/e-1");
+        let p1 = keys::doc(keys::RECORD, "practice/p-1");
+        let p2 = keys::doc(keys::RECORD, "practice/p-2");
+        assert_eq!(after(&records, &e1), vec![b"1".to_vec(), b"2".to_vec()]);
+        assert_eq!(after(&records, &p1), vec![b"2".to_vec()]);
+        assert!(after(&records, &p2).is_empty());
+        assert_eq!(
+            after(&keys::doc(keys::RECORD, "practice/"), b""),
+            after(&records, &e1)
+        );
+        assert_eq!(
+            after(&records, b"a"),
+            vec![b"3".to_vec(), b"1".to_vec(), b"2".to_vec()]
+        );
+        assert!(after(&[keys::SEARCH, 0], b"").is_empty());
         store
             .write(vec![(keys::doc(keys::RECORD, "practice/p-1"), None)])
             .unwrap();

@@ -189,6 +189,29 @@ impl Store for SledStore {
         Box::new(self.db.scan_prefix(prefix).keys().map(|k| Ok(k?.to_vec())))
     }
 
+    fn scan_after<'a>(
+        &'a self,
+        prefix: &[u8],
+        after: &[u8],
+    ) -> Box<dyn Iterator<Item = Result<Entry, StoreError>> + 'a> {
+        use std::ops::Bound::{Excluded, Included, Unbounded};
+        let prefix = prefix.to_vec();
+        let start = if after < prefix.as_slice() {
+            Included(prefix.clone())
+        } else {
+            Excluded(after.to_vec())
+        };
+        Box::new(
+            self.db
+                .range::<Vec<u8>, _>((start, Unbounded))
+                .take_while(move |r| r.as_ref().map_or(true, |(k, _)| k.starts_with(&prefix)))
+                .map(|r| {
+                    let (k, v) = r?;
+                    Ok((k.to_vec(), codec::decode(&v)?))
+                }),
+        )
+    }
+
     fn write(&self, batch: Vec<Write>) -> Result<(), StoreError> {
         let mut b = sled::Batch::default();
         for (k, v) in batch {

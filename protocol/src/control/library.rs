@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::RecordKind;
-use crate::record::{Event, EventFormat, EventStatus, Evidence, Practice, PracticeStatus};
+use crate::record::{Event, EventFormat, EventStatus, Evidence, Practice, PracticeStatus, Record};
 
 /// `status`: this node's identity, consortium and counts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -196,6 +196,16 @@ pub struct SearchHit {
     /// matched), not through its own text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<String>,
+}
+
+/// One page of an export ([`super::Request::ExportPage`]).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RecordPage {
+    /// The records, in document key order.
+    pub records: Vec<Record>,
+    /// The last record's document key, to ask for the next page with;
+    /// `None` once there is no record after this page.
+    pub next: Option<String>,
 }
 
 /// `verify`: every stored change re-checked, every file held re-hashed.

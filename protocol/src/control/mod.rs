@@ -37,8 +37,8 @@ pub use history::{
     FieldChange, FieldConflict, History, InvalidRecord, Resolution, Resolved, SignatureCheck,
 };
 pub use library::{
-    BackupReport, ConsortiumStatus, Counts, EventRow, Ics, ImportReport, PracticeRow, Removed,
-    SearchHit, Standing, Status, Translation, VerifyReport,
+    BackupReport, ConsortiumStatus, Counts, EventRow, Ics, ImportReport, PracticeRow, RecordPage,
+    Removed, SearchHit, Standing, Status, Translation, VerifyReport,
 };
 pub use membership::{
     ChangesFile, ChangesImported, DialFailure, Founded, InviteIssued, InviteWithdrawn, Joined,
@@ -49,7 +49,7 @@ pub use network::{
     AddrTest, AddressRow, Connection, NetworkStatus, PeerAdded, PeerRow, Peers, Reachability,
     RelayReservation, RelayStatus, SyncOutcome, SyncResult, SyncRound,
 };
-pub use request::{ListFilter, Request};
+pub use request::{ListFilter, Request, MAX_EXPORT_PAGE};
 pub use response::Response;
 pub use staff::{OneTimeLink, StaffAccount, StaffAdded, StaffRemoved};
 

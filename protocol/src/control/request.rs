@@ -8,6 +8,9 @@ use crate::ids::RecordKind;
 use crate::roster::{OrgInfo, Role};
 use crate::staff::{StaffRole, UserName};
 
+/// Most records one [`Request::ExportPage`] answers with.
+pub const MAX_EXPORT_PAGE: u32 = 2000;
+
 /// What the CLI asks of the node.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
@@ -16,8 +19,16 @@ pub enum Request {
     Status,
     /// Import a dataset (`{"practices": [...], "events": [...]}`), all or nothing.
     Import { data: Value },
-    /// Every record, as a dataset.
-    Export,
+    /// One page of every record, in document key order (`practice/...`
+    /// then `event/...`): the records whose key sorts after `after`, at
+    /// most `limit` of them (the node caps it at [`MAX_EXPORT_PAGE`]). An
+    /// export asks page after page, so that no side holds the whole library
+    /// in one message.
+    ExportPage {
+        #[serde(default)]
+        after: Option<String>,
+        limit: u32,
+    },
     /// Records of a kind, filtered.
     List {
         kind: RecordKind,
@@ -198,7 +209,7 @@ impl Request {
         match self {
             Request::Status => "status",
             Request::Import { .. } => "import",
-            Request::Export => "export",
+            Request::ExportPage { .. } => "export_page",
             Request::List { .. } => "list",
             Request::Show { .. } => "show",
             Request::Translations { .. } => "translations",

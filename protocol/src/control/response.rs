@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::files::{Attached, AttachmentRow, Detached, FileWritten};
 use super::history::{ChangeInfo, Conflicts, Erased, History, Resolved};
 use super::library::{
-    BackupReport, EventRow, Ics, ImportReport, PracticeRow, Removed, SearchHit, Status,
+    BackupReport, EventRow, Ics, ImportReport, PracticeRow, RecordPage, Removed, SearchHit, Status,
     Translation, VerifyReport,
 };
 use super::membership::{
@@ -18,7 +18,7 @@ use super::membership::{
 use super::network::{PeerAdded, Peers, SyncResult};
 use super::staff::{OneTimeLink, StaffAccount, StaffAdded, StaffRemoved};
 use crate::calendar::agenda::AgendaRow;
-use crate::record::{Dataset, Record};
+use crate::record::Record;
 
 macro_rules! responses {
     ($( $(#[$doc:meta])* $variant:ident($ty:ty), )*) => {
@@ -66,8 +66,8 @@ responses! {
     Status(Status),
     /// `Import`.
     Imported(ImportReport),
-    /// `Export`: every record.
-    Dataset(Dataset),
+    /// `ExportPage`: one page of every record.
+    RecordPage(RecordPage),
     /// `List` of practices as rows.
     Practices(Vec<PracticeRow>),
     /// `List` of events as rows.

@@ -1,6 +1,8 @@
 use serde_json::{json, Value};
 
+use r2com_protocol::control::RecordPage;
 use r2com_protocol::ids::RecordKind;
+use r2com_protocol::record::Dataset;
 
 use crate::library::{Library, LibraryError};
 use crate::testing::{event, library, practice, TestClock};
@@ -55,6 +57,34 @@ fn an_import_with_one_invalid_record_writes_nothing() {
     let c = lib.counts().unwrap();
     assert_eq!((c.practices, c.events, c.changes), (0, 0, 0));
     assert!(lib.take_outbox().changes.is_empty());
+}
+
+#[test]
+fn an_export_reads_page_after_page_in_key_order() {
+    let clock = TestClock::at("2026-01-10T09:00:00Z");
+    let lib = library(1, &clock);
+    import(&lib, dataset(), &clock).unwrap();
+    let ids = |page: &RecordPage| -> Vec<String> {
+        page.records.iter().map(|r| r.doc_id().to_key()).collect()
+    };
+    let first = lib.export_page(None, 2).unwrap();
+    assert_eq!(ids(&first), ["event/e-1", "practice/p-1"]);
+    assert_eq!(first.next.as_deref(), Some("practice/p-1"));
+    let second = lib.export_page(first.next.as_deref(), 2).unwrap();
+    assert_eq!(ids(&second), ["practice/p-2"]);
+    assert_eq!(second.next, None, "a short page is the last");
+    // A full last page is followed by an empty one.
+    let last = lib.export_page(Some("event/e-1"), 2).unwrap();
+    assert_eq!(last.next.as_deref(), Some("practice/p-2"));
+    let empty = lib.export_page(last.next.as_deref(), 2).unwrap();
+    assert!(empty.records.is_empty() && empty.next.is_none());
+    // A limit of 0 still makes progress; a huge one is capped.
+    assert_eq!(lib.export_page(None, 0).unwrap().records.len(), 1);
+    assert_eq!(lib.export_page(None, u32::MAX).unwrap().records.len(), 3);
+    // The pages together are the export.
+    let mut all = first.records;
+    all.extend(second.records);
+    assert_eq!(Dataset::from_records(all), lib.export().unwrap());
 }
 
 #[test]
