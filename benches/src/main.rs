@@ -121,6 +121,10 @@ fn run_once(practices: u32, events: u32, edits: usize, figs: &mut Figures) -> an
     node.stop();
 
     // Start: process spawn until the control socket accepts connections.
+    // The first start after a big import compacts the store once (see
+    // README); a restart after that is what an operator sees every day.
+    let (_, first_start_s) = timed(|| node.start());
+    node.stop();
     let (_, start_s) = timed(|| node.start());
     let pid = node.pid().unwrap();
 
@@ -172,11 +176,12 @@ fn run_once(practices: u32, events: u32, edits: usize, figs: &mut Figures) -> an
     }
     let edits_s = t.elapsed().as_secs_f64();
     let rss_after = rss_kib(pid, "VmRSS:") / 1024.0;
-    let peak = rss_kib(pid, "VmHWM:") / 1024.0;
 
     let (_, verify_s) = timed(|| node.ok(&["verify"]));
     let out = node.data_dir().join("export.json");
     let (_, export_s) = timed(|| node.ok(&["export", "--out", out.to_str().unwrap()]));
+    // Everything since the restart: list, search, edits, verify, export.
+    let peak = rss_kib(pid, "VmHWM:") / 1024.0;
     let exported: serde_json::Value = serde_json::from_slice(&std::fs::read(&out)?)?;
     if exported["events"]
         != sorted_dataset(&serde_json::from_slice(&std::fs::read(&data)?)?)["events"]
@@ -189,6 +194,7 @@ fn run_once(practices: u32, events: u32, edits: usize, figs: &mut Figures) -> an
     for (k, v) in [
         ("import_s", import_s),
         ("import_peak_rss_mib", import_peak),
+        ("first_start_after_import_s", first_start_s),
         ("start_ready_s", start_s),
         ("practice_list_json_s", list_s),
         ("search_s", median(&mut search_times)),
@@ -202,6 +208,7 @@ fn run_once(practices: u32, events: u32, edits: usize, figs: &mut Figures) -> an
         ("rss_before_edits_mib", rss_before),
         ("rss_after_edits_mib", rss_after),
         ("rss_growth_over_edits_mib", rss_after - rss_before),
+        ("serving_peak_rss_mib", peak),
         ("node_peak_rss_mib", peak.max(import_peak)),
         ("verify_s", verify_s),
         ("export_s", export_s),
