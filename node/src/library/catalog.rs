@@ -21,6 +21,7 @@ use std::time::Instant;
 use r2com_protocol::ids::DocId;
 use r2com_protocol::record::{Event, Practice, Record};
 
+use super::texts::Texts;
 use super::translations::Groups;
 use super::{decode_record, LibraryError};
 use crate::store::{keys, Store, StoreError, Write};
@@ -30,8 +31,8 @@ pub(crate) struct Catalog {
     /// Document key (`practice/p-1`) -> the record without its long texts
     /// (see [`outline`]); key order, as the store lists them.
     outlines: BTreeMap<String, Record>,
-    /// Document key -> the folded search text, as stored.
-    texts: BTreeMap<String, Box<str>>,
+    /// Document key -> the folded search text, as stored (packed).
+    texts: Texts,
     /// The practices' translation groups, computed on first use after a
     /// practice changed.
     groups: OnceLock<Groups>,
@@ -86,10 +87,17 @@ impl Catalog {
             let record = record_of(&doc, &v)?;
             outlines.insert(doc, record);
         }
-        let mut texts = BTreeMap::new();
-        for entry in store.scan_prefix(&[keys::SEARCH, 0]) {
-            let (k, v) = entry?;
-            texts.insert(doc_key(&k)?, text_of(v)?);
+        // Packed block by block as they are read: the texts are never all
+        // held unpacked.
+        let mut failed = None;
+        let texts = Texts::from_sorted(store.scan_prefix(&[keys::SEARCH, 0]).map_while(|entry| {
+            let pair = entry
+                .map_err(LibraryError::from)
+                .and_then(|(k, v)| Ok((doc_key(&k)?, text_of(v)?)));
+            pair.map_err(|e| failed = Some(e)).ok()
+        }));
+        if let Some(e) = failed {
+            return Err(e);
         }
         Ok(Catalog {
             outlines,
@@ -138,7 +146,7 @@ impl Catalog {
                     match text {
                         Some(t) => self.texts.insert(doc, t),
                         None => self.texts.remove(&doc),
-                    };
+                    }
                 }
             }
         }
@@ -162,9 +170,10 @@ impl Catalog {
         })
     }
 
-    /// Every search text with its document key, in key order.
-    pub fn texts(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.texts.iter().map(|(k, t)| (k.as_str(), &**t))
+    /// Every search text with its document key, in key order (each text
+    /// is unpacked for the call only).
+    pub fn texts(&self) -> &Texts {
+        &self.texts
     }
 
     /// The practices' translation groups.
@@ -245,6 +254,6 @@ impl CatalogCell {
             return false;
         };
         let fresh = Catalog::build(store).expect("the store's records decode");
-        c.outlines == fresh.outlines && c.texts == fresh.texts
+        c.outlines == fresh.outlines && c.texts.to_vec() == fresh.texts.to_vec()
     }
 }

@@ -36,6 +36,7 @@ mod reconcile;
 mod retract;
 mod roster;
 mod search;
+mod texts;
 mod translations;
 mod verify;
 mod whole_docs;

@@ -29,10 +29,12 @@ fn parse(query: &str) -> Result<Query, LibraryError> {
 /// most `limit`; snippets are left empty (see [`Library::add_snippets`]).
 /// Equal scores rank in key order.
 fn ranked(catalog: &Catalog, q: &Query, limit: usize) -> Vec<SearchHit> {
-    let mut scored: Vec<(u32, &str)> = catalog
-        .texts()
-        .filter_map(|(key, text)| Some((q.score(text)?, key)))
-        .collect();
+    let mut scored: Vec<(u32, &str)> = Vec::new();
+    catalog.texts().for_each(|key, text| {
+        if let Some(score) = q.score(text) {
+            scored.push((score, key));
+        }
+    });
     scored.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
     scored.truncate(limit);
     let hits = scored
