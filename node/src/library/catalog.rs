@@ -142,12 +142,10 @@ impl Catalog {
                         None => self.outlines.remove(&doc),
                     };
                 }
-                Update::Text(doc, text) => {
-                    match text {
-                        Some(t) => self.texts.insert(doc, t),
-                        None => self.texts.remove(&doc),
-                    }
-                }
+                Update::Text(doc, text) => match text {
+                    Some(t) => self.texts.insert(doc, t),
+                    None => self.texts.remove(&doc),
+                },
             }
         }
     }

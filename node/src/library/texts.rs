@@ -8,6 +8,7 @@
 //! packs its block again (a few hundred KB at most).
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 
 /// Texts per block when blocks are built; a block that grows past twice
 /// this is split.
@@ -50,8 +51,8 @@ impl Block {
     ) -> impl Iterator<Item = (&'s str, &'r str)> + use<'s, 'r> {
         let len = self.ends.last().copied().unwrap_or(0) as usize;
         raw.clear();
-        raw.reserve(len);
-        let n = zstd::bulk::decompress_to_buffer(&self.packed, raw)
+        raw.resize(len, 0);
+        let n = zstd::bulk::decompress_to_buffer(&self.packed, &mut raw[..])
             .expect("a block this process packed unpacks");
         debug_assert_eq!(n, len);
         // Valid UTF-8: it was packed from strings, cut where they ended.
@@ -108,7 +109,7 @@ impl Texts {
     /// starting at or before it, else the first block.
     fn block_of(&self, key: &str) -> Option<String> {
         self.blocks
-            .range::<str, _>(..=key)
+            .range::<str, _>((Bound::Unbounded, Bound::Included(key)))
             .next_back()
             .or_else(|| self.blocks.iter().next())
             .map(|(k, _)| k.clone())
@@ -189,7 +190,9 @@ mod tests {
     }
 
     fn text(i: usize, round: usize) -> Box<str> {
-        format!("mentorat apres la liberation {i} {round} ").repeat(i % 7 + 1).into()
+        format!("mentorat apres la liberation {i} {round} ")
+            .repeat(i % 7 + 1)
+            .into()
     }
 
     /// Inserting, replacing and removing texts in any order leaves what a
