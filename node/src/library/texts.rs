@@ -156,7 +156,8 @@ impl Texts {
         self.put_back(entries);
     }
 
-    /// How many texts there are.
+    /// How many texts there are (tests).
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.len
     }
