@@ -11,8 +11,7 @@ use r2com_protocol::rights;
 
 use super::cores::map_on_cores;
 use super::Verified;
-use crate::library::{author_index, hash_index, Batch, Library, LibraryError};
-use crate::store::keys;
+use crate::library::{author_index, change_write, hash_index, Batch, Library, LibraryError};
 
 /// What applying one document's changes produced.
 pub(super) struct DocOutcome {
@@ -84,11 +83,11 @@ impl Library {
             Err(why) => return Ok(refused(why)),
         };
         // Nothing waits (the usual case): all of them applied, no need to ask
-        // automerge change by change (costly: it rebuilds each change).
+        // automerge change by change (costly: it rebuilds each change). Then
+        // the batch writes a snapshot holding them: they are stored detached.
         let all_applied = d.get_missing_deps(&[]).is_empty();
         for &(sc, v) in &items {
-            let env = sc.encode();
-            batch.write((keys::change(&key, &v.hash.0), Some(env.clone())));
+            batch.write(change_write(&key, sc, &v.change, all_applied));
             batch.write(author_index(
                 &v.author.to_hex(),
                 &key,
@@ -98,11 +97,17 @@ impl Library {
             if all_applied || d.get_change_meta_by_hash(&v.hash).is_some() {
                 batch.write(hash_index(&key, &v.hash.0));
             }
-            batch.change(env);
+            batch.change(sc.encode());
         }
         if had_waiting {
             // Stored changes that waited for one of these now apply.
             batch.extend(self.index_applied(&key, &mut d, &[])?);
+        }
+        if had_waiting || !all_applied {
+            // The snapshot goes (a change now waits: what it held is stored
+            // whole), or comes back holding changes that waited (stored
+            // detached now).
+            batch.extend(self.reform_stored(doc_id, &mut d)?);
         }
         Ok(DocOutcome {
             batch,

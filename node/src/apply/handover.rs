@@ -5,20 +5,20 @@ use serde_json::Value;
 use r2com_protocol::control::{ChangesFile, ChangesImported};
 
 use super::ApplyReport;
-use crate::library::{Library, LibraryError};
-use crate::store::keys;
+use crate::library::{corrupt, for_each_change, Library, LibraryError};
 
 /// Most changes one `changes import` may carry.
 pub const MAX_IMPORT_CHANGES: usize = 200_000;
 
 impl Library {
-    /// Every stored signed change (hex envelopes), for hand-over.
+    /// Every stored signed change (hex envelopes, whole), for hand-over.
     pub fn changes_export(&self) -> Result<ChangesFile, LibraryError> {
         let mut changes = Vec::new();
-        for e in self.store.scan_prefix(&[keys::CHANGE, 0]) {
-            let (_, v) = e?;
-            changes.push(hex::encode(v));
-        }
+        for_each_change(&*self.store, |k, read| {
+            let c = read.map_err(|e| corrupt(k, &e))?;
+            changes.push(hex::encode(c.signed.encode()));
+            Ok::<(), LibraryError>(())
+        })?;
         let consortium = self.consortium_id()?.map(|c| c.to_hex());
         Ok(ChangesFile {
             consortium,

@@ -2,9 +2,10 @@
 //! checked by the protocol's [`verify_doc_batch`] (bounded bytes, the
 //! document's changes exactly the signed ones, every signature, every
 //! author judged by the roster from the change's header), then a document
-//! this node does not hold is stored as loaded, with its changes'
-//! envelopes as received and their indexes, as if they had come one by
-//! one. Anything else (a document held already, a change the roster or
+//! this node does not hold is stored as loaded, with its changes stored
+//! detached from the snapshot that holds them (signatures from the
+//! envelopes as received; see `library::changes`) and their indexes, as if
+//! they had come one by one. Anything else (a document held already, a change the roster or
 //! the record's rights refuse) takes the change-by-change path with the
 //! accepted changes, parsed by automerge then.
 
@@ -19,7 +20,9 @@ use super::check::by_doc;
 use super::cores::{map_on_cores, worker_threads};
 use super::doc::DocOutcome;
 use super::{ApplyReport, Verified};
-use crate::library::{author_index, hash_index, Batch, Library, LibraryError, StoredHistory};
+use crate::library::{
+    author_index, detached_write, hash_index, Batch, Library, LibraryError, StoredHistory,
+};
 use crate::store::keys;
 
 impl Library {
@@ -116,7 +119,7 @@ impl Library {
 
     /// The writes for one document new to this node: its state, record,
     /// snapshot (the bytes received: exactly these changes), and every
-    /// change (its envelope as received) with its indexes. A change the
+    /// change (detached: the snapshot holds it) with its indexes. A change the
     /// record's rights refuse sends the document down the change-by-change
     /// path instead.
     fn apply_one_whole(&self, vd: VerifiedDoc) -> Result<DocOutcome, LibraryError> {
@@ -146,7 +149,8 @@ impl Library {
         for c in changes {
             batch.write(author_index(&c.author.to_hex(), &key, c.seq, &c.hash.0));
             batch.write(hash_index(&key, &c.hash.0));
-            batch.write((keys::change(&key, &c.hash.0), Some(c.envelope.clone())));
+            // The snapshot written holds every change: stored detached.
+            batch.write(detached_write(&key, &c).map_err(LibraryError::Corrupt)?);
             batch.change(c.envelope);
         }
         Ok(DocOutcome {

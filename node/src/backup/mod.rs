@@ -4,7 +4,7 @@
 //! The file is a zstd stream (with zstd's own checksum) of JSON lines:
 //!
 //! 1. `{"manifest": {...}}`: format, when, whose node, which consortium;
-//! 2. `{"change": BASE64}` for every signed change (the envelope as stored);
+//! 2. `{"change": BASE64}` for every signed change (its envelope, whole);
 //! 3. `{"entry": BASE64}` for every signed roster entry (after the changes:
 //!    a backup taken while the node runs holds the entries of every change
 //!    in it, since an author is admitted before its changes are stored);

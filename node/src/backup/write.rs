@@ -12,7 +12,7 @@ use r2com_protocol::files::Hash32;
 
 use super::{BackupError, BackupReport, End, Line, Manifest, FORMAT, LEVEL};
 use crate::files::{parse_hash, FileStore};
-use crate::library::Library;
+use crate::library::{corrupt, for_each_change, Library};
 use crate::store::{keys, Store};
 
 /// What a backup is made of: the store, the files (unless left out) and
@@ -98,12 +98,15 @@ pub fn write(src: &Source, out: &Path) -> Result<BackupReport, BackupError> {
         file_bytes: 0,
         sha256: String::new(),
     };
-    // Changes first, then the entries: see the module docs.
-    for e in store.scan_prefix(&[keys::CHANGE, 0]) {
-        let (_, v) = e?;
-        w.line(&Line::Change(b64.encode(v))).map_err(io)?;
+    // Changes first (whole: a detached change's bytes come from its
+    // document's snapshot), then the entries: see the module docs.
+    for_each_change(&**store, |k, read| {
+        let c = read.map_err(|e| corrupt(k, &e))?;
+        w.line(&Line::Change(b64.encode(c.signed.encode())))
+            .map_err(io)?;
         end.changes += 1;
-    }
+        Ok::<(), BackupError>(())
+    })?;
     for e in store.scan_prefix(&[keys::ROSTER, 0]) {
         let (_, v) = e?;
         w.line(&Line::Entry(b64.encode(v))).map_err(io)?;

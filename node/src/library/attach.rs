@@ -83,7 +83,7 @@ impl Library {
         })?;
         let in_doc = doc::read(&mut d)?;
         if let Some(change) = doc::update(&mut d, &self.key, &in_doc, &new, time_ms(now))? {
-            let mut batch = self.change_batch(doc_id, &mut d, change, Some(&new), true);
+            let mut batch = self.change_batch(doc_id, &mut d, change, Some(&new), true)?;
             batch.extend(self.revision_write(doc_id, now)?);
             self.commit(batch)?;
         }

@@ -157,7 +157,7 @@ impl Library {
         }
         let hash = change.hash().to_string();
         let visible = (!doc::is_deleted(&d)).then_some(&record);
-        let mut batch = self.change_batch(&doc_id, &mut d, change, visible, true);
+        let mut batch = self.change_batch(&doc_id, &mut d, change, visible, true)?;
         batch.extend(self.revision_write(&doc_id, now)?);
         self.commit(batch)?;
         Ok(Resolved {

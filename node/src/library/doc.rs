@@ -8,11 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use r2com_protocol::calendar::ics::Revision;
 use r2com_protocol::doc;
-use r2com_protocol::envelope::SignedChange;
 use r2com_protocol::ids::{DocId, RecordKind};
 use r2com_protocol::record::Record;
 
-use super::{decode_record, hash_index, Library, LibraryError};
+use super::{decode_record, hash_index, reform_writes, Library, LibraryError};
 use crate::store::{keys, Write};
 
 /// What the store keeps about each document besides its changes.
@@ -98,16 +97,11 @@ impl Library {
         // Apply the stored changes one by one rather than `load` them: a
         // change whose dependency has not arrived yet (a clone fetches by
         // hash bucket, in any order) waits in the document's queue.
-        let mut changes = Vec::new();
-        for entry in self.store.scan_prefix(&keys::changes_of(&key)) {
-            let (_, v) = entry?;
-            let sc = SignedChange::decode(&v)
-                .map_err(|e| LibraryError::Corrupt(format!("change of {doc}: {e}")))?;
-            changes.push(
-                r2com_protocol::envelope::parse_change(&sc.change)
-                    .map_err(|e| LibraryError::Corrupt(format!("change of {doc}: {e}")))?,
-            );
-        }
+        let changes: Vec<_> = self
+            .changes_of(doc)?
+            .into_iter()
+            .map(|c| c.change)
+            .collect();
         let mut d = AutoCommit::new();
         contained(|| d.apply_changes(changes))
             .map_err(|e| LibraryError::Corrupt(format!("changes of {doc}: {e}")))?;
@@ -130,13 +124,12 @@ impl Library {
         }
         let me = self.key.public().to_bytes();
         let mut own = Vec::new();
-        for entry in self.store.scan_prefix(&keys::changes_of(&doc.to_key())) {
-            let (_, v) = entry?;
-            let change = SignedChange::decode(&v)
-                .and_then(|sc| r2com_protocol::envelope::parse_change(&sc.change))
+        for (hash, stored) in self.stored_of(&doc.to_key())? {
+            let meta = stored
+                .meta()
                 .map_err(|e| LibraryError::Corrupt(format!("change of {doc}: {e}")))?;
-            if change.actor_id().to_bytes() == me {
-                own.push(change.hash());
+            if meta.author == me {
+                own.push(automerge::ChangeHash(hash));
             }
         }
         doc::check_own_chain(&mut d, &own)
@@ -220,12 +213,34 @@ impl Library {
         }
         Ok(writes)
     }
+
+    /// The writes that keep the stored changes of `doc` in the form the
+    /// snapshot of `d` this batch writes (or drops: a change now waits)
+    /// calls for: see `changes`. Read before the batch, with the bytes of
+    /// detached changes from `d`, which holds them.
+    pub(crate) fn reform_stored(
+        &self,
+        doc: &DocId,
+        d: &mut AutoCommit,
+    ) -> Result<Vec<Write>, LibraryError> {
+        let entries = self.changes_in(doc, d)?;
+        let written = writes_snapshot(d, true);
+        Ok(reform_writes(&doc.to_key(), &entries, d, written))
+    }
+}
+
+/// Whether the state writes for `d` store its snapshot when asked to
+/// (`snapshot`): not while a change waits for a dependency (it would leave
+/// that change out).
+pub(crate) fn writes_snapshot(d: &mut AutoCommit, snapshot: bool) -> bool {
+    snapshot && d.get_missing_deps(&[]).is_empty()
 }
 
 /// The writes for the state a document reached: its heads, the record and
 /// its search text (removed when `visible` is `None`: deleted), and a
 /// snapshot if `snapshot` (none while a change waits for a dependency: it
-/// would leave that change out, so the document loads from its changes).
+/// would leave that change out, so the document loads from its changes;
+/// the changes it held are then stored whole, see `changes`).
 pub(crate) fn state_writes(
     key: &str,
     d: &mut AutoCommit,

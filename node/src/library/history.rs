@@ -7,16 +7,17 @@ use automerge::{AutoCommit, Change, ChangeHash};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use r2com_protocol::control::{Author, AuthorStanding, ChangeInfo, History, SignatureCheck};
-use r2com_protocol::envelope::{parse_change, SignedChange};
+use r2com_protocol::envelope::SignedChange;
 use r2com_protocol::history;
 use r2com_protocol::ids::{DocId, RecordKind};
 use r2com_protocol::roster::Roster;
 
+use super::changes_read::split_key;
 use super::{Library, LibraryError};
 use crate::store::keys;
 
 /// A stored change, decoded but not yet described.
-struct Stored {
+struct Signed {
     envelope: SignedChange,
     change: Change,
 }
@@ -57,10 +58,10 @@ impl Library {
     pub fn history(&self, reference: &str, diff: bool) -> Result<History, LibraryError> {
         let doc_id = self.resolve_reference(reference)?;
         let key = doc_id.to_key();
-        let mut stored = self.stored_changes(&doc_id)?;
         let mut d = self
             .load_doc(&doc_id)?
             .ok_or_else(|| LibraryError::Corrupt(format!("{key} has no document")))?;
+        let mut stored = self.stored_changes(&doc_id, &mut d)?;
         let roster = self.roster();
         let mut changes = Vec::new();
         for change in d.get_changes(&[]) {
@@ -104,23 +105,26 @@ impl Library {
                 )));
             }
         }
-        // Pick the changes first (cheap: no document is loaded), then
-        // describe only those shown, loading each document once.
-        let mut picked: Vec<(i64, DocId, Stored)> = Vec::new();
+        // Pick the changes first (cheap: no document is loaded, each entry
+        // says its author and time), then describe only those shown,
+        // loading each document once.
+        let mut picked: Vec<(i64, DocId, [u8; 32])> = Vec::new();
         for entry in self.store.scan_prefix(&[keys::CHANGE, 0]) {
-            let (_, v) = entry?;
-            let Ok(envelope) = SignedChange::decode(&v) else {
+            let (k, v) = entry?;
+            let Some((doc, hash)) = split_key(&k) else {
                 continue;
             };
-            let Ok(change) = parse_change(&envelope.change) else {
+            let Ok(doc) = DocId::parse(&String::from_utf8_lossy(doc)) else {
                 continue;
             };
-            let at = change.timestamp();
-            if since_ms.is_some_and(|s| at < s) {
+            let Ok(meta) = super::Stored::decode(&v).and_then(|s| s.meta()) else {
+                continue;
+            };
+            if since_ms.is_some_and(|s| meta.time < s) {
                 continue;
             }
             if let Some(o) = org {
-                let author = hex::encode(change.actor_id().to_bytes());
+                let author = hex::encode(meta.author);
                 let of_org = roster
                     .as_deref()
                     .and_then(|r| r.find_key(&author))
@@ -129,12 +133,9 @@ impl Library {
                     continue;
                 }
             }
-            picked.push((at, envelope.doc.clone(), Stored { envelope, change }));
+            picked.push((meta.time, doc, hash));
         }
-        picked.sort_by(|a, b| {
-            b.0.cmp(&a.0)
-                .then_with(|| b.2.change.hash().cmp(&a.2.change.hash()))
-        });
+        picked.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| b.2.cmp(&a.2)));
         if let Some(n) = limit {
             picked.truncate(n);
         }
@@ -147,10 +148,17 @@ impl Library {
             let Some(mut d) = self.load_doc(&doc_id)? else {
                 continue;
             };
+            // A change that does not read is left out (`verify` reports it).
+            let mut stored = match self.stored_changes(&doc_id, &mut d) {
+                Err(LibraryError::Corrupt(_)) => continue,
+                r => r?,
+            };
             let title = self.record(&doc_id)?.map(|r| r.title().to_owned());
             for i in idx {
-                let mut info =
-                    self.change_info(roster.as_deref(), &doc_id, &mut d, &picked[i].2, false);
+                let Some(s) = stored.remove(&ChangeHash(picked[i].2)) else {
+                    continue;
+                };
+                let mut info = self.change_info(roster.as_deref(), &doc_id, &mut d, &s, false);
                 info.title = title.clone();
                 out[i] = Some(info);
             }
@@ -158,19 +166,26 @@ impl Library {
         Ok(out.into_iter().flatten().collect())
     }
 
-    /// The stored changes of a document by hash (those that do not decode
-    /// are not changes of this document: `verify` reports them).
-    fn stored_changes(&self, doc: &DocId) -> Result<BTreeMap<ChangeHash, Stored>, LibraryError> {
-        let mut out = BTreeMap::new();
-        for entry in self.store.scan_prefix(&keys::changes_of(&doc.to_key())) {
-            let (_, v) = entry?;
-            let envelope = SignedChange::decode(&v)
-                .map_err(|e| LibraryError::Corrupt(format!("change of {doc}: {e}")))?;
-            let change = parse_change(&envelope.change)
-                .map_err(|e| LibraryError::Corrupt(format!("change of {doc}: {e}")))?;
-            out.insert(change.hash(), Stored { envelope, change });
-        }
-        Ok(out)
+    /// The stored changes of a document by hash, read whole (detached ones
+    /// from `d`, the document loaded).
+    fn stored_changes(
+        &self,
+        doc: &DocId,
+        d: &mut AutoCommit,
+    ) -> Result<BTreeMap<ChangeHash, Signed>, LibraryError> {
+        Ok(self
+            .changes_in(doc, d)?
+            .into_iter()
+            .map(|c| {
+                (
+                    ChangeHash(c.hash),
+                    Signed {
+                        envelope: c.signed,
+                        change: c.change,
+                    },
+                )
+            })
+            .collect())
     }
 
     fn change_info(
@@ -178,7 +193,7 @@ impl Library {
         roster: Option<&Roster>,
         doc_id: &DocId,
         d: &mut AutoCommit,
-        s: &Stored,
+        s: &Signed,
         diff: bool,
     ) -> ChangeInfo {
         let hash = s.change.hash();

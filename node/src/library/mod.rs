@@ -11,7 +11,10 @@
 //! search texts, in memory); a record's document is loaded only to edit it.
 //!
 //! The files: `attach` (file references on records), `catalog` (what list
-//! and search read, kept in memory beside the store), `doc` (a record's
+//! and search read, kept in memory beside the store), `changes` (how a
+//! document's signed changes are stored: whole, or detached from the bytes
+//! its snapshot holds) and `changes_read` (the one way to read them
+//! back), `doc` (a record's
 //! document in the store: loading it, the writes for its state), `write`
 //! (add, edit, remove), `dataset` (import and export), `read` (show, list,
 //! calendar), `search`, `verify`, `history` (who changed what, from the
@@ -24,6 +27,8 @@
 
 mod attach;
 mod catalog;
+mod changes;
+mod changes_read;
 mod commit;
 mod conflicts;
 mod dataset;
@@ -60,6 +65,8 @@ use r2com_protocol::roster::Roster;
 
 use crate::store::{keys, Store, StoreError};
 
+pub(crate) use changes::{change_write, detached_write, reform_writes, ReadChange, Stored};
+pub(crate) use changes_read::{corrupt, for_each_change};
 pub(crate) use commit::Batch;
 pub use commit::OUTBOX_CAPACITY;
 pub(crate) use doc::state_writes;

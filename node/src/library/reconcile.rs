@@ -2,6 +2,8 @@
 //! digest over all change hashes), the 256 bucket digests, inventories,
 //! and stored changes and roster entries by id.
 
+use std::collections::BTreeMap;
+
 use r2com_protocol::roster::EntryId;
 use r2com_protocol::sync::{bucket_digests, summary_digest, Summary};
 
@@ -58,17 +60,22 @@ impl Library {
         Ok(self.store.get(&keys::key(keys::HASH, hash))?.is_some())
     }
 
-    /// The stored envelopes of these changes (unknown ones are skipped).
+    /// The stored envelopes of these changes, whole (unknown ones are
+    /// skipped), document by document: a snapshot holding detached ones
+    /// is loaded once.
     pub fn get_changes(&self, hashes: &[[u8; 32]]) -> Result<Vec<Vec<u8>>, LibraryError> {
         self.settle()?;
-        let mut out = Vec::with_capacity(hashes.len());
+        let mut by_doc: BTreeMap<String, Vec<[u8; 32]>> = BTreeMap::new();
         for h in hashes {
-            let Some(doc) = self.store.get(&keys::key(keys::HASH, h))? else {
-                continue;
-            };
-            let doc = String::from_utf8_lossy(&doc).into_owned();
-            if let Some(env) = self.store.get(&keys::change(&doc, h))? {
-                out.push(env);
+            if let Some(doc) = self.store.get(&keys::key(keys::HASH, h))? {
+                let doc = String::from_utf8_lossy(&doc).into_owned();
+                by_doc.entry(doc).or_default().push(*h);
+            }
+        }
+        let mut out = Vec::with_capacity(hashes.len());
+        for (doc, hashes) in by_doc {
+            for c in self.changes_by_hash(&doc, &hashes)? {
+                out.push(c.signed.encode());
             }
         }
         Ok(out)

@@ -4,15 +4,17 @@
 //! revocation voided their invite), judged by the protocol's own check on
 //! the history this node holds.
 
+use std::collections::BTreeMap;
+
 use automerge::AutoCommit;
 
-use r2com_protocol::envelope::{parse_change, SignedChange};
 use r2com_protocol::identity::PublicKey;
 use r2com_protocol::ids::DocId;
 use r2com_protocol::roster::{ChangeGraph, ChangeNode, FrontierCache, Roster};
 
-use super::{Batch, Library, LibraryError};
-use crate::store::keys;
+use super::doc::writes_snapshot;
+use super::{reform_writes, Batch, Library, LibraryError, ReadChange, Stored};
+use crate::store::{keys, Write};
 
 /// The changes this node holds (waiting ones included), as the frontier
 /// check walks them.
@@ -20,12 +22,11 @@ pub(crate) struct StoredHistory<'a>(pub(crate) &'a Library);
 
 impl ChangeGraph for StoredHistory<'_> {
     fn change(&self, doc: &str, hash: &[u8; 32]) -> Option<ChangeNode> {
-        let env = self.0.store.get(&keys::change(doc, hash)).ok()??;
-        let sc = SignedChange::decode(&env).ok()?;
-        let c = parse_change(&sc.change).ok()?;
+        let v = self.0.store.get(&keys::change(doc, hash)).ok()??;
+        let meta = Stored::decode(&v).and_then(|s| s.meta()).ok()?;
         Some(ChangeNode {
-            author: c.actor_id().to_bytes().try_into().ok()?,
-            deps: c.deps().iter().map(|h| h.0).collect(),
+            author: meta.author,
+            deps: meta.deps,
         })
     }
 }
@@ -58,10 +59,11 @@ impl Library {
     /// same rule to the same roster, so they converge. Returns how many
     /// changes were removed.
     pub(crate) fn retract_disallowed(&self, roster: &Roster) -> Result<u64, LibraryError> {
-        let mut removed_total = 0;
-        let mut batch = Batch::default();
         let history = StoredHistory(self);
         let mut cache = FrontierCache::default();
+        // What goes, per document (one document may hold the changes of
+        // several such authors: it is rebuilt once).
+        let mut removals: BTreeMap<String, Vec<[u8; 32]>> = BTreeMap::new();
         for (author_hex, docs) in self.authors()? {
             if roster.is_live_member(&author_hex) {
                 continue;
@@ -70,66 +72,76 @@ impl Library {
                 continue;
             };
             for key in docs {
-                let Ok(doc_id) = DocId::parse(&key) else {
-                    continue;
-                };
-                let mut remove = Vec::new();
-                let mut keep = Vec::new();
-                for e in self.store.scan_prefix(&keys::changes_of(&key)) {
-                    let (_, env) = e?;
-                    let sc = SignedChange::decode(&env)
+                // Judged on what the entries say; read whole only where
+                // something goes.
+                for (hash, stored) in self.stored_of(&key)? {
+                    let meta = stored
+                        .meta()
                         .map_err(|e| LibraryError::Corrupt(format!("{key}: {e}")))?;
-                    let change = parse_change(&sc.change)
-                        .map_err(|e| LibraryError::Corrupt(format!("{key}: {e}")))?;
-                    let hash = change.hash().0;
-                    let by_author = change.actor_id().to_bytes() == author.to_bytes();
-                    if by_author
+                    if meta.author == author.to_bytes()
                         && roster
                             .check_change_author_cached(
-                                &author,
-                                &key,
-                                change.seq(),
-                                &hash,
-                                &history,
-                                &mut cache,
+                                &author, &key, meta.seq, &hash, &history, &mut cache,
                             )
                             .is_err()
                     {
-                        remove.push(hash);
-                    } else {
-                        keep.push(change);
-                    }
-                }
-                if remove.is_empty() {
-                    continue;
-                }
-                tracing::warn!(
-                    doc = %key,
-                    author = %author_hex,
-                    count = remove.len(),
-                    "retracting changes whose author the roster no longer lets write"
-                );
-                removed_total += remove.len() as u64;
-                for h in &remove {
-                    batch.write((keys::change(&key, h), None));
-                    batch.write((keys::key(keys::HASH, h), None));
-                }
-                let mut d = AutoCommit::new();
-                d.apply_changes(keep)
-                    .map_err(|e| LibraryError::Corrupt(format!("changes of {key}: {e}")))?;
-                batch.extend(self.index_applied(&key, &mut d, &remove)?);
-                match self.doc_writes(&doc_id, &mut d, true)? {
-                    Ok(w) => batch.extend(w),
-                    Err(why) => {
-                        tracing::warn!(doc = %key, %why, "after the retraction the document holds no record of its own");
-                        batch.extend(self.no_record_writes(&doc_id, &mut d)?);
+                        tracing::warn!(doc = %key, author = %author_hex, change = %hex::encode(hash),
+                            "retracting a change whose author the roster no longer lets write");
+                        removals.entry(key.clone()).or_default().push(hash);
                     }
                 }
             }
+        }
+        let mut removed_total = 0;
+        let mut batch = Batch::default();
+        for (key, remove) in removals {
+            let Ok(doc_id) = DocId::parse(&key) else {
+                continue;
+            };
+            removed_total += remove.len() as u64;
+            batch.extend(self.retract_writes(&doc_id, &remove)?);
         }
         if removed_total > 0 {
             self.commit(batch)?;
         }
         Ok(removed_total)
+    }
+
+    /// The writes that remove the changes `remove` of a document and
+    /// rebuild it from the rest.
+    fn retract_writes(
+        &self,
+        doc_id: &DocId,
+        remove: &[[u8; 32]],
+    ) -> Result<Vec<Write>, LibraryError> {
+        let key = doc_id.to_key();
+        // Every change read whole before the snapshot that holds the
+        // detached ones is replaced.
+        let keep: Vec<ReadChange> = self
+            .changes_of(doc_id)?
+            .into_iter()
+            .filter(|c| !remove.contains(&c.hash))
+            .collect();
+        let mut writes = Vec::new();
+        for h in remove {
+            writes.push((keys::change(&key, h), None));
+            writes.push((keys::key(keys::HASH, h), None));
+        }
+        let mut d = AutoCommit::new();
+        d.apply_changes(keep.iter().map(|c| c.change.clone()).collect::<Vec<_>>())
+            .map_err(|e| LibraryError::Corrupt(format!("changes of {key}: {e}")))?;
+        writes.extend(self.index_applied(&key, &mut d, remove)?);
+        // The rest in the form the new snapshot calls for: one that now
+        // waits (it built on a retracted change) is stored whole.
+        let written = writes_snapshot(&mut d, true);
+        writes.extend(reform_writes(&key, &keep, &mut d, written));
+        match self.doc_writes(doc_id, &mut d, true)? {
+            Ok(w) => writes.extend(w),
+            Err(why) => {
+                tracing::warn!(doc = %key, %why, "after the retraction the document holds no record of its own");
+                writes.extend(self.no_record_writes(doc_id, &mut d)?);
+            }
+        }
+        Ok(writes)
     }
 }

@@ -83,27 +83,23 @@ impl Library {
                 saved
             }
         };
-        let stored = self.store.scan_prefix(&keys::changes_of(key));
         let changes = if envelopes {
-            let mut all = Vec::new();
-            for e in stored {
-                all.push(e?.1);
-            }
+            // Whole: a detached change's bytes rebuilt from the snapshot.
+            let all: Vec<Vec<u8>> = self
+                .changes_of(&doc)?
+                .into_iter()
+                .map(|c| c.signed.encode())
+                .collect();
             if !self.holds_exactly(key, &all, &state.heads)? {
                 return Ok(None);
             }
             DocChanges::Envelopes(all)
         } else {
-            let mut signatures = Vec::new();
-            for e in stored {
-                let (k, v) = e?;
-                let Ok(hash) = <[u8; 32]>::try_from(&k[k.len().saturating_sub(32)..]) else {
-                    continue;
-                };
-                let sc = SignedChange::decode(&v)
-                    .map_err(|e| LibraryError::Corrupt(format!("change of {key}: {e}")))?;
-                signatures.push((hash, sc.signature));
-            }
+            let signatures = self
+                .stored_of(key)?
+                .into_iter()
+                .map(|(hash, stored)| (hash, *stored.signature()))
+                .collect();
             DocChanges::Signatures(signatures)
         };
         Ok(Some(

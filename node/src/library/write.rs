@@ -12,15 +12,17 @@ use r2com_protocol::envelope::SignedChange;
 use r2com_protocol::ids::{DocId, RecordKind};
 use r2com_protocol::record::Record;
 
+use super::doc::writes_snapshot;
 use super::{
-    author_index, doc_id, hash_index, state_writes, time_ms, timestamp, Batch, Library,
-    LibraryError,
+    author_index, change_write, doc_id, hash_index, state_writes, time_ms, timestamp, Batch,
+    Library, LibraryError,
 };
-use crate::store::{keys, Write};
+use crate::store::Write;
 
 impl Library {
     /// The batch that stores one signed change and the state it leads to,
-    /// and announces the change once committed.
+    /// and announces the change once committed. The change is stored
+    /// detached when the batch writes a snapshot (which holds it).
     pub(crate) fn change_batch(
         &self,
         doc_id: &DocId,
@@ -28,21 +30,26 @@ impl Library {
         change: Change,
         record: Option<&Record>,
         snapshot: bool,
-    ) -> Batch {
+    ) -> Result<Batch, LibraryError> {
         let key = doc_id.to_key();
         let hash = change.hash();
         let seq = change.seq();
-        let signed = SignedChange::sign(&self.key, &self.scope(), doc_id, change);
-        let envelope = signed.encode();
-        let mut w: Vec<Write> = vec![
-            (keys::change(&key, &hash.0), Some(envelope.clone())),
+        let in_snapshot = writes_snapshot(d, snapshot);
+        let signed = SignedChange::sign(&self.key, &self.scope(), doc_id, change.clone());
+        let mut w: Vec<Write> = Vec::new();
+        if !in_snapshot {
+            // The stored snapshot goes: what it held is stored whole.
+            w.extend(self.reform_stored(doc_id, d)?);
+        }
+        w.extend([
+            change_write(&key, &signed, &change, in_snapshot),
             author_index(&self.key.public().to_hex(), &key, seq, &hash.0),
             hash_index(&key, &hash.0),
-        ];
+        ]);
         w.extend(state_writes(&key, d, record, snapshot));
         let mut batch = Batch::of(w);
-        batch.change(envelope);
-        batch
+        batch.change(signed.encode());
+        Ok(batch)
     }
 
     /// Bring a record's document to `record`: create it, or write the
@@ -65,7 +72,7 @@ impl Library {
                 self.check_rights(&doc_id, &d, &change)?;
                 // With its snapshot: it loads faster than from its change,
                 // and travels whole to a node that clones.
-                let mut batch = self.change_batch(&doc_id, &mut d, change, Some(record), true);
+                let mut batch = self.change_batch(&doc_id, &mut d, change, Some(record), true)?;
                 batch.extend(self.revision_write(&doc_id, now)?);
                 Ok(Some((batch, true)))
             }
@@ -80,7 +87,8 @@ impl Library {
                     None => Ok(None),
                     Some(c) => {
                         self.check_rights(&doc_id, &d, &c)?;
-                        let mut batch = self.change_batch(&doc_id, &mut d, c, Some(record), true);
+                        let mut batch =
+                            self.change_batch(&doc_id, &mut d, c, Some(record), true)?;
                         batch.extend(self.revision_write(&doc_id, now)?);
                         Ok(Some((batch, existing.is_none())))
                     }
@@ -195,7 +203,7 @@ impl Library {
         let in_doc = doc::read(&mut d)?;
         if let Some(change) = doc::update(&mut d, &self.key, &in_doc, &new, time_ms(now))? {
             self.check_rights(&doc_id, &d, &change)?;
-            let mut batch = self.change_batch(&doc_id, &mut d, change, Some(&new), true);
+            let mut batch = self.change_batch(&doc_id, &mut d, change, Some(&new), true)?;
             batch.extend(self.revision_write(&doc_id, now)?);
             self.commit(batch)?;
         }
@@ -222,7 +230,7 @@ impl Library {
         let mut d = self.load_doc_for_write(&doc_id)?.ok_or_else(not_found)?;
         if let Some(change) = doc::set_deleted(&mut d, &self.key, true, time_ms(now))? {
             self.check_rights(&doc_id, &d, &change)?;
-            let batch = self.change_batch(&doc_id, &mut d, change, None, true);
+            let batch = self.change_batch(&doc_id, &mut d, change, None, true)?;
             self.commit(batch)?;
         }
         Ok(())

@@ -10,7 +10,6 @@ use std::collections::BTreeSet;
 use r2com_protocol::control::{
     InviteWithdrawn, Members, RejectedEntry, Revoked, RoleSet, RosterFile, RosterImported,
 };
-use r2com_protocol::envelope::{parse_change, SignedChange};
 use r2com_protocol::roster::{
     witness, Action, ConsortiumId, DocFrontier, EntryId, KeyFrontier, Role, Roster, SignedEntry,
     Target,
@@ -43,19 +42,16 @@ impl Library {
         let mut out = Vec::new();
         for doc in docs {
             let mut last: Option<(u64, [u8; 32])> = None;
-            for e in self.store.scan_prefix(&keys::changes_of(&doc)) {
-                let (_, env) = e?;
-                let sc = SignedChange::decode(&env)
+            for (hash, stored) in self.stored_of(&doc)? {
+                let meta = stored
+                    .meta()
                     .map_err(|e| LibraryError::Corrupt(format!("{doc}: {e}")))?;
-                let change = parse_change(&sc.change)
-                    .map_err(|e| LibraryError::Corrupt(format!("{doc}: {e}")))?;
-                let hash = change.hash().0;
                 let applied = self.store.get(&keys::key(keys::HASH, &hash))?.is_some();
                 if applied
-                    && hex::encode(change.actor_id().to_bytes()) == key
-                    && last.is_none_or(|(s, _)| change.seq() > s)
+                    && hex::encode(meta.author) == key
+                    && last.is_none_or(|(s, _)| meta.seq > s)
                 {
-                    last = Some((change.seq(), hash));
+                    last = Some((meta.seq, hash));
                 }
             }
             if let Some((count, hash)) = last {

@@ -8,7 +8,9 @@ use r2com_protocol::envelope::{Scope, SignedChange};
 use r2com_protocol::roster::{Action, Entry, EntryId, Invite, OrgInfo, Role, SignedEntry};
 
 use super::{bad, parse_node_key, ts, TOKEN_PREFIX};
-use crate::library::{Batch, Library, LibraryError, META_CONSORTIUM};
+use crate::library::{
+    change_write, for_each_change, Batch, Library, LibraryError, META_CONSORTIUM,
+};
 use crate::store::{keys, Write};
 
 /// Longest an invite may stay valid: an unused invite is a standing
@@ -62,17 +64,24 @@ impl Library {
         let old = self.scope();
         let me = self.key.public();
         let mut writes = Vec::new();
-        for e in self.store.scan_prefix(&[keys::CHANGE, 0]) {
-            let (k, v) = e?;
-            let sc = SignedChange::decode(&v).map_err(|e| LibraryError::Corrupt(e.to_string()))?;
-            let verified = sc
+        for_each_change(&*self.store, |_, read| {
+            let c = read.map_err(LibraryError::Corrupt)?;
+            let verified = c
+                .signed
                 .verify(&old)
-                .map_err(|e| LibraryError::Corrupt(format!("{}: {e}", sc.doc)))?;
+                .map_err(|e| LibraryError::Corrupt(format!("{}: {e}", c.signed.doc)))?;
             if verified.author == me {
                 let resigned = SignedChange::sign(&self.key, new, &verified.doc, verified.change);
-                writes.push((k, Some(resigned.encode())));
+                // In the form it is stored in.
+                writes.push(change_write(
+                    &verified.doc.to_key(),
+                    &resigned,
+                    &c.change,
+                    c.detached,
+                ));
             }
-        }
+            Ok::<(), LibraryError>(())
+        })?;
         Ok(writes)
     }
 

@@ -46,6 +46,8 @@ pub struct ChangeHeader {
     /// The actor id (an author's public key, if well-formed).
     pub actor: Vec<u8>,
     pub seq: u64,
+    /// Milliseconds since the epoch, as the author's node gave it.
+    pub time: i64,
     pub deps: Vec<ChangeHash>,
 }
 
@@ -165,7 +167,7 @@ fn walk_change(chunk: &[u8]) -> Option<(ChangeHeader, bool)> {
     let actor = take(r, actor_len)?.to_vec();
     let seq = uleb(r)?;
     uleb(r)?; // start op
-    leb128::read::signed(r).ok()?; // time
+    let time = leb128::read::signed(r).ok()?;
     let message = uleb(r)?;
     take(r, message)?;
     for _ in 0..uleb(r)? {
@@ -180,6 +182,7 @@ fn walk_change(chunk: &[u8]) -> Option<(ChangeHeader, bool)> {
         hash: ChangeHash([0; 32]),
         actor,
         seq,
+        time,
         deps,
     };
     // The columns' data follow one another in their listed order.

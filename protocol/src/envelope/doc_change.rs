@@ -19,6 +19,8 @@ pub struct DocChange {
     pub author: PublicKey,
     pub hash: ChangeHash,
     pub seq: u64,
+    /// Milliseconds since the epoch, as the author's node gave it.
+    pub time: i64,
     pub deps: Vec<ChangeHash>,
 }
 

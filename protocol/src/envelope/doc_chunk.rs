@@ -212,6 +212,7 @@ fn verify_envelopes(
             author,
             hash: header.hash,
             seq: header.seq,
+            time: header.time,
             deps: header.deps,
         });
     }
@@ -266,6 +267,7 @@ fn verify_signatures(
             author,
             hash,
             seq: change.seq(),
+            time: change.timestamp(),
             deps: change.deps().to_vec(),
         });
     }
