@@ -48,7 +48,7 @@
 //!    the record's document (`library::doc::Library::load_doc`), applies
 //!    the edits, and `Library::change_batch` signs one automerge change and
 //!    builds the [`library::Batch`]: the change, its indexes, the record,
-//!    its search text, the document state, plus the envelope to announce.
+//!    the document state, plus the envelope to announce.
 //! 4. `library::commit::Library::commit` writes the batch atomically,
 //!    flushes the store, and only then puts the envelope in the outbox and
 //!    wakes the network (`Library::announce` signals the `Notify` that

@@ -41,8 +41,8 @@ impl DocOutcome {
 
 impl Library {
     /// Apply verified changes to one document and compute the writes: the
-    /// changes, their indexes, the record, its search text, the document
-    /// state and a snapshot.
+    /// changes, their indexes, the record, the document state and a
+    /// snapshot.
     ///
     /// Only changes automerge could apply enter the hash index (what the
     /// summary, inventories and fetches see); one waiting for a missing

@@ -3,9 +3,10 @@
 //! description) and its folded search text, held in memory so that a list,
 //! a search and the library's filter choices decode no stored record.
 //!
-//! It mirrors two tables of the store, `RECORD` and `SEARCH`, and nothing
-//! else. It is built from them on first use (a node that never lists or
-//! searches never holds it), then follows every write to them: all of the
+//! It mirrors one table of the store, `RECORD`, and nothing else: the
+//! search text is derived from the record (the store does not keep it).
+//! It is built from the table on first use (a node that never lists or
+//! searches never holds it), then follows every write to it: all of the
 //! library's store writes go through [`CatalogCell::write`] (from
 //! `Library::write_part`: local edits, received changes, erasure,
 //! retraction, import and restore alike), which applies the same writes to
@@ -31,7 +32,8 @@ pub(crate) struct Catalog {
     /// Document key (`practice/p-1`) -> the record without its long texts
     /// (see [`outline`]); key order, as the store lists them.
     outlines: BTreeMap<String, Record>,
-    /// Document key -> the folded search text, as stored (packed).
+    /// Document key -> the folded search text ([`Record::search_text`]),
+    /// packed.
     texts: Texts,
     /// The practices' translation groups, computed on first use after a
     /// practice changed.
@@ -54,47 +56,49 @@ fn outline(record: Record) -> Record {
     }
 }
 
-/// One write of the store, as the catalog takes it.
-enum Update {
-    Outline(String, Option<Box<Record>>),
-    Text(String, Option<Box<str>>),
-}
+/// One write of the store's `RECORD` table, as the catalog takes it: the
+/// document key, and the record's outline and search text (`None`: the
+/// record is gone).
+struct Update(String, Option<(Box<Record>, Box<str>)>);
 
-/// The document key a `RECORD` or `SEARCH` key names.
+/// The document key a `RECORD` key names.
 fn doc_key(key: &[u8]) -> Result<String, LibraryError> {
     String::from_utf8(keys::rest(key).to_vec())
         .map_err(|_| LibraryError::Corrupt("a record key is not UTF-8".into()))
 }
 
-fn record_of(doc: &str, bytes: &[u8]) -> Result<Record, LibraryError> {
+/// The outline and the search text of the record stored as `bytes`.
+fn record_of(doc: &str, bytes: &[u8]) -> Result<(Record, Box<str>), LibraryError> {
     let id = DocId::parse(doc).map_err(|e| LibraryError::Corrupt(e.to_string()))?;
-    decode_record(id.kind(), bytes).map(outline)
-}
-
-fn text_of(bytes: Vec<u8>) -> Result<Box<str>, LibraryError> {
-    String::from_utf8(bytes)
-        .map(String::into_boxed_str)
-        .map_err(|_| LibraryError::Corrupt("search text".into()))
+    let record = decode_record(id.kind(), bytes)?;
+    let text = record.search_text().into_boxed_str();
+    Ok((outline(record), text))
 }
 
 impl Catalog {
-    /// Read both tables from the store.
+    /// Read the records from the store.
     fn build(store: &dyn Store) -> Result<Catalog, LibraryError> {
         let mut outlines = BTreeMap::new();
-        for entry in store.scan_prefix(&[keys::RECORD, 0]) {
-            let (k, v) = entry?;
-            let doc = doc_key(&k)?;
-            let record = record_of(&doc, &v)?;
-            outlines.insert(doc, record);
-        }
-        // Packed block by block as they are read: the texts are never all
-        // held unpacked.
+        // One pass over the records, in key order: each one's outline is
+        // kept, and its search text folded and packed block by block (the
+        // texts are never all held unpacked).
         let mut failed = None;
-        let texts = Texts::from_sorted(store.scan_prefix(&[keys::SEARCH, 0]).map_while(|entry| {
-            let pair = entry
-                .map_err(LibraryError::from)
-                .and_then(|(k, v)| Ok((doc_key(&k)?, text_of(v)?)));
-            pair.map_err(|e| failed = Some(e)).ok()
+        let texts = Texts::from_sorted(store.scan_prefix(&[keys::RECORD, 0]).map_while(|entry| {
+            let held = entry.map_err(LibraryError::from).and_then(|(k, v)| {
+                let doc = doc_key(&k)?;
+                let (record, text) = record_of(&doc, &v)?;
+                Ok((doc, record, text))
+            });
+            match held {
+                Ok((doc, record, text)) => {
+                    outlines.insert(doc.clone(), record);
+                    Some((doc, text))
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    None
+                }
+            }
         }));
         if let Some(e) = failed {
             return Err(e);
@@ -111,41 +115,32 @@ impl Catalog {
     fn updates(writes: &[Write]) -> Result<Vec<Update>, LibraryError> {
         let mut out = Vec::new();
         for (k, v) in writes {
-            match k.get(..2) {
-                Some([keys::RECORD, 0]) => {
-                    let doc = doc_key(k)?;
-                    let record = v
-                        .as_deref()
-                        .map(|v| record_of(&doc, v).map(Box::new))
-                        .transpose()?;
-                    out.push(Update::Outline(doc, record));
-                }
-                Some([keys::SEARCH, 0]) => {
-                    let text = v.clone().map(text_of).transpose()?;
-                    out.push(Update::Text(doc_key(k)?, text));
-                }
-                _ => {}
+            if k.starts_with(&[keys::RECORD, 0]) {
+                let doc = doc_key(k)?;
+                let held = v
+                    .as_deref()
+                    .map(|v| record_of(&doc, v).map(|(r, t)| (Box::new(r), t)))
+                    .transpose()?;
+                out.push(Update(doc, held));
             }
         }
         Ok(out)
     }
 
     fn apply(&mut self, updates: Vec<Update>) {
-        for u in updates {
-            match u {
-                Update::Outline(doc, record) => {
-                    if doc.starts_with("practice/") {
-                        self.groups = OnceLock::new();
-                    }
-                    match record {
-                        Some(r) => self.outlines.insert(doc, *r),
-                        None => self.outlines.remove(&doc),
-                    };
+        for Update(doc, held) in updates {
+            if doc.starts_with("practice/") {
+                self.groups = OnceLock::new();
+            }
+            match held {
+                Some((record, text)) => {
+                    self.texts.insert(doc.clone(), text);
+                    self.outlines.insert(doc, *record);
                 }
-                Update::Text(doc, text) => match text {
-                    Some(t) => self.texts.insert(doc, t),
-                    None => self.texts.remove(&doc),
-                },
+                None => {
+                    self.texts.remove(&doc);
+                    self.outlines.remove(&doc);
+                }
             }
         }
     }

@@ -138,7 +138,7 @@ impl Library {
     }
 
     /// The writes for a document's state after changes: its heads, the
-    /// record and search text (or their removal), the event revision, and a
+    /// record (or its removal), the event revision, and a
     /// snapshot if `snapshot` (none while a change waits for a dependency:
     /// it would leave that change out). `Err` if the document no longer
     /// holds a record of its own kind and id.
@@ -236,8 +236,8 @@ pub(crate) fn writes_snapshot(d: &mut AutoCommit, snapshot: bool) -> bool {
     snapshot && d.get_missing_deps(&[]).is_empty()
 }
 
-/// The writes for the state a document reached: its heads, the record and
-/// its search text (removed when `visible` is `None`: deleted), and a
+/// The writes for the state a document reached: its heads, the record
+/// (removed when `visible` is `None`: deleted), and a
 /// snapshot if `snapshot` (none while a change waits for a dependency: it
 /// would leave that change out, so the document loads from its changes;
 /// the changes it held are then stored whole, see `changes`).
@@ -262,15 +262,8 @@ pub(crate) fn state_writes(
                 keys::doc(keys::RECORD, key),
                 Some(serde_json::to_vec(r).expect("records serialize")),
             ));
-            writes.push((
-                keys::doc(keys::SEARCH, key),
-                Some(r.search_text().into_bytes()),
-            ));
         }
-        None => {
-            writes.push((keys::doc(keys::RECORD, key), None));
-            writes.push((keys::doc(keys::SEARCH, key), None));
-        }
+        None => writes.push((keys::doc(keys::RECORD, key), None)),
     }
     if !d.get_missing_deps(&[]).is_empty() {
         writes.push((keys::doc(keys::SNAPSHOT, key), None));

@@ -147,8 +147,8 @@ impl Library {
     }
 
     /// Carry out the roster's erasures this store still holds data of:
-    /// delete the records' documents, changes, indexes, search text,
-    /// snapshots and revisions in one batch, noting their files for
+    /// delete the records' documents, changes, indexes, snapshots and
+    /// revisions in one batch, noting their files for
     /// deletion. Returns how many records.
     pub(crate) fn apply_erasures(&self, roster: &Roster) -> Result<u64, LibraryError> {
         let mut writes: Vec<Write> = Vec::new();
@@ -178,13 +178,7 @@ impl Library {
                 writes.push((keys::key(keys::HASH, &k[prefix.len()..]), None));
                 writes.push((k, None));
             }
-            for table in [
-                keys::DOC,
-                keys::RECORD,
-                keys::SEARCH,
-                keys::SNAPSHOT,
-                keys::REVISION,
-            ] {
+            for table in [keys::DOC, keys::RECORD, keys::SNAPSHOT, keys::REVISION] {
                 writes.push((keys::doc(table, key), None));
             }
             for k in self.store.scan_keys(&[keys::AUTHOR, 0]) {

@@ -1,6 +1,8 @@
-//! How values are kept on disk: a tag byte, then the value as given or
-//! zstd-compressed. Records, search text and automerge changes are text
-//! that shrinks to a third; a value is compressed only when that pays.
+//! How values were kept on disk in format `tagged-zstd-1`: a tag byte, then
+//! the value as given or zstd-compressed on its own. Stores are no longer
+//! written this way (sled compresses its pages now, see
+//! [`super::SledStore`]); this reads such a store once, while it is
+//! rewritten in the current format.
 
 use super::StoreError;
 
@@ -8,38 +10,30 @@ use super::StoreError;
 const RAW: u8 = 0;
 /// A zstd frame follows.
 const ZSTD: u8 = 1;
-/// Values shorter than this stay as they are (headers cost more than they
-/// save).
-const MIN_COMPRESS: usize = 96;
-/// zstd level: fast to write, and most of what a higher level would save.
-const LEVEL: i32 = 3;
 
 /// Largest value a stored frame may claim to hold (a damaged frame must
 /// not make the node allocate without bound).
 const MAX_VALUE: u64 = 256 * 1024 * 1024;
 
 thread_local! {
-    // One context per thread and direction: making one per value cost more
-    // than the (de)compression itself when a search reads every value.
-    static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
-        const { std::cell::RefCell::new(None) };
-    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+    // One context per thread: making one per value costs more than the
+    // decompression itself when a whole store is read.
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::block::Decompressor>> =
         const { std::cell::RefCell::new(None) };
 }
 
 fn decompress(frame: &[u8]) -> Result<Vec<u8>, StoreError> {
     let bad = |why: String| StoreError::Value(why);
     let size = match zstd::zstd_safe::get_frame_content_size(frame) {
-        Ok(Some(n)) if n <= MAX_VALUE => n as usize,
-        Ok(Some(n)) => return Err(bad(format!("a value claims {n} bytes"))),
-        Ok(None) | Err(_) => return Err(bad("a value's frame has no size".into())),
+        zstd::zstd_safe::CONTENTSIZE_UNKNOWN | zstd::zstd_safe::CONTENTSIZE_ERROR => {
+            return Err(bad("a value's frame has no size".into()))
+        }
+        n if n <= MAX_VALUE => n as usize,
+        n => return Err(bad(format!("a value claims {n} bytes"))),
     };
     DECOMPRESSOR.with(|d| {
         let mut d = d.borrow_mut();
-        if d.is_none() {
-            *d = Some(zstd::bulk::Decompressor::new().map_err(|e| bad(e.to_string()))?);
-        }
-        let d = d.as_mut().expect("just made");
+        let d = d.get_or_insert_with(zstd::block::Decompressor::new);
         let out = d.decompress(frame, size).map_err(|e| bad(e.to_string()))?;
         if out.len() != size {
             return Err(bad(format!(
@@ -51,29 +45,6 @@ fn decompress(frame: &[u8]) -> Result<Vec<u8>, StoreError> {
     })
 }
 
-/// The bytes to store for `value`.
-pub fn encode(value: &[u8]) -> Vec<u8> {
-    if value.len() >= MIN_COMPRESS {
-        let packed = COMPRESSOR.with(|c| {
-            let mut c = c.borrow_mut();
-            if c.is_none() {
-                *c = zstd::bulk::Compressor::new(LEVEL).ok();
-            }
-            c.as_mut().and_then(|c| c.compress(value).ok())
-        });
-        if let Some(p) = packed.filter(|p| p.len() + 1 < value.len()) {
-            let mut out = Vec::with_capacity(1 + p.len());
-            out.push(ZSTD);
-            out.extend_from_slice(&p);
-            return out;
-        }
-    }
-    let mut out = Vec::with_capacity(1 + value.len());
-    out.push(RAW);
-    out.extend_from_slice(value);
-    out
-}
-
 /// The value stored as `stored`.
 pub fn decode(stored: &[u8]) -> Result<Vec<u8>, StoreError> {
     match stored.split_first() {
@@ -82,6 +53,23 @@ pub fn decode(stored: &[u8]) -> Result<Vec<u8>, StoreError> {
         Some((tag, _)) => Err(StoreError::Value(format!("unknown value tag {tag}"))),
         None => Err(StoreError::Value("empty value".into())),
     }
+}
+
+/// The bytes format `tagged-zstd-1` stored for `value` (tests build stores
+/// of that format with it).
+#[cfg(test)]
+pub fn encode(value: &[u8]) -> Vec<u8> {
+    /// Values shorter than this stayed as they were.
+    const MIN_COMPRESS: usize = 96;
+    if value.len() >= MIN_COMPRESS {
+        if let Some(p) = zstd::block::compress(value, 3)
+            .ok()
+            .filter(|p| p.len() + 1 < value.len())
+        {
+            return [&[ZSTD][..], &p].concat();
+        }
+    }
+    [&[RAW][..], value].concat()
 }
 
 #[cfg(test)]

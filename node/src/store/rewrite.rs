@@ -44,14 +44,15 @@ fn sibling(dir: &Path, suffix: &str) -> PathBuf {
 }
 
 /// Copy the data tree of `from` into a new store made by `open_new` next
-/// to `dir`, each value passed through `value`, then `finish` it (mark its
-/// format), flush, and swap it in for the store in `dir`. `from` must be
-/// the store in `dir`; it is closed before the swap.
+/// to `dir`, each entry passed through `entry` (its key and value; the
+/// value to write, `None` to leave the entry out), then `finish` it (mark
+/// its format), flush, and swap it in for the store in `dir`. `from` must
+/// be the store in `dir`; it is closed before the swap.
 pub(super) fn rewrite(
     dir: &Path,
     from: sled::Db,
     open_new: impl Fn(&Path) -> Result<sled::Db, StoreError>,
-    value: impl Fn(&[u8]) -> Result<Vec<u8>, StoreError>,
+    entry: impl Fn(&[u8], &[u8]) -> Result<Option<Vec<u8>>, StoreError>,
     finish: impl Fn(&sled::Db) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
     let (new_dir, old_dir) = (sibling(dir, ".rewrite"), sibling(dir, ".before-rewrite"));
@@ -64,7 +65,10 @@ pub(super) fn rewrite(
         let mut n = 0;
         for kv in from.iter() {
             let (k, v) = kv?;
-            batch.insert(k, value(&v)?);
+            let Some(v) = entry(&k, &v)? else {
+                continue;
+            };
+            batch.insert(k, v);
             n += 1;
             if n == BATCH {
                 to.apply_batch(std::mem::take(&mut batch))?;

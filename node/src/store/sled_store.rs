@@ -2,19 +2,28 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::rewrite::{self, RewriteLock};
-use super::{codec, Entry, Store, StoreError, Write};
+use super::{codec, keys, Entry, Store, StoreError, Write};
 
 /// Page cache of the store; bounds the node's memory.
 const CACHE_BYTES: u64 = 1024 * 1024;
+
+/// zstd level of sled's page compression. Every page sled writes (each
+/// flushed batch) is compressed at this level; 3 is cheap enough for the
+/// edit loop and saves most of what higher levels would (README,
+/// Performance).
+const COMPRESSION_LEVEL: i32 = 3;
 
 /// Where the store's format is kept: a tree of its own, so that the data
 /// tree holds only the key layout of [`super::keys`].
 const FORMAT_TREE: &[u8] = b"r2com-format";
 const FORMAT_KEY: &[u8] = b"values";
-/// Values carry a tag byte and are zstd-compressed when that pays (see
-/// [`codec`]). Stores written before have no format entry: their values are
-/// as given, and opening them rewrites them once.
-const FORMAT: &[u8] = b"tagged-zstd-1";
+/// Values are stored as given, and sled compresses its pages (zstd), which
+/// sees many values at once. Search texts are not stored (the catalog
+/// derives them from the records).
+const FORMAT: &[u8] = b"sled-zstd-1";
+/// The format before: each value zstd-compressed on its own behind a tag
+/// byte (see [`codec`]), sled's pages as they are, search texts stored.
+const FORMAT_TAGGED: &[u8] = b"tagged-zstd-1";
 /// The store's size on disk right after it was last rewritten.
 const COMPACTED_KEY: &[u8] = b"compacted-bytes";
 /// A store is compacted when it opens at more than twice its size after
@@ -23,13 +32,21 @@ const COMPACTED_KEY: &[u8] = b"compacted-bytes";
 const COMPACT_ABOVE: u64 = if cfg!(test) { 1 } else { 32 } * 1024 * 1024;
 
 /// The node's store: one sled tree, so that a batch spanning a change, its
-/// record and its search text is atomic.
+/// record and its document state is atomic.
 pub struct SledStore {
     db: sled::Db,
 }
 
 /// sled's settings for a store (also for tests that open one directly).
 pub fn sled_config(dir: &Path) -> sled::Config {
+    plain_config(dir)
+        .use_compression(true)
+        .compression_factor(COMPRESSION_LEVEL)
+}
+
+/// sled's settings of stores written before sled compressed their pages
+/// (sled opens a database only with the compression it was made with).
+pub(super) fn plain_config(dir: &Path) -> sled::Config {
     sled::Config::new().path(dir).cache_capacity(CACHE_BYTES)
 }
 
@@ -70,8 +87,8 @@ pub fn open_waiting(config: &sled::Config) -> sled::Result<sled::Db> {
     }
 }
 
-fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
-    open_waiting(&sled_config(dir)).map_err(|e| {
+fn open_with(config: &sled::Config) -> Result<sled::Db, StoreError> {
+    open_waiting(config).map_err(|e| {
         if is_lock_error(&e) {
             StoreError::Locked
         } else {
@@ -80,19 +97,28 @@ fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
     })
 }
 
+fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
+    open_with(&sled_config(dir))
+}
+
+/// Whether sled refused to open a database because it was made with other
+/// compression settings (sled 0.34 says so in an `Unsupported` error).
+fn is_compression_mismatch(e: &StoreError) -> bool {
+    matches!(e, StoreError::Sled(sled::Error::Unsupported(m)) if m.contains("use_compression"))
+}
+
 fn mark_format(db: &sled::Db) -> Result<(), StoreError> {
     db.open_tree(FORMAT_TREE)?.insert(FORMAT_KEY, FORMAT)?;
     Ok(())
 }
 
-/// Whether the store is in the current format (`false`: written before
-/// values were tagged). A format this version does not know is an error.
-fn is_current(db: &sled::Db) -> Result<bool, StoreError> {
-    match db.open_tree(FORMAT_TREE)?.get(FORMAT_KEY)? {
-        Some(f) if f == FORMAT => Ok(true),
-        Some(f) => Err(StoreError::Format(String::from_utf8_lossy(&f).into_owned())),
-        None => Ok(false),
-    }
+/// The store's format entry, if it has one.
+fn format_of(db: &sled::Db) -> Result<Option<sled::IVec>, StoreError> {
+    Ok(db.open_tree(FORMAT_TREE)?.get(FORMAT_KEY)?)
+}
+
+fn unknown(format: Option<&[u8]>) -> StoreError {
+    StoreError::Format(format.map_or("none".into(), |f| String::from_utf8_lossy(f).into_owned()))
 }
 
 /// The store's size after its last rewrite (0 if never rewritten).
@@ -104,11 +130,43 @@ fn compacted_size(db: &sled::Db) -> Result<u64, StoreError> {
         .map_or(0, u64::from_be_bytes))
 }
 
+/// A value of the current format, copied as it is.
+fn as_is(_: &[u8], v: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(Some(v.to_vec()))
+}
+
+/// What becomes of an entry of a store written before sled compressed its
+/// pages: its value as given (`tagged`: decoded), search texts dropped.
+fn upgraded(tagged: bool) -> impl Fn(&[u8], &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+    move |k, v| {
+        if k.starts_with(&[keys::SEARCH_BEFORE, 0]) {
+            Ok(None)
+        } else if tagged {
+            codec::decode(v).map(Some)
+        } else {
+            Ok(Some(v.to_vec()))
+        }
+    }
+}
+
+/// Rewrite the store in `dir`, written before sled compressed its pages
+/// (open with [`plain_config`]), into the current format.
+fn upgrade(dir: &Path) -> Result<(), StoreError> {
+    let db = open_with(&plain_config(dir))?;
+    let tagged = match format_of(&db)? {
+        None => false,
+        Some(f) if f == FORMAT_TAGGED => true,
+        Some(f) => return Err(unknown(Some(&f))),
+    };
+    tracing::info!(store = %dir.display(), "rewriting the store in its new format (once, after an upgrade)");
+    rewrite::rewrite(dir, db, open_db, upgraded(tagged), mark_format)
+}
+
 impl SledStore {
     /// Open (or create) the store in `dir`. Fails with [`StoreError::Locked`]
-    /// if another process holds it. A store of the format before (values
-    /// uncompressed) is rewritten in the current one first; a rewrite a
-    /// crash interrupted is finished or started over.
+    /// if another process holds it. A store of a format before (sled's
+    /// pages uncompressed) is rewritten in the current one first; a
+    /// rewrite a crash interrupted is finished or started over.
     ///
     /// A store that grew past twice its size after it was last rewritten
     /// (and past [`COMPACT_ABOVE`]) is compacted: rewritten with live data
@@ -116,28 +174,34 @@ impl SledStore {
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
         let _rewriting = RewriteLock::take(dir)?;
         rewrite::recover(dir)?;
-        let db = open_db(dir)?;
-        let db = if is_current(&db)? {
-            let size = db.size_on_disk()?;
-            let compacted = compacted_size(&db)?;
-            if size <= COMPACT_ABOVE || size <= compacted.saturating_mul(2) {
-                return Ok(SledStore { db });
+        let db = match open_db(dir) {
+            Err(e) if is_compression_mismatch(&e) => {
+                upgrade(dir)?;
+                open_db(dir)?
             }
-            tracing::info!(
-                store = %dir.display(),
-                mib = size >> 20,
-                after_last_compaction_mib = compacted >> 20,
-                "compacting the store"
-            );
-            rewrite::rewrite(dir, db, open_db, |v| Ok(v.to_vec()), mark_format)?;
-            open_db(dir)?
-        } else if db.is_empty() {
-            mark_format(&db)?;
-            db
-        } else {
-            tracing::info!(store = %dir.display(), "compressing the store (once, after an upgrade)");
-            rewrite::rewrite(dir, db, open_db, |v| Ok(codec::encode(v)), mark_format)?;
-            open_db(dir)?
+            Err(e) => return Err(e),
+            Ok(db) => match format_of(&db)? {
+                Some(f) if f == FORMAT => {
+                    let size = db.size_on_disk()?;
+                    let compacted = compacted_size(&db)?;
+                    if size <= COMPACT_ABOVE || size <= compacted.saturating_mul(2) {
+                        return Ok(SledStore { db });
+                    }
+                    tracing::info!(
+                        store = %dir.display(),
+                        mib = size >> 20,
+                        after_last_compaction_mib = compacted >> 20,
+                        "compacting the store"
+                    );
+                    rewrite::rewrite(dir, db, open_db, as_is, mark_format)?;
+                    open_db(dir)?
+                }
+                None if db.is_empty() => {
+                    mark_format(&db)?;
+                    db
+                }
+                f => return Err(unknown(f.as_deref())),
+            },
         };
         db.open_tree(FORMAT_TREE)?
             .insert(COMPACTED_KEY, db.size_on_disk()?.to_be_bytes().to_vec())?;
@@ -151,12 +215,16 @@ impl SledStore {
         {
             let _rewriting = RewriteLock::take(dir)?;
             rewrite::recover(dir)?;
-            let db = open_db(dir)?;
-            if is_current(&db)? {
-                rewrite::rewrite(dir, db, open_db, |v| Ok(v.to_vec()), mark_format)?;
+            match open_db(dir) {
+                Ok(db) if format_of(&db)?.is_some_and(|f| f == FORMAT) => {
+                    rewrite::rewrite(dir, db, open_db, as_is, mark_format)?
+                }
+                Ok(_) => {}
+                Err(e) if is_compression_mismatch(&e) => {}
+                Err(e) => return Err(e),
             }
         }
-        // Opening moves a store of the format before to the current one
+        // Opening moves a store of a format before to the current one
         // (compacted too), and records the size.
         SledStore::open(dir).map(drop)
     }
@@ -169,7 +237,7 @@ impl SledStore {
 
 impl Store for SledStore {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        self.db.get(key)?.map(|v| codec::decode(&v)).transpose()
+        Ok(self.db.get(key)?.map(|v| v.to_vec()))
     }
 
     fn scan_prefix<'a>(
@@ -178,7 +246,7 @@ impl Store for SledStore {
     ) -> Box<dyn Iterator<Item = Result<Entry, StoreError>> + 'a> {
         Box::new(self.db.scan_prefix(prefix).map(|r| {
             let (k, v) = r?;
-            Ok((k.to_vec(), codec::decode(&v)?))
+            Ok((k.to_vec(), v.to_vec()))
         }))
     }
 
@@ -207,7 +275,7 @@ impl Store for SledStore {
                 .take_while(move |r| r.as_ref().map_or(true, |(k, _)| k.starts_with(&prefix)))
                 .map(|r| {
                     let (k, v) = r?;
-                    Ok((k.to_vec(), codec::decode(&v)?))
+                    Ok((k.to_vec(), v.to_vec()))
                 }),
         )
     }
@@ -216,7 +284,7 @@ impl Store for SledStore {
         let mut b = sled::Batch::default();
         for (k, v) in batch {
             match v {
-                Some(v) => b.insert(k, codec::encode(&v)),
+                Some(v) => b.insert(k, v),
                 None => b.remove(k),
             }
         }

@@ -15,7 +15,7 @@ pub fn encode_batch(envelopes: &[Vec<u8>]) -> Vec<u8> {
     // critical path (the receiver applies one batch while the next comes).
     // Small pushes (one edit) are not worth level 9's setup cost.
     let level = if raw.len() < 64 * 1024 { 1 } else { 9 };
-    zstd::bulk::compress(&raw, level).expect("zstd compresses in memory")
+    zstd::block::compress(&raw, level).expect("zstd compresses in memory")
 }
 
 /// The largest prefix of `envelopes` whose encoded batch fits a response

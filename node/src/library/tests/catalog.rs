@@ -268,3 +268,47 @@ fn a_page_of_practice_hits_ranks_as_search_does() {
         .iter()
         .all(|(h, _)| h.id[2..].parse::<u32>().unwrap() % 2 == 0));
 }
+
+/// The store keeps no search text: the catalog folds each record's title,
+/// summary and body itself, into what the store used to keep
+/// ([`Record::search_text`] of the record as written).
+#[test]
+fn search_texts_are_derived_from_the_records_not_stored() {
+    use crate::store::keys;
+    use r2com_protocol::ids::DocId;
+
+    let clock = TestClock::at("2026-01-10T09:00:00Z");
+    let lib = library(1, &clock);
+    let mut p = practice("p-1", "Médiation FAMILIALE");
+    p["body"] = json!("Réinsertion, confiance; Доверие.");
+    lib.add(P, p, false, clock.now()).unwrap();
+    lib.add(
+        E,
+        event(
+            "e-1",
+            "Atelier été",
+            "2026-03-10T10:00:00",
+            "2026-03-10T12:00:00",
+        ),
+        false,
+        clock.now(),
+    )
+    .unwrap();
+    assert_eq!(found(&lib, "familiale reinsertion"), ["p-1"]);
+    assert_eq!(found(&lib, "доверие"), ["p-1"]);
+    assert_eq!(found(&lib, "ETE"), ["e-1"]);
+    let texts: Vec<(String, String)> = lib
+        .catalog
+        .read(&**lib.store(), |c| c.texts().to_vec())
+        .unwrap();
+    assert_eq!(texts.len(), 2);
+    for (doc, text) in texts {
+        let record = lib.record(&DocId::parse(&doc).unwrap()).unwrap().unwrap();
+        assert_eq!(text, record.search_text(), "{doc}");
+    }
+    assert!(lib
+        .store()
+        .scan_keys(&[keys::SEARCH_BEFORE, 0])
+        .next()
+        .is_none());
+}
