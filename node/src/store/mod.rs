@@ -82,7 +82,9 @@ pub trait Store: Send + Sync + 'static {
 
 /// Key layout. Every key is a one-letter table, a NUL, then the rest.
 pub mod keys {
-    /// `c\0{doc}\0{hash}` -> encoded signed change.
+    /// `c\0{doc}\0{hash}` -> a signed change, whole (its envelope) or
+    /// detached (signature and metadata; its bytes are in the document's
+    /// snapshot): see `library/changes.rs`.
     pub const CHANGE: u8 = b'c';
     /// `r\0{doc}` -> the record as JSON (absent for deleted records).
     pub const RECORD: u8 = b'r';
