@@ -48,6 +48,7 @@ pub mod fuzzing;
 pub mod history;
 pub mod identity;
 pub mod ids;
+pub mod par;
 pub mod record;
 pub mod rights;
 pub mod roster;

@@ -248,26 +248,9 @@ fn judge<T: Judged>(
     out
 }
 
-/// Checks are independent: spread them over `threads` (in order).
+/// Checks are independent: spread them over `threads` (in order), when
+/// there are enough of them to pay for the threads.
 fn par_map<T: Send, U: Send>(items: Vec<T>, threads: usize, f: impl Fn(T) -> U + Sync) -> Vec<U> {
-    if threads <= 1 || items.len() < 64 {
-        return items.into_iter().map(f).collect();
-    }
-    let per = items.len().div_ceil(threads);
-    let mut parts: Vec<Vec<T>> = Vec::new();
-    let mut it = items.into_iter().peekable();
-    while it.peek().is_some() {
-        parts.push(it.by_ref().take(per).collect());
-    }
-    let f = &f;
-    std::thread::scope(|s| {
-        let handles: Vec<_> = parts
-            .into_iter()
-            .map(|part| s.spawn(move || part.into_iter().map(f).collect::<Vec<_>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("verify worker panicked"))
-            .collect()
-    })
+    let threads = if items.len() < 64 { 1 } else { threads };
+    crate::par::map_on_threads(items, threads, f)
 }
