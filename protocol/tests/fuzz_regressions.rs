@@ -229,12 +229,12 @@ fn generated() -> Vec<(&'static str, &'static str, Vec<u8>)> {
         (
             "batch",
             "zstd-bomb",
-            zstd::block::compress(&vec![0u8; 100 * MIB], 19).unwrap(),
+            zstd::bulk::compress(&vec![0u8; 100 * MIB], 19).unwrap(),
         ),
         (
             "batch",
             "length-4gb",
-            zstd::block::compress(&lying_batch, 1).unwrap(),
+            zstd::bulk::compress(&lying_batch, 1).unwrap(),
         ),
         (
             "sync_request",

@@ -38,7 +38,7 @@ impl Block {
             keys.push(k);
             ends.push(raw.len() as u32);
         }
-        let packed = zstd::block::compress(raw.as_bytes(), LEVEL)
+        let packed = zstd::bulk::compress(raw.as_bytes(), LEVEL)
             .expect("compressing into a growable buffer")
             .into_boxed_slice();
         Block { keys, ends, packed }
@@ -52,7 +52,7 @@ impl Block {
         let len = self.ends.last().copied().unwrap_or(0) as usize;
         raw.clear();
         raw.resize(len, 0);
-        let n = zstd::block::decompress_to_buffer(&self.packed, &mut raw[..])
+        let n = zstd::bulk::decompress_to_buffer(&self.packed, &mut raw[..])
             .expect("a block this process packed unpacks");
         debug_assert_eq!(n, len);
         // Valid UTF-8: it was packed from strings, cut where they ended.

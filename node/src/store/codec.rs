@@ -18,22 +18,23 @@ const MAX_VALUE: u64 = 256 * 1024 * 1024;
 thread_local! {
     // One context per thread: making one per value costs more than the
     // decompression itself when a whole store is read.
-    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::block::Decompressor>> =
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
         const { std::cell::RefCell::new(None) };
 }
 
 fn decompress(frame: &[u8]) -> Result<Vec<u8>, StoreError> {
     let bad = |why: String| StoreError::Value(why);
     let size = match zstd::zstd_safe::get_frame_content_size(frame) {
-        zstd::zstd_safe::CONTENTSIZE_UNKNOWN | zstd::zstd_safe::CONTENTSIZE_ERROR => {
-            return Err(bad("a value's frame has no size".into()))
-        }
-        n if n <= MAX_VALUE => n as usize,
-        n => return Err(bad(format!("a value claims {n} bytes"))),
+        Ok(Some(n)) if n <= MAX_VALUE => n as usize,
+        Ok(Some(n)) => return Err(bad(format!("a value claims {n} bytes"))),
+        Ok(None) | Err(_) => return Err(bad("a value's frame has no size".into())),
     };
     DECOMPRESSOR.with(|d| {
         let mut d = d.borrow_mut();
-        let d = d.get_or_insert_with(zstd::block::Decompressor::new);
+        if d.is_none() {
+            *d = Some(zstd::bulk::Decompressor::new().map_err(|e| bad(e.to_string()))?);
+        }
+        let d = d.as_mut().expect("just made");
         let out = d.decompress(frame, size).map_err(|e| bad(e.to_string()))?;
         if out.len() != size {
             return Err(bad(format!(
@@ -62,7 +63,7 @@ pub fn encode(value: &[u8]) -> Vec<u8> {
     /// Values shorter than this stayed as they were.
     const MIN_COMPRESS: usize = 96;
     if value.len() >= MIN_COMPRESS {
-        if let Some(p) = zstd::block::compress(value, 3)
+        if let Some(p) = zstd::bulk::compress(value, 3)
             .ok()
             .filter(|p| p.len() + 1 < value.len())
         {

@@ -15,7 +15,22 @@ pub fn encode_batch(envelopes: &[Vec<u8>]) -> Vec<u8> {
     // critical path (the receiver applies one batch while the next comes).
     // Small pushes (one edit) are not worth level 9's setup cost.
     let level = if raw.len() < 64 * 1024 { 1 } else { 9 };
-    zstd::block::compress(&raw, level).expect("zstd compresses in memory")
+    COMPRESSOR.with(|c| {
+        let mut c = c.borrow_mut();
+        let c = c.get_or_insert_with(|| {
+            zstd::bulk::Compressor::new(level).expect("a zstd context for a valid level")
+        });
+        c.set_compression_level(level)
+            .and_then(|()| c.compress(&raw))
+            .expect("zstd compresses in memory")
+    })
+}
+
+thread_local! {
+    // One context per thread: making one (which runs CPUID, a trap on a
+    // virtual machine) costs more than compressing a push of one edit.
+    static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
 }
 
 /// The largest prefix of `envelopes` whose encoded batch fits a response
