@@ -3,15 +3,19 @@
 //! document's changes exactly the signed ones, every signature, every
 //! author judged by the roster from the change's header), then a document
 //! this node does not hold is stored as loaded, with its changes stored
-//! detached from the snapshot that holds them (signatures from the
-//! envelopes as received; see `library::changes`) and their indexes, as if
-//! they had come one by one. Anything else (a document held already, a change the roster or
+//! detached from the snapshot that holds them (their signatures as
+//! received; see `library::changes`) and their indexes, as if they had
+//! come one by one. Anything else (a document held already, a change the roster or
 //! the record's rights refuse) takes the change-by-change path with the
 //! accepted changes, parsed by automerge then.
 
 use libp2p::PeerId;
 
-use r2com_protocol::envelope::{DocChange, DocChunk, VerifiedDoc};
+use std::collections::HashMap;
+
+use automerge::AutoCommit;
+
+use r2com_protocol::envelope::{ChangeBytes, DocChange, DocChunk, VerifiedDoc};
 use r2com_protocol::ids::DocId;
 use r2com_protocol::rights;
 use r2com_protocol::roster::verify_doc_batch;
@@ -80,12 +84,12 @@ impl Library {
         }
         let mut grouped = by_doc(v.accepted);
         let mut whole = Vec::new();
-        for d in verdict.whole {
+        for mut d in verdict.whole {
             if self.doc_state(&d.doc)?.is_none() {
                 whole.push(d);
                 continue;
             }
-            match DocChange::all_parsed(&d.changes, &d.doc) {
+            match DocChange::all_parsed(&d.changes, &d.doc, &mut d.document) {
                 Ok(parsed) => grouped.entry(d.doc.clone()).or_default().extend(parsed),
                 Err(e) => report.refuse(format!("{}: {e}", d.doc)),
             }
@@ -129,8 +133,8 @@ impl Library {
             bytes,
             changes,
         } = vd;
-        if self.may_need_rights(&doc, &changes) {
-            let parsed = match DocChange::all_parsed(&changes, &doc) {
+        if self.may_need_rights(&doc, &mut document, &changes) {
+            let parsed = match DocChange::all_parsed(&changes, &doc, &mut document) {
                 Ok(p) => p,
                 Err(e) => return Ok(DocOutcome::refused(format!("{doc}: {e}"))),
             };
@@ -146,12 +150,26 @@ impl Library {
         };
         batch.write((keys::doc(keys::SNAPSHOT, &key), Some(bytes)));
         let applied = changes.len() as u64;
+        // Each author's last change (in whatever order the chunk lists them).
+        let mut last: HashMap<String, (u64, [u8; 32])> = HashMap::new();
+        for c in &changes {
+            let e = last.entry(c.author.to_hex()).or_insert((c.seq, c.hash.0));
+            if c.seq > e.0 {
+                *e = (c.seq, c.hash.0);
+            }
+        }
+        for (author, (seq, hash)) in last {
+            batch.write(author_index(&author, &key, seq, &hash));
+        }
         for c in changes {
-            batch.write(author_index(&c.author.to_hex(), &key, c.seq, &c.hash.0));
             batch.write(hash_index(&key, &c.hash.0));
             // The snapshot written holds every change: stored detached.
-            batch.write(detached_write(&key, &c).map_err(LibraryError::Corrupt)?);
-            batch.change(c.envelope);
+            batch.write(detached_write(&key, &c));
+            match c.bytes {
+                ChangeBytes::Envelope(envelope) => batch.change(envelope),
+                // Not rebuilt to be pushed: other members sync themselves.
+                ChangeBytes::InDocument => batch.change_held(),
+            }
         }
         Ok(DocOutcome {
             batch,
@@ -165,14 +183,29 @@ impl Library {
     /// Whether the record's rights must be judged change by change: some
     /// change is by an author who was never an admin and names a
     /// privileged field (see `rights::may_be_privileged`). Otherwise every
-    /// change may be applied.
-    fn may_need_rights(&self, doc: &DocId, changes: &[DocChange]) -> bool {
+    /// change may be applied. A change that came without its bytes is
+    /// taken from `document` (only for such an author).
+    fn may_need_rights(
+        &self,
+        doc: &DocId,
+        document: &mut AutoCommit,
+        changes: &[DocChange],
+    ) -> bool {
         let Some(roster) = self.roster() else {
             return false;
         };
         changes.iter().any(|c| {
-            !roster.was_admin(&c.author.to_hex())
-                && rights::may_be_privileged(doc.kind(), c.change_bytes())
+            if roster.was_admin(&c.author.to_hex()) {
+                return false;
+            }
+            match c.change_bytes() {
+                Some(bytes) => rights::may_be_privileged(doc.kind(), bytes),
+                None => match document.get_change_by_hash(&c.hash) {
+                    Some(change) => rights::may_be_privileged(doc.kind(), change.raw_bytes()),
+                    // Not found: judged change by change, which refuses it.
+                    None => true,
+                },
+            }
         })
     }
 }

@@ -1,7 +1,10 @@
 //! Whole documents (a clone) on in-memory libraries: both chunk versions
 //! give the same store as the change path, and a non-admin's documents
-//! still have their rights judged.
+//! still have their rights judged; a seed serves whole only a document
+//! whose stored changes are exactly its snapshot's.
 
+use automerge::transaction::Transactable;
+use automerge::ROOT;
 use chrono::Duration;
 use serde_json::json;
 
@@ -12,6 +15,7 @@ use r2com_protocol::ids::RecordKind;
 use r2com_protocol::record::Record;
 
 use crate::library::Library;
+use crate::store::keys;
 use crate::testing::{
     envelopes_of, hand_over, invite, library, org, practice, roster_of, TestClock,
 };
@@ -61,6 +65,7 @@ fn whole_documents_of_either_version_store_what_the_change_path_stores() {
     };
     a.edit(P, "p-1", &[edit], false, clock.now()).unwrap();
     let expected = envelopes_of(&a);
+    let mut stored = Vec::new();
     for (n, envelopes) in [(3, true), (4, false)] {
         let fresh = member(&a, n, &format!("org{n}"), &clock);
         let chunks = all_docs(&a, envelopes);
@@ -74,11 +79,105 @@ fn whole_documents_of_either_version_store_what_the_change_path_stores() {
         assert_eq!(fresh.summary().unwrap(), a.summary().unwrap());
         assert_eq!(fresh.show(P, "p-1").unwrap(), a.show(P, "p-1").unwrap());
         assert_eq!(fresh.show(P, "p-b").unwrap().title(), "By IPS");
+        stored.push(tables(&fresh));
         // Again: all held, nothing applied twice.
         let (report, _) = fresh
             .apply_whole_docs(None, all_docs(&a, envelopes))
             .unwrap();
         assert_eq!((report.applied, report.duplicates), (0, 42), "{report:?}");
+    }
+    // Entry for entry the same store: changes (detached), snapshots,
+    // records, states and indexes.
+    assert_eq!(stored[0].len(), stored[1].len());
+    for (x, y) in stored[0].iter().zip(&stored[1]) {
+        let key = String::from_utf8_lossy(&x.0);
+        assert_eq!(x.0, y.0, "{key}");
+        assert!(x.1 == y.1, "{key}: {} / {}", x.1.len(), y.1.len());
+    }
+    let changes = stored[0].iter().filter(|(k, _)| k[0] == keys::CHANGE);
+    assert_eq!(changes.count(), 42);
+}
+
+/// The entries of the tables a clone writes for its documents.
+fn tables(lib: &Library) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let t = [
+        keys::CHANGE,
+        keys::SNAPSHOT,
+        keys::RECORD,
+        keys::DOC,
+        keys::REVISION,
+        keys::AUTHOR,
+        keys::HASH,
+    ];
+    t.iter()
+        .flat_map(|t| lib.store().scan_prefix(&[*t, 0]))
+        .map(|e| e.unwrap())
+        .collect()
+}
+
+#[test]
+fn a_document_held_in_part_takes_the_rest_change_by_change_from_either_version() {
+    let clock = TestClock::at("2026-01-10T09:00:00Z");
+    let a = library(1, &clock);
+    a.consortium_create("RAN", org("lmds"), clock.now())
+        .unwrap();
+    a.add(P, practice("p-1", "One"), false, clock.now())
+        .unwrap();
+    let first = envelopes_of(&a);
+    let edit = Edit::Set {
+        field: "title".into(),
+        value: "Two".into(),
+    };
+    a.edit(P, "p-1", &[edit], false, clock.now()).unwrap();
+    for (n, envelopes) in [(3, true), (4, false)] {
+        let fresh = member(&a, n, &format!("org{n}"), &clock);
+        fresh.apply(None, Vec::new(), first.clone()).unwrap();
+        let (report, _) = fresh
+            .apply_whole_docs(None, all_docs(&a, envelopes))
+            .unwrap();
+        assert_eq!(
+            (report.refused, report.applied, report.duplicates),
+            (0, 1, 1),
+            "{report:?}"
+        );
+        assert_eq!(fresh.show(P, "p-1").unwrap().title(), "Two");
+        assert_eq!(envelopes_of(&fresh), envelopes_of(&a));
+    }
+}
+
+#[test]
+fn a_document_whose_stored_changes_are_not_its_snapshots_is_not_served_whole() {
+    let clock = TestClock::at("2026-01-10T09:00:00Z");
+    let a = library(1, &clock);
+    a.consortium_create("RAN", org("lmds"), clock.now())
+        .unwrap();
+    a.add(P, practice("p-1", "One"), false, clock.now())
+        .unwrap();
+    a.add(P, practice("p-2", "Two"), false, clock.now())
+        .unwrap();
+    // A change of p-1 that waits for a dependency, stored whole beside a
+    // snapshot without it (as a store of an older version may hold).
+    let other = library(9, &clock);
+    let record = Record::from_value(P, practice("p-1", "One")).unwrap();
+    let id = record.doc_id();
+    let (mut d, _) = doc::create(other.key(), &record, 1).unwrap();
+    for title in ["x", "y"] {
+        d.put(ROOT, "title", title).unwrap();
+        d.commit();
+    }
+    let waiting = d.get_last_local_change().unwrap();
+    let env = SignedChange::sign(other.key(), &a.scope(), &id, waiting.clone());
+    let entry = (
+        keys::change(&id.to_key(), &waiting.hash().0),
+        Some(env.encode()),
+    );
+    crate::store::Store::write(&**a.store(), vec![entry]).unwrap();
+    for envelopes in [true, false] {
+        let chunks = all_docs(&a, envelopes);
+        assert_eq!(chunks.len(), 1, "p-2 only");
+        let fresh = member(&a, 3, "org3", &clock);
+        let (report, _) = fresh.apply_whole_docs(None, chunks).unwrap();
+        assert_eq!((report.refused, report.applied), (0, 1), "{report:?}");
     }
 }
 
@@ -94,16 +193,26 @@ fn a_document_a_member_may_not_create_is_not_applied_whole() {
     let record = Record::from_value(P, practice("p-x", "Not theirs")).unwrap();
     let (mut d, change) = doc::create(b.key(), &record, clock.now().timestamp_millis()).unwrap();
     let env = SignedChange::sign(b.key(), &b.scope(), &record.doc_id(), change);
-    let chunk = DocChunk {
-        doc: record.doc_id(),
-        document: d.save_nocompress(),
-        changes: DocChanges::Envelopes(vec![env.encode()]),
+    let hash = r2com_protocol::envelope::change_header(&env.change)
+        .unwrap()
+        .hash
+        .0;
+    let versions = [
+        DocChanges::Envelopes(vec![env.encode()]),
+        DocChanges::Signatures(vec![(hash, env.signature)]),
+    ];
+    for (n, changes) in (3..).zip(versions) {
+        let chunk = DocChunk {
+            doc: record.doc_id(),
+            document: d.save_nocompress(),
+            changes,
+        }
+        .encode();
+        let fresh = member(&a, n, &format!("org{n}"), &clock);
+        let (report, _) = fresh.apply_whole_docs(None, vec![chunk]).unwrap();
+        assert_eq!((report.applied, report.refused), (0, 0), "{report:?}");
+        assert_eq!(report.not_allowed.len(), 1, "{report:?}");
+        assert!(fresh.show(P, "p-x").is_err());
+        assert!(envelopes_of(&fresh).is_empty());
     }
-    .encode();
-    let fresh = member(&a, 3, "org3", &clock);
-    let (report, _) = fresh.apply_whole_docs(None, vec![chunk]).unwrap();
-    assert_eq!((report.applied, report.refused), (0, 0), "{report:?}");
-    assert_eq!(report.not_allowed.len(), 1, "{report:?}");
-    assert!(fresh.show(P, "p-x").is_err());
-    assert!(envelopes_of(&fresh).is_empty());
 }

@@ -161,20 +161,19 @@ pub(crate) fn change_write(
 }
 
 /// The write storing, detached, a change of a whole document received in
-/// a clone (the snapshot the same batch writes holds it): its signature
-/// from the envelope as received, the rest from its verified header.
-pub(crate) fn detached_write(key: &str, c: &DocChange) -> Result<Write, String> {
-    let signed = SignedChange::decode(&c.envelope).map_err(|e| e.to_string())?;
+/// a clone (the snapshot the same batch writes holds it): its signature as
+/// received, the rest as verified (from its header or the document).
+pub(crate) fn detached_write(key: &str, c: &DocChange) -> Write {
     let meta = Meta {
         author: c.author.to_bytes(),
         seq: c.seq,
         time: c.time,
         deps: c.deps.iter().map(|h| h.0).collect(),
     };
-    Ok((
+    (
         keys::change(key, &c.hash.0),
-        Some(detached_value(&signed.signature, &meta)),
-    ))
+        Some(detached_value(&c.signature, &meta)),
+    )
 }
 
 /// A change read back whole (see `changes_read`).

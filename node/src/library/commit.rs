@@ -33,7 +33,8 @@ pub struct Batch {
     changes: Vec<Vec<u8>>,
     /// Encoded roster entries the writes store.
     entries: Vec<Vec<u8>>,
-    /// Changes were dropped past [`OUTBOX_CAPACITY`].
+    /// Changes were dropped past [`OUTBOX_CAPACITY`], or not at hand
+    /// ([`Batch::change_held`]): every peer gets a round.
     overflowed: bool,
     /// The peer the changes came from (`None`: made here, or from a file).
     origin: Option<PeerId>,
@@ -74,6 +75,15 @@ impl Batch {
         if !self.overflowed {
             self.changes.push(envelope);
         }
+    }
+
+    /// The batch stores a change received without its envelope (a clone's
+    /// document, whose snapshot holds its bytes): not rebuilt to be
+    /// pushed, every peer gets a round instead once the batch is durable,
+    /// as when the outbox overflows.
+    pub fn change_held(&mut self) {
+        self.changes.clear();
+        self.overflowed = true;
     }
 
     /// Announce this roster entry once the batch is durable.

@@ -1,7 +1,13 @@
 //! Serving whole documents to a peer that clones (`GetDocs`): each
-//! document's snapshot with its stored changes, as a [`DocChunk`]: with
-//! their envelopes as stored (version 2, an asker of sync revision 3), or
-//! their signatures only (version 1, an asker of revision 2).
+//! document's snapshot with its stored changes, as a [`DocChunk`]: their
+//! signatures only (version 1, what an asker of sync revision 4 or 2
+//! asks for: read from the stored entries, with the stored snapshot
+//! nothing is loaded), or with their envelopes (version 2, an asker of
+//! revision 3; a detached change's bytes are rebuilt from the snapshot).
+//! Either way only a document whose stored changes are exactly its
+//! snapshot's travels whole.
+
+use automerge::ChangeHash;
 
 use r2com_protocol::envelope::{
     change_header, check_document, graph_heads, DocChanges, DocChunk, SignedChange,
@@ -10,6 +16,7 @@ use r2com_protocol::envelope::{
 use r2com_protocol::ids::DocId;
 use r2com_protocol::wire::doc_bucket;
 
+use super::changes::Stored;
 use super::{Library, LibraryError};
 use crate::store::keys;
 
@@ -90,16 +97,43 @@ impl Library {
                 .into_iter()
                 .map(|c| c.signed.encode())
                 .collect();
-            if !self.holds_exactly(key, &all, &state.heads)? {
+            let bytes: usize = all.iter().map(Vec::len).sum();
+            let mut graph = Vec::with_capacity(all.len());
+            for e in &all {
+                let corrupt = |e| LibraryError::Corrupt(format!("change of {key}: {e}"));
+                let sc = SignedChange::decode(e).map_err(corrupt)?;
+                let h = change_header(&sc.change).map_err(corrupt)?;
+                graph.push((h.hash, h.deps));
+            }
+            if bytes > MAX_DOC_ENVELOPE_BYTES || !exactly(&graph, &state.heads) {
                 return Ok(None);
             }
             DocChanges::Envelopes(all)
         } else {
-            let signatures = self
-                .stored_of(key)?
-                .into_iter()
-                .map(|(hash, stored)| (hash, *stored.signature()))
-                .collect();
+            // The entries as stored: a detached one names its dependencies,
+            // a whole one's are read from its header (no automerge).
+            let stored = self.stored_of(key)?;
+            let mut graph = Vec::with_capacity(stored.len());
+            let mut signatures = Vec::with_capacity(stored.len());
+            for (hash, s) in stored {
+                let deps = match &s {
+                    Stored::Detached { meta, .. } => {
+                        meta.deps.iter().map(|d| ChangeHash(*d)).collect()
+                    }
+                    Stored::Whole(sc) => match change_header(&sc.change) {
+                        Ok(h) if h.hash.0 == hash => h.deps,
+                        _ => {
+                            let why = format!("change {} of {key}", hex::encode(hash));
+                            return Err(LibraryError::Corrupt(why));
+                        }
+                    },
+                };
+                graph.push((ChangeHash(hash), deps));
+                signatures.push((hash, *s.signature()));
+            }
+            if !exactly(&graph, &state.heads) {
+                return Ok(None);
+            }
             DocChanges::Signatures(signatures)
         };
         Ok(Some(
@@ -111,32 +145,19 @@ impl Library {
             .encode(),
         ))
     }
+}
 
-    /// Whether a document's stored envelopes are exactly the changes of
-    /// its state's `heads` (what the asker checks: none waits for a
-    /// dependency), and within a chunk's bounds.
-    fn holds_exactly(
-        &self,
-        key: &str,
-        envelopes: &[Vec<u8>],
-        heads: &[String],
-    ) -> Result<bool, LibraryError> {
-        let bytes: usize = envelopes.iter().map(Vec::len).sum();
-        if envelopes.len() > MAX_DOC_CHANGES || bytes > MAX_DOC_ENVELOPE_BYTES {
-            return Ok(false);
-        }
-        let mut graph = Vec::with_capacity(envelopes.len());
-        for e in envelopes {
-            let corrupt = |e| LibraryError::Corrupt(format!("change of {key}: {e}"));
-            let sc = SignedChange::decode(e).map_err(corrupt)?;
-            let h = change_header(&sc.change).map_err(corrupt)?;
-            graph.push((h.hash, h.deps));
-        }
-        let Some(graph_heads) = graph_heads(graph.iter().map(|(h, d)| (h, d.as_slice()))) else {
-            return Ok(false);
-        };
-        let mut graph_heads: Vec<String> = graph_heads.iter().map(|h| hex::encode(h.0)).collect();
-        graph_heads.sort();
-        Ok(graph_heads == heads)
+/// Whether a document's stored changes (hash, dependencies) are exactly
+/// the changes of its state's `heads` (what the asker checks: none waits
+/// for a dependency, none is listed twice), and within a chunk's bounds.
+fn exactly(graph: &[(ChangeHash, Vec<ChangeHash>)], heads: &[String]) -> bool {
+    if graph.len() > MAX_DOC_CHANGES {
+        return false;
     }
+    let Some(graph_heads) = graph_heads(graph.iter().map(|(h, d)| (h, d.as_slice()))) else {
+        return false;
+    };
+    let mut graph_heads: Vec<String> = graph_heads.iter().map(|h| hex::encode(h.0)).collect();
+    graph_heads.sort();
+    graph_heads == heads
 }

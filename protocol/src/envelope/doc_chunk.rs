@@ -10,10 +10,11 @@
 //! document holds exactly these changes from the change graph
 //! ([`graph_heads`]), and only then loads the document (bounded by
 //! [`check_document`] first). The envelopes are kept as received. Version
-//! 1 (revision 2, older peers) carries (hash, signature) pairs: the
-//! changes are taken from the loaded document (automerge rebuilds their
-//! bytes, which costs about as much as loading) and must be exactly the
-//! signed ones.
+//! 1 carries (hash, signature) pairs: the loaded document's changes (from
+//! automerge's change graph, whose hashes `load` computed from the
+//! content; no change is rebuilt) must be exactly the signed ones. A
+//! clone asks for version 1 (sync revision 4): the snapshot is the one
+//! copy of the changes' bytes both nodes keep, so they need not travel.
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -21,7 +22,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use automerge::AutoCommit;
 
 use super::chunk::change_header;
-use super::doc_change::{graph_heads, DocChange};
+use super::doc_change::{graph_heads, ChangeBytes, DocChange};
 use super::document::{check_document, MAX_DOC_LEN};
 use super::{signing_message, EnvelopeError, Reader, Scope, SignedChange, MAX_ENVELOPE_LEN};
 use crate::identity::{PublicKey, Signature, SIGNATURE_LEN};
@@ -208,7 +209,8 @@ fn verify_envelopes(
             )
             .map_err(|_| EnvelopeError::BadSignature)?;
         changes.push(DocChange {
-            envelope,
+            signature: signed.signature,
+            bytes: ChangeBytes::Envelope(envelope),
             author,
             hash: header.hash,
             seq: header.seq,
@@ -230,8 +232,12 @@ fn verify_envelopes(
     })
 }
 
-/// Version 1: the changes taken from the loaded document must be exactly
-/// the signed ones.
+/// Version 1: the changes of the loaded document must be exactly the
+/// signed ones, each signed by its author. Their hashes, authors and
+/// dependencies come from automerge's change graph (`get_changes_meta`):
+/// `load` computed every hash from the document's content (it rebuilds
+/// each change to hash it, then checks the document's heads against the
+/// hashes it computed), so no change's bytes are rebuilt again here.
 fn verify_signatures(
     doc: DocId,
     document: Vec<u8>,
@@ -239,36 +245,37 @@ fn verify_signatures(
     scope: &Scope,
 ) -> Result<VerifiedDoc, EnvelopeError> {
     let mut d = load(&document)?;
-    let changes = catch_unwind(AssertUnwindSafe(|| d.get_changes(&[])))
-        .map_err(|_| EnvelopeError::Parse("automerge panicked listing the changes".into()))?;
-    if changes.is_empty() || changes.len() != signatures.len() {
+    let metas = catch_unwind(AssertUnwindSafe(|| {
+        d.get_changes_meta(&[])
+            .into_iter()
+            .map(|m| {
+                let actor = m.actor.to_bytes().to_vec();
+                (m.hash, actor, m.seq, m.timestamp, m.deps)
+            })
+            .collect::<Vec<_>>()
+    }))
+    .map_err(|_| EnvelopeError::Parse("automerge panicked listing the changes".into()))?;
+    if metas.is_empty() || metas.len() != signatures.len() {
         return Err(EnvelopeError::ChangesMismatch);
     }
     let mut sigs: HashMap<[u8; 32], Signature> = signatures.into_iter().collect();
-    let mut out = Vec::with_capacity(changes.len());
-    for change in changes {
-        let hash = change.hash();
-        // A change not signed, or a hash listed twice: not exactly the
-        // signed changes.
+    let mut out = Vec::with_capacity(metas.len());
+    for (hash, actor, seq, time, deps) in metas {
+        // A change not signed, or a hash listed twice (then another change
+        // lacks its signature): not exactly the signed changes.
         let signature = sigs.remove(&hash.0).ok_or(EnvelopeError::ChangesMismatch)?;
-        let author =
-            PublicKey::from_bytes(change.actor_id().to_bytes()).map_err(EnvelopeError::Author)?;
+        let author = PublicKey::from_bytes(&actor).map_err(EnvelopeError::Author)?;
         author
             .verify(&signing_message(scope, &doc, &hash), &signature)
             .map_err(|_| EnvelopeError::BadSignature)?;
-        let envelope = SignedChange {
-            doc: doc.clone(),
-            change: change.raw_bytes().to_vec(),
-            signature,
-        }
-        .encode();
         out.push(DocChange {
-            envelope,
+            signature,
+            bytes: ChangeBytes::InDocument,
             author,
             hash,
-            seq: change.seq(),
-            time: change.timestamp(),
-            deps: change.deps().to_vec(),
+            seq,
+            time,
+            deps,
         });
     }
     Ok(VerifiedDoc {

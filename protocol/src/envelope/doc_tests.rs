@@ -1,5 +1,6 @@
 //! Tests of whole-document chunks: their bounds and checks, and version 1
-//! (signatures only; `doc_v2_tests` has version 2).
+//! (signatures only; `doc_v1_tests` has a history of several authors,
+//! `doc_v2_tests` version 2).
 
 use automerge::transaction::Transactable;
 use automerge::AutoCommit;
@@ -40,15 +41,17 @@ fn a_document_chunk_round_trips_and_gives_back_the_signed_envelopes() {
     let (mut d, signed, chunk) = chunk_of(&key);
     let decoded = DocChunk::decode(&chunk.encode()).unwrap();
     assert_eq!(decoded, chunk);
-    let v = decoded.verify(&SCOPE).unwrap();
+    let mut v = decoded.verify(&SCOPE).unwrap();
     assert_eq!(v.changes.len(), 1);
-    // The envelope rebuilt from the document is byte for byte the one
-    // its author signed, and verifies on its own.
-    assert_eq!(v.changes[0].envelope, signed.encode());
-    assert_eq!(v.changes[0].change_bytes(), signed.change);
+    // No bytes: the document holds them. Rebuilt from it, the envelope is
+    // byte for byte the one its author signed, and verifies on its own.
+    assert_eq!(v.changes[0].bytes, ChangeBytes::InDocument);
+    assert_eq!(v.changes[0].change_bytes(), None);
+    let parsed = DocChange::all_parsed(&v.changes, &chunk.doc, &mut v.document).unwrap();
+    assert_eq!(parsed[0].0, signed);
+    assert_eq!(parsed[0].0.encode(), signed.encode());
     assert!(signed.verify(&SCOPE).is_ok());
     assert_eq!(v.changes[0].author, key.public());
-    assert_eq!(v.changes[0].parsed().unwrap().0, signed);
     let mut loaded = v.document;
     assert_eq!(loaded.get_heads(), d.get_heads());
     assert_eq!(v.bytes, chunk.document);

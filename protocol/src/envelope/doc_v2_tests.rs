@@ -15,7 +15,7 @@ const SCOPE: Scope = Scope([7; 32]);
 /// (c0) and edits it (c1); then `b` (from c1) and `a` edit concurrently
 /// (c2, c3), merged. Returns the merged document, the signed changes in
 /// order, and the id.
-fn history() -> (AutoCommit, Vec<SignedChange>, DocId) {
+pub(super) fn history() -> (AutoCommit, Vec<SignedChange>, DocId) {
     let (a, b) = (NodeKey::from_seed([1; 32]), NodeKey::from_seed([2; 32]));
     let p = sample_practice("p-1");
     let id = p.doc_id();
@@ -62,17 +62,19 @@ fn a_version_2_chunk_round_trips_and_keeps_the_envelopes_as_sent() {
     let c = chunk(&id, d.save_nocompress(), &signed);
     let decoded = DocChunk::decode(&c.encode()).unwrap();
     assert_eq!(decoded, c);
-    let v = decoded.verify(&SCOPE).unwrap();
+    let mut v = decoded.verify(&SCOPE).unwrap();
     assert_eq!(v.changes.len(), 4);
-    for (got, sent) in v.changes.iter().zip(&signed) {
+    let parsed = DocChange::all_parsed(&v.changes, &id, &mut v.document).unwrap();
+    for ((got, sent), p) in v.changes.iter().zip(&signed).zip(parsed) {
         // Byte for byte what was sent, and what automerge reads from it.
-        assert_eq!(got.envelope, sent.encode());
+        assert_eq!(got.envelope(), Some(sent.encode().as_slice()));
+        assert_eq!(got.signature, sent.signature);
         let parsed = parse_change(&sent.change).unwrap();
         assert_eq!(got.hash, parsed.hash());
         assert_eq!(got.seq, parsed.seq());
         assert_eq!(got.deps, parsed.deps());
         assert_eq!(got.author.to_bytes(), parsed.actor_id().to_bytes());
-        assert_eq!(got.parsed().unwrap().0, *sent);
+        assert_eq!(p.0, *sent);
     }
     let mut loaded = v.document;
     assert_eq!(loaded.get_heads(), d.get_heads());

@@ -23,6 +23,8 @@ mod doc_chunk;
 #[cfg(test)]
 mod doc_tests;
 #[cfg(test)]
+mod doc_v1_tests;
+#[cfg(test)]
 mod doc_v2_tests;
 mod document;
 #[cfg(test)]
@@ -34,7 +36,7 @@ use crate::identity::{KeyError, NodeKey, PublicKey, Signature, SIGNATURE_LEN};
 use crate::ids::{DocId, DocIdError};
 
 pub use chunk::{change_header, parse_change, ChangeHeader};
-pub use doc_change::{graph_heads, DocChange};
+pub use doc_change::{graph_heads, ChangeBytes, DocChange};
 pub use doc_chunk::{
     DocChanges, DocChunk, VerifiedDoc, MAX_DOC_CHANGES, MAX_DOC_CHUNK_LEN, MAX_DOC_ENVELOPE_BYTES,
 };

@@ -176,7 +176,7 @@ pub fn verify_doc_batch(
         }
         // The rest of the document's changes go change by change: parsed
         // by automerge now.
-        match DocChange::all_parsed(&mine, &d.doc) {
+        match DocChange::all_parsed(&mine, &d.doc, &mut d.document) {
             Ok(parsed) => changes.accepted.extend(parsed),
             Err(e) => changes.invalid.push(format!("{}: {e}", d.doc)),
         }

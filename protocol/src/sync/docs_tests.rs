@@ -1,7 +1,7 @@
 //! A clone takes whole documents (`GetDocs`) when both sides speak sync
-//! revision 2 or more (with the changes' envelopes from a peer of
-//! revision 3), and the change path otherwise; what the documents leave
-//! out is fetched change by change.
+//! revision 2 or more (signatures only, but with the changes' envelopes
+//! from a peer of revision 3), and the change path otherwise; what the
+//! documents leave out is fetched change by change.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::SystemTime;
@@ -203,8 +203,10 @@ fn a_fresh_node_clones_whole_documents_from_a_revision_2_peer() {
 }
 
 #[test]
-fn a_revision_3_peer_is_asked_for_envelopes_and_a_revision_2_peer_is_not() {
-    for (revision, envelopes) in [(None, true), (Some(2), false)] {
+fn only_a_revision_3_peer_is_asked_for_envelopes() {
+    // This revision (4) and revision 2 answer signatures only (version 1);
+    // revision 3 is asked for envelopes, as it asked itself.
+    for (revision, envelopes) in [(None, false), (Some(3), true), (Some(2), false)] {
         let mut server = Fake::with(300, true);
         let mut asker = Fake::with(0, true);
         let (kinds, _, asked) = clone_from(&mut asker, &mut server, revision);

@@ -23,8 +23,8 @@ pub(super) struct Round {
     pub(super) outcome: RoundOutcome,
     /// Both sides take whole documents (the peer's summary said so).
     pub(super) whole_docs: bool,
-    /// The peer answers `GetDocs` with envelopes (its revision is 3 or
-    /// more).
+    /// Ask the peer's `GetDocs` for envelopes (its revision is 3; see
+    /// [`crate::wire::REVISION_EXACT_SIGNATURES`]).
     pub(super) doc_envelopes: bool,
     /// Whole documents were asked for in this round (once per round).
     pub(super) docs_asked: bool,

@@ -80,7 +80,9 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
                     };
                     round.whole_docs =
                         revision >= wire::REVISION_WHOLE_DOCS && replica.whole_docs();
-                    round.doc_envelopes = revision >= wire::REVISION_DOC_ENVELOPES;
+                    round.doc_envelopes = (wire::REVISION_DOC_ENVELOPES
+                        ..wire::REVISION_EXACT_SIGNATURES)
+                        .contains(&revision);
                     let digest: [u8; 32] = digest.as_slice().try_into().expect("checked");
                     round.outcome.digest = hex::encode(digest);
                     let ours: BTreeSet<[u8; 32]> = replica

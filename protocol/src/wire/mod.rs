@@ -16,11 +16,15 @@
 //! with its changes' signatures ([`crate::envelope::DocChunk`]), loaded
 //! far faster than its changes are applied; a round of the change path
 //! then fetches whatever the documents left out. Older peers never see
-//! `GetDocs`. A peer of revision 3 is asked for the documents with their
-//! changes' envelopes (`envelopes`: chunk version 2), which the asker
-//! checks and stores as they are instead of rebuilding them from the
-//! document; a peer of revision 2 is asked without, and answers version
-//! 1 chunks (signatures only), which are still taken.
+//! `GetDocs`. A peer of revision 4 or 2 is asked for chunk version 1
+//! (signatures only): the asker checks them against the changes automerge
+//! hashed when loading the document, and stores them beside it, so no
+//! change's bytes travel or are rebuilt on either side. A peer of revision
+//! 3 is asked for the changes' envelopes (`envelopes`: chunk version 2),
+//! as that revision asked itself: its version 1 answers did not leave out
+//! a document whose stored changes are not exactly its snapshot's (one
+//! waiting for a dependency), which the asker would refuse as invalid.
+//! Every revision from 3 on still answers `envelopes` with version 2.
 //!
 //! Every list has a maximum length checked by [`SyncRequest::check`] /
 //! [`SyncResponse::check`] after decoding (the codec bounds the bytes).
@@ -60,12 +64,17 @@ pub const MAX_BUCKET_BATCH: usize = 48 * 1024 * 1024;
 /// Room left in a response for everything around its batch or entries.
 pub const RESPONSE_MARGIN: usize = 64 * 1024;
 /// The sync revision of this node: 2 answers `GetDocs`, 3 also with the
-/// changes' envelopes when asked (`envelopes`).
-pub const REVISION: u32 = 3;
+/// changes' envelopes when asked (`envelopes`), 4 leaves out of a version
+/// 1 answer any document whose stored changes are not exactly those of
+/// its snapshot (as version 2 answers always did).
+pub const REVISION: u32 = 4;
 /// The first revision that answers `GetDocs`.
 pub const REVISION_WHOLE_DOCS: u32 = 2;
 /// The first revision that answers `GetDocs` with envelopes when asked.
 pub const REVISION_DOC_ENVELOPES: u32 = 3;
+/// The first revision whose version 1 `GetDocs` answers hold exactly
+/// the documents' changes: asked for signatures only.
+pub const REVISION_EXACT_SIGNATURES: u32 = 4;
 
 /// The digest of an empty bucket (SHA-256 of nothing).
 pub const EMPTY_BUCKET: [u8; 32] = [
@@ -96,8 +105,9 @@ pub enum SyncRequest {
     GetBuckets { buckets: ByteBuf },
     /// Every document in these document buckets ([`doc_bucket`]) whole,
     /// as far as a response holds (revision 2; a clone). With `envelopes`
-    /// (revision 3; absent, so false, from older nodes, and not sent to
-    /// them): with every change's envelope (chunk version 2).
+    /// (revision 3 and up; absent, so false, from older nodes, and only
+    /// sent to a peer of revision 3): with every change's envelope (chunk
+    /// version 2).
     GetDocs {
         buckets: ByteBuf,
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
