@@ -12,6 +12,7 @@
 use libp2p::PeerId;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use automerge::AutoCommit;
 
@@ -104,29 +105,32 @@ impl Library {
         let docs: Vec<(DocId, Vec<Verified>)> = grouped.into_iter().collect();
         let n_whole = whole.len();
         let mut batch = Batch::relayed_from(origin);
-        let mut missing_deps = self.gather(self.apply_whole(whole), &mut report, &mut batch)?;
+        let judged = AtomicUsize::new(0);
+        let outcomes = map_on_cores(whole, |d| self.apply_one_whole(d, &judged));
+        let mut missing_deps = self.gather(outcomes, &mut report, &mut batch)?;
         missing_deps |= self.gather(self.apply_docs(&docs), &mut report, &mut batch)?;
         self.commit(batch)?;
         tracing::info!(
             documents = n_whole,
             changes = report.applied,
             change_by_change = docs.len(),
+            rights_judged = judged.into_inner(),
             "applied whole documents (a clone)"
         );
         Ok((report, missing_deps))
-    }
-
-    /// Store each loaded document (on all cores when there are many).
-    fn apply_whole(&self, docs: Vec<VerifiedDoc>) -> Vec<Result<DocOutcome, LibraryError>> {
-        map_on_cores(docs, |d| self.apply_one_whole(d))
     }
 
     /// The writes for one document new to this node: its state, record,
     /// snapshot (the bytes received: exactly these changes), and every
     /// change (detached: the snapshot holds it) with its indexes. A change the
     /// record's rights refuse sends the document down the change-by-change
-    /// path instead.
-    fn apply_one_whole(&self, vd: VerifiedDoc) -> Result<DocOutcome, LibraryError> {
+    /// path instead. Documents whose rights were judged are counted in
+    /// `judged`.
+    fn apply_one_whole(
+        &self,
+        vd: VerifiedDoc,
+        judged: &AtomicUsize,
+    ) -> Result<DocOutcome, LibraryError> {
         let VerifiedDoc {
             doc,
             mut document,
@@ -134,6 +138,7 @@ impl Library {
             changes,
         } = vd;
         if self.may_need_rights(&doc, &mut document, &changes) {
+            judged.fetch_add(1, Ordering::Relaxed);
             let parsed = match DocChange::all_parsed(&changes, &doc, &mut document) {
                 Ok(p) => p,
                 Err(e) => return Ok(DocOutcome::refused(format!("{doc}: {e}"))),
