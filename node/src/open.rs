@@ -95,7 +95,14 @@ impl OpenNode {
     ) -> Result<OpenNode, NodeError> {
         let config = crate::config::Config::load(data_dir)?;
         let key = identity::load(data_dir)?;
-        let sled = SledStore::open(&data_dir.join(STORE_DIR))?;
+        let mut sled = SledStore::open(&data_dir.join(STORE_DIR))?;
+        // The running node compacts a store that grew while it serves; a
+        // CLI command on a stopped node leaves that to the next start.
+        if running {
+            if let Err(e) = sled.compact_in_background() {
+                tracing::warn!(error = %e, "the store grew but could not be compacted now");
+            }
+        }
         // Tests arm crash and failure points with `R2COM_FAILPOINT`; the
         // production store never carries them.
         let store: Arc<dyn Store> = match Failpoint::from_env() {

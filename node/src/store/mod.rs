@@ -6,6 +6,7 @@
 //! Nothing is acknowledged to anyone before [`Store::flush`] returned.
 
 mod codec;
+mod compact;
 pub mod failpoint;
 mod memory;
 mod rewrite;

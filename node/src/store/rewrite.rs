@@ -46,6 +46,12 @@ fn sibling(dir: &Path, suffix: &str) -> PathBuf {
     dir.with_file_name(name)
 }
 
+/// Where a rewrite of the store in `dir` builds its copy, and where it
+/// moves the store aside during the swap.
+pub(super) fn paths(dir: &Path) -> (PathBuf, PathBuf) {
+    (sibling(dir, ".rewrite"), sibling(dir, ".before-rewrite"))
+}
+
 /// Copy the data tree of `from` into a new store made by `open_new` next
 /// to `dir`, each entry passed through `entry` (its key and value; the
 /// value to write, `None` to leave the entry out), then `finish` it (mark
@@ -58,36 +64,73 @@ pub(super) fn rewrite(
     entry: impl Fn(&[u8], &[u8]) -> Result<Option<Vec<u8>>, StoreError>,
     finish: impl Fn(&sled::Db) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
-    let (new_dir, old_dir) = (sibling(dir, ".rewrite"), sibling(dir, ".before-rewrite"));
+    let (new_dir, _) = paths(dir);
     if new_dir.exists() {
         std::fs::remove_dir_all(&new_dir)?;
     }
     {
         let to = open_new(&new_dir)?;
-        let mut batch = sled::Batch::default();
-        let mut n = 0;
-        for kv in from.iter() {
-            let (k, v) = kv?;
-            let Some(v) = entry(&k, &v)? else {
-                continue;
-            };
-            batch.insert(k, v);
-            n += 1;
-            if n == BATCH {
-                to.apply_batch(std::mem::take(&mut batch))?;
-                to.flush()?;
-                n = 0;
-            }
-        }
-        to.apply_batch(batch)?;
+        copy(&from, &to, entry, || false)?;
         finish(&to)?;
         to.flush()?;
     }
     drop(from);
+    swap(dir, &|_| {})
+}
+
+/// Copy the data tree of `from` into `to`, each entry passed through
+/// `entry` (see [`rewrite`]), flushing `to` every [`BATCH`] entries.
+/// Stops early, with `false`, when `stop` says so (it is asked after each
+/// batch); `true` once everything was copied (not flushed: the caller
+/// finishes the copy first).
+pub(super) fn copy(
+    from: &sled::Db,
+    to: &sled::Db,
+    entry: impl Fn(&[u8], &[u8]) -> Result<Option<Vec<u8>>, StoreError>,
+    stop: impl Fn() -> bool,
+) -> Result<bool, StoreError> {
+    let mut batch = sled::Batch::default();
+    let mut n = 0;
+    for kv in from.iter() {
+        let (k, v) = kv?;
+        let Some(v) = entry(&k, &v)? else {
+            continue;
+        };
+        batch.insert(k, v);
+        n += 1;
+        if n == BATCH {
+            to.apply_batch(std::mem::take(&mut batch))?;
+            to.flush()?;
+            n = 0;
+            if stop() {
+                return Ok(false);
+            }
+        }
+    }
+    to.apply_batch(batch)?;
+    Ok(true)
+}
+
+/// A point in [`swap`] (tests stop there to take a crash image).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum SwapStep {
+    /// The store was moved aside; the copy is not in place yet.
+    MovedAside,
+    /// The copy is in place; the store before is still next to it.
+    MovedIn,
+}
+
+/// Put the complete, flushed, closed copy next to `dir` in its place: the
+/// store in `dir` must be closed. Each step leaves a state [`recover`]
+/// resolves; `step` is told of each.
+pub(super) fn swap(dir: &Path, step: &dyn Fn(SwapStep)) -> Result<(), StoreError> {
+    let (new_dir, old_dir) = paths(dir);
     sync_dir(&new_dir)?;
     std::fs::rename(dir, &old_dir)?;
+    step(SwapStep::MovedAside);
     std::fs::rename(&new_dir, dir)?;
     sync_parent(dir)?;
+    step(SwapStep::MovedIn);
     std::fs::remove_dir_all(&old_dir)?;
     Ok(())
 }
@@ -96,7 +139,7 @@ pub(super) fn rewrite(
 /// aside, the new one is complete (put it in place); if not, the new one
 /// may be partial (remove it).
 pub(super) fn recover(dir: &Path) -> Result<(), StoreError> {
-    let (new_dir, old_dir) = (sibling(dir, ".rewrite"), sibling(dir, ".before-rewrite"));
+    let (new_dir, old_dir) = paths(dir);
     if old_dir.exists() {
         if !dir.exists() {
             std::fs::rename(&new_dir, dir)?;

@@ -1,6 +1,10 @@
 use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::compact::{Compaction, Live};
 use super::rewrite::{self, RewriteLock};
 use super::{codec, keys, Entry, Store, StoreError, Write};
 
@@ -34,7 +38,11 @@ const COMPACT_ABOVE: u64 = if cfg!(test) { 1 } else { 32 } * 1024 * 1024;
 /// The node's store: one sled tree, so that a batch spanning a change, its
 /// record and its document state is atomic.
 pub struct SledStore {
-    db: sled::Db,
+    live: Arc<Live>,
+    /// Whether the store grew enough to be compacted (see [`COMPACT_ABOVE`]).
+    grown: bool,
+    /// The background compaction, if one was started.
+    compactor: Mutex<Option<JoinHandle<()>>>,
 }
 
 /// sled's settings for a store (also for tests that open one directly).
@@ -169,8 +177,10 @@ impl SledStore {
     /// rewrite a crash interrupted is finished or started over.
     ///
     /// A store that grew past twice its size after it was last rewritten
-    /// (and past [`COMPACT_ABOVE`]) is compacted: rewritten with live data
-    /// only.
+    /// (and past [`COMPACT_ABOVE`]) is not compacted here, which would hold
+    /// up the node's start (24 s at ten times the demo data): the running
+    /// node compacts it in the background
+    /// ([`SledStore::compact_in_background`]).
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
         let _rewriting = RewriteLock::take(dir)?;
         rewrite::recover(dir)?;
@@ -184,17 +194,16 @@ impl SledStore {
                 Some(f) if f == FORMAT => {
                     let size = db.size_on_disk()?;
                     let compacted = compacted_size(&db)?;
-                    if size <= COMPACT_ABOVE || size <= compacted.saturating_mul(2) {
-                        return Ok(SledStore { db });
+                    let grown = size > COMPACT_ABOVE && size > compacted.saturating_mul(2);
+                    if grown {
+                        tracing::info!(
+                            store = %dir.display(),
+                            mib = size >> 20,
+                            after_last_compaction_mib = compacted >> 20,
+                            "the store grew; it is compacted in the background while the node runs"
+                        );
                     }
-                    tracing::info!(
-                        store = %dir.display(),
-                        mib = size >> 20,
-                        after_last_compaction_mib = compacted >> 20,
-                        "compacting the store"
-                    );
-                    rewrite::rewrite(dir, db, open_db, as_is, mark_format)?;
-                    open_db(dir)?
+                    return Ok(SledStore::new(dir, db, grown));
                 }
                 None if db.is_empty() => {
                     mark_format(&db)?;
@@ -203,10 +212,57 @@ impl SledStore {
                 f => return Err(unknown(f.as_deref())),
             },
         };
-        db.open_tree(FORMAT_TREE)?
-            .insert(COMPACTED_KEY, db.size_on_disk()?.to_be_bytes().to_vec())?;
-        db.flush()?;
-        Ok(SledStore { db })
+        record_compacted(&db)?;
+        Ok(SledStore::new(dir, db, false))
+    }
+
+    fn new(dir: &Path, db: sled::Db, grown: bool) -> SledStore {
+        SledStore {
+            live: Arc::new(Live::new(dir, db)),
+            grown,
+            compactor: Mutex::new(None),
+        }
+    }
+
+    /// If the store grew past twice its size after it was last rewritten
+    /// (and past [`COMPACT_ABOVE`]), start compacting it on a thread of its
+    /// own while it serves (see [`super::compact`]); whether one started.
+    /// Takes `&mut self`: nothing may write to the store while the
+    /// compaction starts noting writes.
+    pub fn compact_in_background(&mut self) -> Result<bool, StoreError> {
+        if !self.grown {
+            return Ok(false);
+        }
+        self.grown = false;
+        let compaction = Compaction::start(&self.live, open_db)?;
+        let live = self.live.clone();
+        let thread = std::thread::Builder::new()
+            .name("store-compact".into())
+            .spawn(move || {
+                lower_priority();
+                if let Err(e) = compaction.run(&live, mark_format, open_db, record_compacted) {
+                    tracing::error!(store = %live.dir.display(), error = %e, "compacting the store failed; it is left as it was");
+                }
+            })?;
+        *self.compactor.lock().unwrap_or_else(|e| e.into_inner()) = Some(thread);
+        Ok(true)
+    }
+
+    /// Wait until a background compaction (if one runs) is over.
+    pub fn wait_for_compaction(&self) {
+        let thread = self
+            .compactor
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
+    }
+
+    #[cfg(test)]
+    pub(super) fn live(&self) -> &Live {
+        &self.live
     }
 
     /// Rewrite the store in `dir` into fresh files that hold live data
@@ -231,30 +287,81 @@ impl SledStore {
 
     /// Bytes the store takes on disk.
     pub fn size_on_disk(&self) -> u64 {
-        self.db.size_on_disk().unwrap_or(0)
+        self.live
+            .read()
+            .and_then(|db| Ok(db.size_on_disk()?))
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for SledStore {
+    /// A compaction under way stops (its copy is removed) before the store
+    /// closes, so that the store can be opened again at once.
+    fn drop(&mut self) {
+        self.live.stop.store(true, Ordering::Relaxed);
+        self.wait_for_compaction();
+    }
+}
+
+/// Note the store's size as its size after a rewrite.
+fn record_compacted(db: &sled::Db) -> Result<(), StoreError> {
+    db.open_tree(FORMAT_TREE)?
+        .insert(COMPACTED_KEY, db.size_on_disk()?.to_be_bytes().to_vec())?;
+    db.flush()?;
+    Ok(())
+}
+
+/// Let the node's serving threads go first (the compaction is not urgent).
+fn lower_priority() {
+    // SAFETY: plain system calls on this thread's own id.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10);
+    }
+}
+
+/// An open database kept open while a scan of it runs.
+struct Scan<'a, I> {
+    _open: super::compact::Open<'a>,
+    iter: I,
+}
+
+impl<I: Iterator> Iterator for Scan<'_, I> {
+    type Item = I::Item;
+    fn next(&mut self) -> Option<I::Item> {
+        self.iter.next()
     }
 }
 
 impl Store for SledStore {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.db.get(key)?.map(|v| v.to_vec()))
+        Ok(self.live.read()?.get(key)?.map(|v| v.to_vec()))
     }
 
     fn scan_prefix<'a>(
         &'a self,
         prefix: &[u8],
     ) -> Box<dyn Iterator<Item = Result<Entry, StoreError>> + 'a> {
-        Box::new(self.db.scan_prefix(prefix).map(|r| {
+        let open = match self.live.read() {
+            Ok(open) => open,
+            Err(e) => return Box::new(std::iter::once(Err(e))),
+        };
+        let iter = open.scan_prefix(prefix).map(|r| {
             let (k, v) = r?;
             Ok((k.to_vec(), v.to_vec()))
-        }))
+        });
+        Box::new(Scan { _open: open, iter })
     }
 
     fn scan_keys<'a>(
         &'a self,
         prefix: &[u8],
     ) -> Box<dyn Iterator<Item = Result<Vec<u8>, StoreError>> + 'a> {
-        Box::new(self.db.scan_prefix(prefix).keys().map(|k| Ok(k?.to_vec())))
+        let open = match self.live.read() {
+            Ok(open) => open,
+            Err(e) => return Box::new(std::iter::once(Err(e))),
+        };
+        let iter = open.scan_prefix(prefix).keys().map(|k| Ok(k?.to_vec()));
+        Box::new(Scan { _open: open, iter })
     }
 
     fn scan_after<'a>(
@@ -269,31 +376,37 @@ impl Store for SledStore {
         } else {
             Excluded(after.to_vec())
         };
-        Box::new(
-            self.db
-                .range::<Vec<u8>, _>((start, Unbounded))
-                .take_while(move |r| r.as_ref().map_or(true, |(k, _)| k.starts_with(&prefix)))
-                .map(|r| {
-                    let (k, v) = r?;
-                    Ok((k.to_vec(), v.to_vec()))
-                }),
-        )
+        let open = match self.live.read() {
+            Ok(open) => open,
+            Err(e) => return Box::new(std::iter::once(Err(e))),
+        };
+        let iter = open
+            .range::<Vec<u8>, _>((start, Unbounded))
+            .take_while(move |r| r.as_ref().map_or(true, |(k, _)| k.starts_with(&prefix)))
+            .map(|r| {
+                let (k, v) = r?;
+                Ok((k.to_vec(), v.to_vec()))
+            });
+        Box::new(Scan { _open: open, iter })
     }
 
     fn write(&self, batch: Vec<Write>) -> Result<(), StoreError> {
         let mut b = sled::Batch::default();
-        for (k, v) in batch {
+        for (k, v) in &batch {
             match v {
-                Some(v) => b.insert(k, v),
-                None => b.remove(k),
+                Some(v) => b.insert(k.as_slice(), v.as_slice()),
+                None => b.remove(k.as_slice()),
             }
         }
-        self.db.apply_batch(b)?;
+        let open = self.live.read()?;
+        open.apply_batch(b)?;
+        // Still holding the store: a compaction's swap sees these keys.
+        self.live.written(batch.into_iter().map(|(k, _)| k));
         Ok(())
     }
 
     fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
+        self.live.read()?.flush()?;
         Ok(())
     }
 }

@@ -257,48 +257,196 @@ fn an_upgrade_cut_short_is_finished_or_undone() {
     }
 }
 
+/// A value that compresses poorly, so that a store of them grows.
+fn noise(i: usize, round: usize) -> Vec<u8> {
+    let mut x = (i * 7919 + round * 104_729) as u64 | 1;
+    (0..2000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+fn practice(i: usize) -> Vec<u8> {
+    keys::doc(keys::RECORD, &format!("practice/p-{i:06}"))
+}
+
+/// A store in `path` written over 8 times (sled keeps old pages), holding
+/// `noise(i, 7)` for 1000 practices; its size.
+fn grown_store(path: &Path) -> u64 {
+    let s = SledStore::open(path).unwrap();
+    for round in 0..8 {
+        for chunk in (0..1000).collect::<Vec<_>>().chunks(100) {
+            let batch = chunk.iter().map(|&i| (practice(i), Some(noise(i, round))));
+            s.write(batch.collect()).unwrap();
+        }
+    }
+    s.flush().unwrap();
+    s.size_on_disk()
+}
+
+/// Everything under the record table of the store in `path`.
+fn records_in(s: &SledStore) -> std::collections::BTreeMap<Vec<u8>, Vec<u8>> {
+    s.scan_prefix(&[keys::RECORD, 0])
+        .map(|e| e.unwrap())
+        .collect()
+}
+
+fn no_rewrite_left(path: &Path) {
+    for suffix in [".rewrite", ".before-rewrite"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        assert!(!Path::new(&name).exists(), "{suffix} left behind");
+    }
+}
+
 #[test]
-fn a_store_that_grew_is_compacted_when_opened() {
+fn a_store_that_grew_is_compacted_in_the_background() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store");
-    let value = |i: usize, round: usize| {
-        // Values that compress poorly, so that the store grows.
-        let mut x = (i * 7919 + round * 104_729) as u64 | 1;
-        (0..2000)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect::<Vec<u8>>()
-    };
-    let key = |i: usize| keys::doc(keys::RECORD, &format!("practice/p-{i:06}"));
-    let grown = {
-        let s = SledStore::open(&path).unwrap();
-        for round in 0..8 {
-            for chunk in (0..1000).collect::<Vec<_>>().chunks(100) {
-                let batch = chunk.iter().map(|&i| (key(i), Some(value(i, round))));
-                s.write(batch.collect()).unwrap();
-            }
-        }
-        s.flush().unwrap();
-        s.size_on_disk()
-    };
-    let s = SledStore::open(&path).unwrap();
+    let grown = grown_store(&path);
+    // Opening does not compact: that would hold up the node's start.
+    let mut s = SledStore::open(&path).unwrap();
+    assert_eq!(s.size_on_disk(), grown);
+    assert!(s.compact_in_background().unwrap());
+    s.wait_for_compaction();
     let compacted = s.size_on_disk();
     assert!(
         compacted < grown,
         "grown {grown} bytes, compacted {compacted}"
     );
     for i in (0..1000).step_by(71) {
-        assert_eq!(s.get(&key(i)).unwrap(), Some(value(i, 7)));
+        assert_eq!(s.get(&practice(i)).unwrap(), Some(noise(i, 7)));
     }
+    no_rewrite_left(&path);
     drop(s);
-    // Not grown since: opened as it is, values intact.
-    let s = SledStore::open(&path).unwrap();
+    // Not grown since: nothing to compact, values intact.
+    let mut s = SledStore::open(&path).unwrap();
+    assert!(!s.compact_in_background().unwrap());
     assert!(s.size_on_disk() < grown);
-    assert_eq!(s.get(&key(999)).unwrap(), Some(value(999, 7)));
+    assert_eq!(s.get(&practice(999)).unwrap(), Some(noise(999, 7)));
+}
+
+/// A store closed while its compaction copies: the copy is dropped, the
+/// store is as it was, and the next start compacts it.
+#[test]
+fn a_compaction_stops_when_the_store_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    grown_store(&path);
+    let mut s = SledStore::open(&path).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    s.live().on_step(move |step| {
+        if step == compact::Step::Copying {
+            let _ = tx.send(());
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    });
+    s.compact_in_background().unwrap();
+    rx.recv().unwrap();
+    drop(s);
+    no_rewrite_left(&path);
+    let mut s = SledStore::open(&path).unwrap();
+    assert_eq!(s.get(&practice(3)).unwrap(), Some(noise(3, 7)));
+    assert!(s.compact_in_background().unwrap());
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// The node writes (puts, overwrites, deletes) while its store is
+/// compacted; every write is in the compacted store. And a crash at each
+/// step (a copy of the data directory's files taken there, as kill -9
+/// leaves them) opens to a store that holds everything flushed before it.
+#[test]
+fn a_background_compaction_keeps_every_write_and_survives_a_crash_at_each_step() {
+    use compact::Step;
+    use std::collections::BTreeMap;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    grown_store(&path);
+    let mut model: BTreeMap<Vec<u8>, Vec<u8>> =
+        (0..1000).map(|i| (practice(i), noise(i, 7))).collect();
+    let mut s = SledStore::open(&path).unwrap();
+    let (step_tx, step_rx) = std::sync::mpsc::channel();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let go_rx = std::sync::Mutex::new(go_rx);
+    s.live().on_step(move |step| {
+        step_tx.send(step).unwrap();
+        go_rx.lock().unwrap().recv().unwrap();
+    });
+    assert!(s.compact_in_background().unwrap());
+    let images = tempfile::tempdir().unwrap();
+    let mut expected = Vec::new();
+    let mut round = 8;
+    loop {
+        let step = step_rx.recv().unwrap();
+        if matches!(step, Step::Copying | Step::Copied) {
+            // Writes while the copy is built, on both sides of the scan:
+            // overwrites, deletes, new keys.
+            let mut batch = Vec::new();
+            for i in [0, 1, 500, 998, 999] {
+                batch.push((practice(i), Some(noise(i, round))));
+            }
+            for i in [2, 600, 997] {
+                batch.push((practice(i), None));
+            }
+            batch.push((practice(1000 + round), Some(noise(1000, round))));
+            for (k, v) in &batch {
+                match v {
+                    Some(v) => model.insert(k.clone(), v.clone()),
+                    None => model.remove(k),
+                };
+            }
+            s.write(batch).unwrap();
+            s.flush().unwrap();
+            round += 1;
+        }
+        let image = images.path().join(format!("{step:?}"));
+        copy_dir(dir.path(), &image);
+        expected.push((step, image, model.clone()));
+        go_tx.send(()).unwrap();
+        if step == Step::Done {
+            break;
+        }
+    }
+    s.wait_for_compaction();
+    let seen: Vec<_> = expected.iter().map(|(s, _, _)| *s).collect();
+    assert_eq!(
+        seen,
+        [
+            Step::Copying,
+            Step::Copied,
+            Step::Flushed,
+            Step::MovedAside,
+            Step::MovedIn,
+            Step::Done
+        ]
+    );
+    assert_eq!(records_in(&s), model);
+    no_rewrite_left(&path);
+    drop(s);
+    let s = SledStore::open(&path).unwrap();
+    assert_eq!(records_in(&s), model);
+    drop(s);
+    for (step, image, model) in expected {
+        let store = image.join("store");
+        let s = SledStore::open(&store).unwrap_or_else(|e| panic!("{step:?}: {e}"));
+        assert!(records_in(&s) == model, "{step:?}: records differ");
+        no_rewrite_left(&store);
+    }
 }
 
 #[test]
