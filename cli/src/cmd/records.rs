@@ -4,7 +4,8 @@ use anyhow::anyhow;
 use serde_json::{Map, Value};
 
 use r2com_protocol::control::{
-    ApiError, AttachmentRow, Edit, ErrorCode, ListFilter, Record, Removed, Request, Response,
+    ApiError, AttachmentRow, Edit, ErrorCode, EventRow, ListFilter, PracticeRow, Record, Removed,
+    Request, Response, MAX_LIST_PAGE,
 };
 use r2com_protocol::ids::RecordKind;
 
@@ -80,18 +81,80 @@ pub fn event(ctx: &Ctx, cmd: EventCmd) -> Outcome {
 }
 
 fn list(ctx: &Ctx, kind: RecordKind, filter: ListFilter) -> Outcome {
-    let listed = match client::call(&ctx.dir, Request::List { kind, filter }, &mut |_, _| {})? {
-        Response::Practices(rows) => Listed::Practices(rows),
-        Response::Events(rows) => Listed::Events(rows),
-        Response::Records(records) => Listed::Records(records),
-        other => {
-            return Err(CliError(ApiError::new(
-                ErrorCode::Internal,
-                format!("the node answered list with {}", other.name()),
-            )))
+    let listed = match (filter.full, kind) {
+        (true, _) => Listed::Records(pages(ctx, kind, filter, |r| match r {
+            Response::Records(v) => Ok(v),
+            other => Err(other),
+        })?),
+        (false, RecordKind::Practice) => {
+            Listed::Practices(pages(ctx, kind, filter, |r| match r {
+                Response::Practices(v) => Ok(v),
+                other => Err(other),
+            })?)
         }
+        (false, RecordKind::Event) => Listed::Events(pages(ctx, kind, filter, |r| match r {
+            Response::Events(v) => Ok(v),
+            other => Err(other),
+        })?),
     };
     ctx.emit(&listed)
+}
+
+/// A row of a list, by the id that pages the list.
+trait Paged {
+    fn page_id(&self) -> &str;
+}
+
+impl Paged for Record {
+    fn page_id(&self) -> &str {
+        self.id()
+    }
+}
+
+impl Paged for PracticeRow {
+    fn page_id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Paged for EventRow {
+    fn page_id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// Every row of a list, asked page after page ([`MAX_LIST_PAGE`] rows
+/// each, after the last id of the page before), so that the node never
+/// holds a big library's whole list in one answer. `rows` takes the rows
+/// out of an answer (or gives back an answer of the wrong kind).
+fn pages<T: Paged>(
+    ctx: &Ctx,
+    kind: RecordKind,
+    filter: ListFilter,
+    rows: impl Fn(Response) -> Result<Vec<T>, Response>,
+) -> Result<Vec<T>, CliError> {
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let filter = ListFilter {
+            after: after.take(),
+            limit: Some(MAX_LIST_PAGE),
+            ..filter.clone()
+        };
+        let answer = client::call(&ctx.dir, Request::List { kind, filter }, &mut |_, _| {})?;
+        let page = rows(answer).map_err(|other| {
+            CliError(ApiError::new(
+                ErrorCode::Internal,
+                format!("the node answered list with {}", other.name()),
+            ))
+        })?;
+        let full = page.len() >= MAX_LIST_PAGE as usize;
+        after = page.last().map(|r| r.page_id().to_owned());
+        all.extend(page);
+        if !full {
+            return Ok(all);
+        }
+    }
 }
 
 fn show(ctx: &Ctx, kind: RecordKind, id: String) -> Outcome {

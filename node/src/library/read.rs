@@ -20,13 +20,18 @@ impl Library {
         })
     }
 
-    /// Records of a kind that pass the filter (`f.full` is the caller's).
+    /// Records of a kind that pass the filter, in id order (`f.full` is
+    /// the caller's; `f.after` and `f.limit` page them).
     pub fn list(&self, kind: RecordKind, f: &ListFilter) -> Result<Vec<Record>, LibraryError> {
+        let prefix = keys::doc(keys::RECORD, &format!("{kind}/"));
+        let after = f.after.as_ref().map_or_else(Vec::new, |id| {
+            keys::doc(keys::RECORD, &format!("{kind}/{id}"))
+        });
         let mut out = Vec::new();
-        for entry in self
-            .store
-            .scan_prefix(&keys::doc(keys::RECORD, &format!("{kind}/")))
-        {
+        for entry in self.store.scan_after(&prefix, &after) {
+            if out.len() == f.page_size() {
+                break;
+            }
             let (_, v) = entry?;
             let record = decode_record(kind, &v)?;
             if !matches_filter(&record, f) {
@@ -38,12 +43,15 @@ impl Library {
     }
 
     /// The summary rows of the practices passing the filter (what `list`
-    /// shows without `--full`), in id order, from the catalog.
+    /// shows without `--full`), in id order, from the catalog (`f.after`
+    /// and `f.limit` page them).
     pub fn practice_rows(&self, f: &ListFilter) -> Result<Vec<PracticeRow>, LibraryError> {
         self.catalog.read(&*self.store, |c| {
             let groups = c.groups();
             c.practices()
+                .skip_while(|p| !f.after_start(&p.id))
                 .filter(|p| matches_practice(p, f))
+                .take(f.page_size())
                 .map(|p| PracticeRow {
                     translations: groups.others(&p.id),
                     ..PracticeRow::from(p)
@@ -53,15 +61,18 @@ impl Library {
     }
 
     /// The summary rows of the events passing the filter, in id order,
-    /// from the catalog.
+    /// from the catalog (`f.after` and `f.limit` page them).
     pub fn event_rows(&self, f: &ListFilter) -> Result<Vec<EventRow>, LibraryError> {
         self.catalog.read(&*self.store, |c| {
             c.outlines()
-                .filter(|r| matches_filter(r, f))
                 .filter_map(|r| match r {
-                    Record::Event(e) => Some(EventRow::from(e)),
+                    Record::Event(e) => Some(e),
                     Record::Practice(_) => None,
                 })
+                .skip_while(|e| !f.after_start(&e.id))
+                .filter(|e| matches_event(e, f))
+                .take(f.page_size())
+                .map(EventRow::from)
                 .collect()
         })
     }

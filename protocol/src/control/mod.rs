@@ -49,7 +49,7 @@ pub use network::{
     AddrTest, AddressRow, Connection, NetworkStatus, PeerAdded, PeerRow, Peers, Reachability,
     RelayReservation, RelayStatus, SyncOutcome, SyncResult, SyncRound,
 };
-pub use request::{ListFilter, Request, MAX_EXPORT_PAGE};
+pub use request::{ListFilter, Request, MAX_EXPORT_PAGE, MAX_LIST_PAGE};
 pub use response::Response;
 pub use staff::{OneTimeLink, StaffAccount, StaffAdded, StaffRemoved};
 

@@ -11,6 +11,10 @@ use crate::staff::{StaffRole, UserName};
 /// Most records one [`Request::ExportPage`] answers with.
 pub const MAX_EXPORT_PAGE: u32 = 2000;
 
+/// Most rows (or records) one paged [`Request::List`] answers with (see
+/// [`ListFilter::limit`]).
+pub const MAX_LIST_PAGE: u32 = 2000;
+
 /// What the CLI asks of the node.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
@@ -274,4 +278,26 @@ pub struct ListFilter {
     pub to: Option<String>,
     /// Whole records rather than summary rows.
     pub full: bool,
+    /// Only what comes after the record with this id (in id order): the
+    /// next page of a list asked page after page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// At most this many rows (the node caps it at [`MAX_LIST_PAGE`]);
+    /// all of them when absent. The CLI asks page after page, so that the
+    /// node never holds a whole list of a big library in one answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+impl ListFilter {
+    /// How many rows one answer holds at most.
+    pub fn page_size(&self) -> usize {
+        self.limit
+            .map_or(usize::MAX, |l| l.clamp(1, MAX_LIST_PAGE) as usize)
+    }
+
+    /// Whether a record with this id is on or after the page asked for.
+    pub fn after_start(&self, id: &str) -> bool {
+        self.after.as_deref().map_or(true, |a| id > a)
+    }
 }

@@ -198,3 +198,132 @@ fn verify_finds_a_tampered_change() {
         v.failures
     );
 }
+
+/// A list asked page after page (as the CLI asks it) is the list asked
+/// at once: same rows in the same order, for every kind of list, with and
+/// without filters, whatever the page size (one row, pages that end on
+/// the last row, pages larger than the list).
+#[test]
+fn a_list_asked_page_after_page_is_the_list_asked_at_once() {
+    let clock = TestClock::at("2026-01-10T09:00:00Z");
+    let lib = library(1, &clock);
+    for i in 0..12 {
+        let mut p = practice(&format!("p-{i:02}"), "A practice");
+        if i % 3 == 0 {
+            p["status"] = json!("draft");
+        }
+        lib.add(P, p, false, clock.now()).unwrap();
+        let day = format!("2026-03-{:02}", 10 + i);
+        let mut e = event(
+            &format!("e-{i:02}"),
+            "An event",
+            &format!("{day}T10:00:00"),
+            &format!("{day}T12:00:00"),
+        );
+        if i % 4 == 1 {
+            e["format"] = json!("webinar");
+            e["location"] = json!(null);
+            e["online_url"] = json!("https://example.org/meet");
+        }
+        lib.add(E, e, false, clock.now()).unwrap();
+    }
+    fn paged<T>(
+        f: &ListFilter,
+        limit: u32,
+        list: impl Fn(&ListFilter) -> Vec<T>,
+        id: impl Fn(&T) -> String,
+    ) -> Vec<T> {
+        let mut all = Vec::new();
+        let mut after = None;
+        loop {
+            let page = list(&ListFilter {
+                after: after.take(),
+                limit: Some(limit),
+                ..f.clone()
+            });
+            assert!(page.len() <= limit as usize);
+            let full = page.len() == limit as usize;
+            after = page.last().map(&id);
+            all.extend(page);
+            if !full {
+                return all;
+            }
+        }
+    }
+    let filters = [
+        ListFilter::default(),
+        ListFilter {
+            status: Some("draft".into()),
+            ..Default::default()
+        },
+        ListFilter {
+            format: Some("webinar".into()),
+            from: Some("2026-03-12".into()),
+            ..Default::default()
+        },
+        ListFilter {
+            status: Some("no-such-status".into()),
+            ..Default::default()
+        },
+    ];
+    for f in &filters {
+        let full = ListFilter {
+            full: true,
+            ..f.clone()
+        };
+        let practices = lib.practice_rows(f).unwrap();
+        let events = lib.event_rows(f).unwrap();
+        let records_p = lib.list(P, &full).unwrap();
+        let records_e = lib.list(E, &full).unwrap();
+        for limit in [1, 2, 3, 4, 5, 12, 100] {
+            assert_eq!(
+                serde_json::to_value(paged(
+                    f,
+                    limit,
+                    |f| lib.practice_rows(f).unwrap(),
+                    |r| r.id.clone()
+                ))
+                .unwrap(),
+                serde_json::to_value(&practices).unwrap(),
+                "practices, {f:?}, pages of {limit}"
+            );
+            assert_eq!(
+                serde_json::to_value(paged(
+                    f,
+                    limit,
+                    |f| lib.event_rows(f).unwrap(),
+                    |r| r.id.clone()
+                ))
+                .unwrap(),
+                serde_json::to_value(&events).unwrap(),
+                "events, {f:?}, pages of {limit}"
+            );
+            for (kind, all) in [(P, &records_p), (E, &records_e)] {
+                let got = paged(
+                    &full,
+                    limit,
+                    |f| lib.list(kind, f).unwrap(),
+                    |r| r.id().to_owned(),
+                );
+                assert_eq!(
+                    ids(&got),
+                    ids(all),
+                    "{kind} records, {f:?}, pages of {limit}"
+                );
+            }
+        }
+    }
+    // The filters do filter (the comparison above is not of empty lists).
+    assert_eq!(lib.practice_rows(&filters[0]).unwrap().len(), 12);
+    assert_eq!(lib.practice_rows(&filters[1]).unwrap().len(), 4);
+    assert_eq!(lib.event_rows(&filters[2]).unwrap().len(), 2);
+    // The node caps a page.
+    let capped = ListFilter {
+        limit: Some(u32::MAX),
+        ..Default::default()
+    };
+    assert_eq!(
+        capped.page_size(),
+        r2com_protocol::control::MAX_LIST_PAGE as usize
+    );
+}
