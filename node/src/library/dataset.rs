@@ -87,6 +87,15 @@ impl Library {
             Ok(())
         })?;
         self.commit(batch)?;
+        drop(_w);
+        // A big import leaves the store several times its data (sled keeps
+        // old versions of pages): compact it now, while the operator waits
+        // for the import anyway, rather than in the background after the
+        // node's next start. The node serves meanwhile; the records are
+        // stored whatever becomes of this.
+        if let Err(e) = self.store.compact_if_grown() {
+            tracing::warn!(error = %e, "compacting the store after the import failed; it is left as it was");
+        }
         progress(total, total);
         Ok(report)
     }

@@ -182,7 +182,29 @@ impl Compaction {
     ) -> Result<bool, StoreError> {
         let started = Instant::now();
         let Compaction { to, _lock } = self;
-        let copied = copy_all(live, &to);
+        // Closed and opened again before the swap: sled writes its
+        // snapshot (where its pages are) when it opens a database, and
+        // without one it reads its whole log to open it (6 s for a copy of
+        // the store at ten times the demo data), which would happen under
+        // the swap's lock, or on the next start.
+        let copied = copy_all(live, &to).and_then(|done| {
+            to.flush()?;
+            Ok(done)
+        });
+        let new_dir = rewrite::paths(&live.dir).0;
+        let (copied, to) = match copied {
+            Ok(true) => {
+                drop(to);
+                match reopen(&new_dir) {
+                    Ok(to) => (Ok(true), to),
+                    Err(e) => {
+                        abandon_closed(live)?;
+                        return Err(e);
+                    }
+                }
+            }
+            other => (other, to),
+        };
         let mut slot = match copied {
             Ok(true) => match hold_off(live) {
                 Some(slot) => slot,
@@ -296,8 +318,13 @@ fn swap_in(
 
 /// Stop noting writes and remove the copy.
 fn abandon(live: &Live, to: sled::Db) -> Result<(), StoreError> {
-    *live.dirty.lock().unwrap_or_else(|e| e.into_inner()) = None;
     drop(to);
+    abandon_closed(live)
+}
+
+/// [`abandon`], the copy closed already.
+fn abandon_closed(live: &Live) -> Result<(), StoreError> {
+    *live.dirty.lock().unwrap_or_else(|e| e.into_inner()) = None;
     let (new_dir, _) = rewrite::paths(&live.dir);
     if new_dir.exists() {
         std::fs::remove_dir_all(&new_dir)?;

@@ -202,6 +202,10 @@ impl<S: Store> Store for FailpointStore<S> {
     fn flush(&self) -> Result<(), StoreError> {
         self.at(Site::Flush, || self.inner.flush())
     }
+
+    fn compact_if_grown(&self) -> Result<bool, StoreError> {
+        self.inner.compact_if_grown()
+    }
 }
 
 #[cfg(test)]

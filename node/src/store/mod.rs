@@ -79,6 +79,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// Make everything written so far durable.
     fn flush(&self) -> Result<(), StoreError>;
+
+    /// Rewrite the store with its live data only, if it grew much since it
+    /// was last rewritten (sled keeps old versions of pages: a big import
+    /// leaves a store several times its data), while other threads go on
+    /// using it; whether it did. Stores that do not grow so do nothing.
+    fn compact_if_grown(&self) -> Result<bool, StoreError> {
+        Ok(false)
+    }
 }
 
 /// Key layout. Every key is a one-letter table, a NUL, then the rest.

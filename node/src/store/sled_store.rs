@@ -138,6 +138,19 @@ fn compacted_size(db: &sled::Db) -> Result<u64, StoreError> {
         .map_or(0, u64::from_be_bytes))
 }
 
+/// Whether the store grew past twice its size after it was last
+/// rewritten, and past [`COMPACT_ABOVE`].
+fn grown(db: &sled::Db) -> Result<bool, StoreError> {
+    let size = db.size_on_disk()?;
+    let compacted = compacted_size(db)?;
+    tracing::debug!(
+        mib = size >> 20,
+        after_last_compaction_mib = compacted >> 20,
+        "store size"
+    );
+    Ok(size > COMPACT_ABOVE && size > compacted.saturating_mul(2))
+}
+
 /// A value of the current format, copied as it is.
 fn as_is(_: &[u8], v: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
     Ok(Some(v.to_vec()))
@@ -192,14 +205,10 @@ impl SledStore {
             Err(e) => return Err(e),
             Ok(db) => match format_of(&db)? {
                 Some(f) if f == FORMAT => {
-                    let size = db.size_on_disk()?;
-                    let compacted = compacted_size(&db)?;
-                    let grown = size > COMPACT_ABOVE && size > compacted.saturating_mul(2);
+                    let grown = grown(&db)?;
                     if grown {
                         tracing::info!(
                             store = %dir.display(),
-                            mib = size >> 20,
-                            after_last_compaction_mib = compacted >> 20,
                             "the store grew; it is compacted in the background while the node runs"
                         );
                     }
@@ -408,5 +417,25 @@ impl Store for SledStore {
     fn flush(&self) -> Result<(), StoreError> {
         self.live.read()?.flush()?;
         Ok(())
+    }
+
+    /// On the calling thread; not while a background compaction runs.
+    fn compact_if_grown(&self) -> Result<bool, StoreError> {
+        let running = self
+            .compactor
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .is_some_and(|t| !t.is_finished());
+        if running || !grown(&*self.live.read()?)? {
+            return Ok(false);
+        }
+        tracing::info!(store = %self.live.dir.display(), "the store grew; compacting it");
+        Compaction::start(&self.live, open_db)?.run(
+            &self.live,
+            mark_format,
+            open_db,
+            record_compacted,
+        )
     }
 }

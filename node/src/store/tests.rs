@@ -330,6 +330,26 @@ fn a_store_that_grew_is_compacted_in_the_background() {
     assert_eq!(s.get(&practice(999)).unwrap(), Some(noise(999, 7)));
 }
 
+/// Compacting on the calling thread (what an import does at its end): only
+/// a store that grew, values intact.
+#[test]
+fn a_store_that_grew_is_compacted_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let grown = grown_store(&path);
+    let s = SledStore::open(&path).unwrap();
+    let store: &dyn Store = &s;
+    assert!(store.compact_if_grown().unwrap());
+    assert!(s.size_on_disk() < grown);
+    assert!(!store.compact_if_grown().unwrap());
+    assert_eq!(s.get(&practice(500)).unwrap(), Some(noise(500, 7)));
+    no_rewrite_left(&path);
+    drop(s);
+    let mut s = SledStore::open(&path).unwrap();
+    assert!(!s.compact_in_background().unwrap());
+    assert_eq!(records_in(&s).len(), 1000);
+}
+
 /// A store closed while its compaction copies: the copy is dropped, the
 /// store is as it was, and the next start compacts it.
 #[test]

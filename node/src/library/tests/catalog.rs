@@ -50,6 +50,16 @@ fn assert_agrees(lib: &Library) {
         lib.catalog.agrees_with(&**lib.store()),
         "the catalog is not what the store holds"
     );
+    // The counts (read from the documents' states and the hash index) are
+    // what counting the records and the changes themselves gives.
+    let count = |prefix: &[u8]| lib.store().scan_keys(prefix).count() as u64;
+    let counted = r2com_protocol::control::Counts {
+        practices: count(b"r\0practice/"),
+        events: count(b"r\0event/"),
+        documents: count(b"d\0"),
+        changes: count(b"c\0"),
+    };
+    assert_eq!(lib.counts().unwrap(), counted);
 }
 
 #[test]
