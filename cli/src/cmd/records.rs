@@ -84,17 +84,17 @@ fn list(ctx: &Ctx, kind: RecordKind, filter: ListFilter) -> Outcome {
     let listed = match (filter.full, kind) {
         (true, _) => Listed::Records(pages(ctx, kind, filter, |r| match r {
             Response::Records(v) => Ok(v),
-            other => Err(other),
+            other => Err(other.name()),
         })?),
         (false, RecordKind::Practice) => {
             Listed::Practices(pages(ctx, kind, filter, |r| match r {
                 Response::Practices(v) => Ok(v),
-                other => Err(other),
+                other => Err(other.name()),
             })?)
         }
         (false, RecordKind::Event) => Listed::Events(pages(ctx, kind, filter, |r| match r {
             Response::Events(v) => Ok(v),
-            other => Err(other),
+            other => Err(other.name()),
         })?),
     };
     ctx.emit(&listed)
@@ -126,12 +126,12 @@ impl Paged for EventRow {
 /// Every row of a list, asked page after page ([`MAX_LIST_PAGE`] rows
 /// each, after the last id of the page before), so that the node never
 /// holds a big library's whole list in one answer. `rows` takes the rows
-/// out of an answer (or gives back an answer of the wrong kind).
+/// out of an answer (or names an answer of the wrong kind).
 fn pages<T: Paged>(
     ctx: &Ctx,
     kind: RecordKind,
     filter: ListFilter,
-    rows: impl Fn(Response) -> Result<Vec<T>, Response>,
+    rows: impl Fn(Response) -> Result<Vec<T>, &'static str>,
 ) -> Result<Vec<T>, CliError> {
     let mut all = Vec::new();
     let mut after = None;
@@ -145,7 +145,7 @@ fn pages<T: Paged>(
         let page = rows(answer).map_err(|other| {
             CliError(ApiError::new(
                 ErrorCode::Internal,
-                format!("the node answered list with {}", other.name()),
+                format!("the node answered list with {other}"),
             ))
         })?;
         let full = page.len() >= MAX_LIST_PAGE as usize;

@@ -48,13 +48,12 @@ impl Library {
     pub fn practice_rows(&self, f: &ListFilter) -> Result<Vec<PracticeRow>, LibraryError> {
         self.catalog.read(&*self.store, |c| {
             let groups = c.groups();
-            c.practices()
-                .skip_while(|p| !f.after_start(&p.id))
+            c.practices(f.after.as_deref())
                 .filter(|p| matches_practice(p, f))
                 .take(f.page_size())
                 .map(|p| PracticeRow {
                     translations: groups.others(&p.id),
-                    ..PracticeRow::from(p)
+                    ..PracticeRow::from(&p)
                 })
                 .collect()
         })
@@ -64,15 +63,10 @@ impl Library {
     /// from the catalog (`f.after` and `f.limit` page them).
     pub fn event_rows(&self, f: &ListFilter) -> Result<Vec<EventRow>, LibraryError> {
         self.catalog.read(&*self.store, |c| {
-            c.outlines()
-                .filter_map(|r| match r {
-                    Record::Event(e) => Some(e),
-                    Record::Practice(_) => None,
-                })
-                .skip_while(|e| !f.after_start(&e.id))
+            c.events(f.after.as_deref())
                 .filter(|e| matches_event(e, f))
                 .take(f.page_size())
-                .map(EventRow::from)
+                .map(|e| EventRow::from(&e))
                 .collect()
         })
     }
@@ -81,9 +75,10 @@ impl Library {
     /// (what the library's filter choices are made of), in id order.
     pub fn with_practice_outlines<T>(
         &self,
-        f: impl FnOnce(&mut dyn Iterator<Item = &Practice>) -> T,
+        f: impl FnOnce(&mut dyn Iterator<Item = Practice>) -> T,
     ) -> Result<T, LibraryError> {
-        self.catalog.read(&*self.store, |c| f(&mut c.practices()))
+        self.catalog
+            .read(&*self.store, |c| f(&mut c.practices(None)))
     }
 
     /// Events passing the filter, sorted by id, with their revisions.

@@ -79,7 +79,7 @@ impl Library {
         let q = parse(query)?;
         let limit = limit.clamp(1, MAX_SEARCH_RESULTS);
         let (total, mut page) = self.catalog.read(&*self.store, |c| {
-            let found: Vec<(SearchHit, &Record)> = ranked(c, &q, limit)
+            let found: Vec<(SearchHit, Record)> = ranked(c, &q, limit)
                 .into_iter()
                 .filter(|h| h.kind == RecordKind::Practice)
                 .filter_map(|h| {
@@ -99,7 +99,7 @@ impl Library {
                         h,
                         PracticeRow {
                             translations: groups.others(&p.id),
-                            ..PracticeRow::from(p)
+                            ..PracticeRow::from(&p)
                         },
                     )),
                     Record::Event(_) => None,

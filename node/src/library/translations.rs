@@ -25,14 +25,31 @@ pub struct Groups {
     members: BTreeMap<String, Vec<Translation>>,
 }
 
+/// What grouping reads of a practice.
+pub struct Link {
+    id: String,
+    translation_of: Option<String>,
+    language: Option<String>,
+}
+
+impl Link {
+    pub fn of(p: Practice) -> Link {
+        Link {
+            id: p.id,
+            translation_of: p.translation_of,
+            language: p.language,
+        }
+    }
+}
+
 impl Groups {
-    pub fn of(practices: &[&Practice]) -> Groups {
+    pub fn of(practices: Vec<Link>) -> Groups {
         let link: HashMap<&str, &str> = practices
             .iter()
             .filter_map(|p| Some((p.id.as_str(), p.translation_of.as_deref()?)))
             .collect();
         let mut g = Groups::default();
-        for p in practices {
+        for p in &practices {
             let mut at = p.id.as_str();
             for _ in 0..MAX_HOPS {
                 match link.get(at) {

@@ -27,9 +27,10 @@ pub struct Facets {
 }
 
 impl Facets {
-    fn of<'a>(practices: impl IntoIterator<Item = &'a Practice>) -> Facets {
+    fn of<P: std::borrow::Borrow<Practice>>(practices: impl IntoIterator<Item = P>) -> Facets {
         let mut sets: [BTreeSet<String>; 5] = Default::default();
         for p in practices {
+            let p = p.borrow();
             sets[0].insert(p.organisation.clone());
             for (set, values) in
                 sets[1..]

@@ -295,9 +295,4 @@ impl ListFilter {
         self.limit
             .map_or(usize::MAX, |l| l.clamp(1, MAX_LIST_PAGE) as usize)
     }
-
-    /// Whether a record with this id is on or after the page asked for.
-    pub fn after_start(&self, id: &str) -> bool {
-        self.after.as_deref().map_or(true, |a| id > a)
-    }
 }
