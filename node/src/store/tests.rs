@@ -308,9 +308,14 @@ fn a_store_that_grew_is_compacted_in_the_background() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store");
     let grown = grown_store(&path);
-    // Opening does not compact: that would hold up the node's start.
+    // Opening does not compact: that would hold up the node's start (sled
+    // may add a little to the store when it opens it).
     let mut s = SledStore::open(&path).unwrap();
-    assert_eq!(s.size_on_disk(), grown);
+    assert!(
+        s.size_on_disk() >= grown,
+        "opened {} bytes, grown {grown}",
+        s.size_on_disk()
+    );
     assert!(s.compact_in_background().unwrap());
     s.wait_for_compaction();
     let compacted = s.size_on_disk();
