@@ -24,6 +24,17 @@ const P: RecordKind = RecordKind::Practice;
 
 /// A fresh member `n` (organisation `org`) of `a`'s consortium, holding
 /// the roster only.
+/// The founder's library (org lmds, an admin) holding these practices.
+fn founder(clock: &TestClock, practices: &[(&str, &str)]) -> Library {
+    let a = library(1, clock);
+    a.consortium_create("RAN", org("lmds"), clock.now())
+        .unwrap();
+    for (id, title) in practices {
+        a.add(P, practice(id, title), false, clock.now()).unwrap();
+    }
+    a
+}
+
 fn member(a: &Library, n: u8, org: &str, clock: &TestClock) -> Library {
     let m = library(n, clock);
     let token = invite(a, &m, org, Duration::days(7), clock);
@@ -45,9 +56,7 @@ fn all_docs(from: &Library, envelopes: bool) -> Vec<Vec<u8>> {
 #[test]
 fn whole_documents_of_either_version_store_what_the_change_path_stores() {
     let clock = TestClock::at("2026-01-10T09:00:00Z");
-    let a = library(1, &clock);
-    a.consortium_create("RAN", org("lmds"), clock.now())
-        .unwrap();
+    let a = founder(&clock, &[]);
     // A member (not an admin) of its own organisation creates a record:
     // its rights are judged from the document.
     let b = member(&a, 2, "ips", &clock);
@@ -118,11 +127,7 @@ fn tables(lib: &Library) -> Vec<(Vec<u8>, Vec<u8>)> {
 #[test]
 fn a_document_held_in_part_takes_the_rest_change_by_change_from_either_version() {
     let clock = TestClock::at("2026-01-10T09:00:00Z");
-    let a = library(1, &clock);
-    a.consortium_create("RAN", org("lmds"), clock.now())
-        .unwrap();
-    a.add(P, practice("p-1", "One"), false, clock.now())
-        .unwrap();
+    let a = founder(&clock, &[("p-1", "One")]);
     let first = envelopes_of(&a);
     let edit = Edit::Set {
         field: "title".into(),
@@ -148,13 +153,7 @@ fn a_document_held_in_part_takes_the_rest_change_by_change_from_either_version()
 #[test]
 fn a_document_whose_stored_changes_are_not_its_snapshots_is_not_served_whole() {
     let clock = TestClock::at("2026-01-10T09:00:00Z");
-    let a = library(1, &clock);
-    a.consortium_create("RAN", org("lmds"), clock.now())
-        .unwrap();
-    a.add(P, practice("p-1", "One"), false, clock.now())
-        .unwrap();
-    a.add(P, practice("p-2", "Two"), false, clock.now())
-        .unwrap();
+    let a = founder(&clock, &[("p-1", "One"), ("p-2", "Two")]);
     // A change of p-1 that waits for a dependency, stored whole beside a
     // snapshot without it (as a store of an older version may hold).
     let other = library(9, &clock);
@@ -184,9 +183,7 @@ fn a_document_whose_stored_changes_are_not_its_snapshots_is_not_served_whole() {
 #[test]
 fn a_document_a_member_may_not_create_is_not_applied_whole() {
     let clock = TestClock::at("2026-01-10T09:00:00Z");
-    let a = library(1, &clock);
-    a.consortium_create("RAN", org("lmds"), clock.now())
-        .unwrap();
+    let a = founder(&clock, &[]);
     let b = member(&a, 2, "ips", &clock);
     // b names another organisation's record as its own creation: b's
     // node refuses that, so forge it as b would: a document signed by b.

@@ -6,7 +6,7 @@ use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ROOT};
 use sha2::{Digest, Sha256};
 
-use super::doc_v2_tests::history;
+use super::doc_v2_tests::{history, unsigned_inside};
 use super::*;
 use crate::doc;
 use crate::record::tests::sample_practice;
@@ -95,17 +95,8 @@ fn an_extra_unsigned_change_is_refused() {
         EnvelopeError::ChangesMismatch
     );
     // Inside the history, the count made up by a signature of nothing.
-    let a = NodeKey::from_seed([1; 32]);
-    let p = sample_practice("p-2");
-    let id = p.doc_id();
-    let (mut d, c0) = doc::create(&a, &p.into(), 1000).unwrap();
-    let first = SignedChange::sign(&a, &SCOPE, &id, c0);
-    d.put(ROOT, "title", "Unsigned").unwrap();
-    d.commit();
-    d.put(ROOT, "title", "Signed again").unwrap();
-    d.commit();
-    let last = SignedChange::sign(&a, &SCOPE, &id, d.get_last_local_change().unwrap());
-    let mut sigs = signatures(&[first, last]);
+    let (mut d, signed, id) = unsigned_inside();
+    let mut sigs = signatures(&signed);
     sigs.push(([9; 32], sigs[0].1));
     assert_eq!(
         refused(chunk(&id, d.save_nocompress(), sigs)),

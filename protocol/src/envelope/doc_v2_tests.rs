@@ -43,6 +43,23 @@ pub(super) fn history() -> (AutoCommit, Vec<SignedChange>, DocId) {
     (d, signed, id)
 }
 
+/// A document whose history has an unsigned change between its two
+/// signed ones (a created record, then an unsigned title, then a signed
+/// one), with those two signed changes.
+pub(super) fn unsigned_inside() -> (AutoCommit, Vec<SignedChange>, DocId) {
+    let a = NodeKey::from_seed([1; 32]);
+    let p = sample_practice("p-2");
+    let id = p.doc_id();
+    let (mut d, c0) = doc::create(&a, &p.into(), 1000).unwrap();
+    let first = SignedChange::sign(&a, &SCOPE, &id, c0);
+    d.put(ROOT, "title", "Unsigned").unwrap();
+    d.commit();
+    d.put(ROOT, "title", "Signed again").unwrap();
+    d.commit();
+    let last = SignedChange::sign(&a, &SCOPE, &id, d.get_last_local_change().unwrap());
+    (d, vec![first, last], id)
+}
+
 fn chunk(id: &DocId, document: Vec<u8>, changes: &[SignedChange]) -> DocChunk {
     DocChunk {
         doc: id.clone(),
@@ -138,18 +155,9 @@ fn a_snapshot_with_an_extra_unsigned_change_is_refused() {
         EnvelopeError::ChangesMismatch
     );
     // An extra change inside the history: a shipped change depends on it.
-    let a = NodeKey::from_seed([1; 32]);
-    let p = sample_practice("p-2");
-    let id = p.doc_id();
-    let (mut d, c0) = doc::create(&a, &p.into(), 1000).unwrap();
-    let first = SignedChange::sign(&a, &SCOPE, &id, c0);
-    d.put(ROOT, "title", "Unsigned").unwrap();
-    d.commit();
-    d.put(ROOT, "title", "Signed again").unwrap();
-    d.commit();
-    let last = SignedChange::sign(&a, &SCOPE, &id, d.get_last_local_change().unwrap());
+    let (mut d, signed, id) = unsigned_inside();
     assert_eq!(
-        refused(chunk(&id, d.save_nocompress(), &[first, last])),
+        refused(chunk(&id, d.save_nocompress(), &signed)),
         EnvelopeError::ChangesMismatch
     );
 }
