@@ -96,6 +96,9 @@ impl OpenNode {
         let config = crate::config::Config::load(data_dir)?;
         let key = identity::load(data_dir)?;
         let mut sled = SledStore::open(&data_dir.join(STORE_DIR))?;
+        if let Some(bytes) = config.store.compact_above() {
+            sled.set_compact_above(bytes);
+        }
         // The running node compacts a store that grew while it serves; a
         // CLI command on a stopped node leaves that to the next start.
         if running {

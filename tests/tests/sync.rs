@@ -120,6 +120,53 @@ fn concurrent_body_edits_made_while_apart_both_survive() {
     );
 }
 
+/// A clone leaves the new member's store larger than its data (sled keeps
+/// old versions of pages) and a log that the next start would replay
+/// whole: once its sync rounds are over, the node compacts the store in
+/// the background (here past 0 MB, `[store] compact_above_mb`, so that a
+/// small clone is enough), and keeps everything.
+#[test]
+fn a_clone_is_followed_by_a_compaction_of_the_store() {
+    let a = founder();
+    a.ok(&["import", gen_dataset(200, 80, 7).to_str().unwrap()]);
+    let mut b = TestNode::init();
+    b.join(&a, "ips", &a.listen_addr());
+    std::fs::write(
+        b.data_dir().join("config.toml"),
+        "[store]\ncompact_above_mb = 0\n",
+    )
+    .unwrap();
+    b.start();
+    assert_converges(&a, &b, "clone");
+    assert!(b.log().contains("applied whole documents"));
+    let compacted_after_sync = |log: &str| {
+        log.split_once("the store grew with sync")
+            .is_some_and(|(_, after)| after.contains("the store is compacted"))
+    };
+    assert!(
+        wait_for(CONVERGE, || compacted_after_sync(&b.log())),
+        "B log:\n{}",
+        b.log()
+    );
+    let mut copy = b.store_dir().into_os_string();
+    copy.push(".rewrite");
+    assert!(!std::path::Path::new(&copy).exists());
+    // Everything is there, with its signatures, also after a restart.
+    for _ in 0..2 {
+        assert_eq!(a.export(), b.export());
+        let v = b.json(&["verify"]);
+        assert_eq!(
+            (v["changes"].as_u64(), v["invalid"].as_u64()),
+            (Some(280), Some(0)),
+            "{v}"
+        );
+        b.stop();
+        b.start();
+    }
+    a.ok(&["practice", "edit", "p-000007", "--set", "status=archived"]);
+    assert_converges(&a, &b, "an edit after the compaction");
+}
+
 #[test]
 fn changes_relay_from_a_through_b_to_c() {
     // The nodes tell the members no addresses of theirs (else the full

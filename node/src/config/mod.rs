@@ -36,6 +36,11 @@
 //! use_relays = true    # reserve on a member relay while behind NAT
 //! upnp = false         # map the ports on the router
 //!
+//! [store]
+//! # Compact the store (in the background) once it is past this size in
+//! # MB and past twice its size after its last compaction (default 32 MiB).
+//! compact_above_mb = 33
+//!
 //! [metrics]
 //! # Where /metrics (Prometheus/OpenMetrics) listens; off unless set. A
 //! # non-loopback address also needs allow_remote = true.
@@ -44,7 +49,7 @@
 //! ```
 //!
 //! One file per section (`net.rs`, `web.rs`, `feed.rs`, `sync.rs`,
-//! `attachments.rs`, `metrics.rs`): its struct, its defaults, and the
+//! `attachments.rs`, `store.rs`, `metrics.rs`): its struct, its defaults, and the
 //! `Config` methods that check its values. `http_listen.rs` is how the feed
 //! and the web app read a listen address.
 
@@ -53,6 +58,7 @@ mod feed;
 mod http_listen;
 mod metrics;
 mod net;
+mod store;
 mod sync;
 mod web;
 
@@ -65,6 +71,7 @@ pub use feed::{FeedConfig, DEFAULT_FEED_LISTEN};
 pub use http_listen::FeedListen;
 pub use metrics::MetricsSection;
 pub use net::{NetSection, DEFAULT_NET_LISTEN};
+pub use store::StoreSection;
 pub use sync::{SyncSection, DEFAULT_SYNC_INTERVAL};
 pub use web::{WebSection, DEFAULT_WEB_LISTEN};
 
@@ -110,6 +117,9 @@ pub struct Config {
     /// Files attached to records.
     #[serde(default)]
     pub attachments: AttachmentsSection,
+    /// The store on disk.
+    #[serde(default)]
+    pub store: StoreSection,
     /// The Prometheus/OpenMetrics listener.
     #[serde(default)]
     pub metrics: MetricsSection,

@@ -110,3 +110,19 @@ fn reads_the_metrics_address() {
         Some("0.0.0.0:9464".parse().unwrap())
     );
 }
+
+#[test]
+fn reads_the_size_past_which_the_store_is_compacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Config::load(dir.path()).unwrap();
+    assert_eq!(c.store.compact_above(), None);
+    std::fs::write(
+        dir.path().join(CONFIG_FILE),
+        "[store]\ncompact_above_mb = 40\n",
+    )
+    .unwrap();
+    let c = Config::load(dir.path()).unwrap();
+    assert_eq!(c.store.compact_above(), Some(40_000_000));
+    std::fs::write(dir.path().join(CONFIG_FILE), "[store]\ncompact_above = 1\n").unwrap();
+    assert!(Config::load(dir.path()).is_err());
+}

@@ -152,8 +152,11 @@ pub(super) struct Compaction {
 }
 
 impl Compaction {
-    /// Start compacting `live`; `open_new` makes the copy. The caller
-    /// must have the only handle on `live` (no write can be under way).
+    /// Start compacting `live`; `open_new` makes the copy. Writes may go
+    /// on meanwhile: each one notes its keys after it applied them (still
+    /// holding the store), so one whose keys are not noted because it
+    /// came before this was applied before the scan of [`Compaction::run`]
+    /// begins, and the scan sees it.
     pub(super) fn start(
         live: &Live,
         open_new: impl Fn(&Path) -> Result<sled::Db, StoreError>,

@@ -206,6 +206,10 @@ impl<S: Store> Store for FailpointStore<S> {
     fn compact_if_grown(&self) -> Result<bool, StoreError> {
         self.inner.compact_if_grown()
     }
+
+    fn compact_if_grown_in_background(&self) -> Result<bool, StoreError> {
+        self.inner.compact_if_grown_in_background()
+    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ mod rewrite;
 mod sled_store;
 
 pub use memory::MemoryStore;
-pub use sled_store::{is_lock_error, open_waiting, sled_config, SledStore};
+pub use sled_store::{is_lock_error, open_waiting, sled_config, SledStore, COMPACT_ABOVE};
 
 /// A key and its value.
 pub type Entry = (Vec<u8>, Vec<u8>);
@@ -85,6 +85,13 @@ pub trait Store: Send + Sync + 'static {
     /// leaves a store several times its data), while other threads go on
     /// using it; whether it did. Stores that do not grow so do nothing.
     fn compact_if_grown(&self) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+
+    /// [`Store::compact_if_grown`] on a thread of its own, while this one
+    /// and others go on using the store; whether it started (not if one
+    /// runs already).
+    fn compact_if_grown_in_background(&self) -> Result<bool, StoreError> {
         Ok(false)
     }
 }

@@ -310,7 +310,7 @@ fn a_store_that_grew_is_compacted_in_the_background() {
     let grown = grown_store(&path);
     // Opening does not compact: that would hold up the node's start (sled
     // may add a little to the store when it opens it).
-    let mut s = SledStore::open(&path).unwrap();
+    let s = SledStore::open(&path).unwrap();
     assert!(
         s.size_on_disk() >= grown,
         "opened {} bytes, grown {grown}",
@@ -329,7 +329,7 @@ fn a_store_that_grew_is_compacted_in_the_background() {
     no_rewrite_left(&path);
     drop(s);
     // Not grown since: nothing to compact, values intact.
-    let mut s = SledStore::open(&path).unwrap();
+    let s = SledStore::open(&path).unwrap();
     assert!(!s.compact_in_background().unwrap());
     assert!(s.size_on_disk() < grown);
     assert_eq!(s.get(&practice(999)).unwrap(), Some(noise(999, 7)));
@@ -350,9 +350,56 @@ fn a_store_that_grew_is_compacted_on_request() {
     assert_eq!(s.get(&practice(500)).unwrap(), Some(noise(500, 7)));
     no_rewrite_left(&path);
     drop(s);
-    let mut s = SledStore::open(&path).unwrap();
+    let s = SledStore::open(&path).unwrap();
     assert!(!s.compact_in_background().unwrap());
     assert_eq!(records_in(&s).len(), 1000);
+}
+
+/// What a node does once its sync rounds are over
+/// ([`Store::compact_if_grown_in_background`]): only a store past the size
+/// set and twice its size at its last compaction is compacted, one
+/// compaction at a time, while writes go on; every value is kept.
+#[test]
+fn a_store_that_grew_is_compacted_in_the_background_past_the_size_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let grown = grown_store(&path);
+    let mut s = SledStore::open(&path).unwrap();
+    s.set_compact_above(grown * 2);
+    let store: &dyn Store = &s;
+    assert!(!store.compact_if_grown_in_background().unwrap());
+    assert!(!store.compact_if_grown().unwrap());
+    s.set_compact_above(grown / 2);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let go = std::sync::Mutex::new(rx);
+    s.live().on_step(move |step| {
+        if step == compact::Step::Copying {
+            go.lock().unwrap().recv().unwrap();
+        }
+    });
+    let store: &dyn Store = &s;
+    assert!(store.compact_if_grown_in_background().unwrap());
+    // One at a time: neither a second one nor one on this thread starts
+    // while it copies, and writes go on.
+    assert!(!store.compact_if_grown_in_background().unwrap());
+    assert!(!store.compact_if_grown().unwrap());
+    store
+        .write(vec![(practice(3), Some(b"written meanwhile".to_vec()))])
+        .unwrap();
+    store.flush().unwrap();
+    tx.send(()).unwrap();
+    s.wait_for_compaction();
+    assert!(s.size_on_disk() < grown, "{} >= {grown}", s.size_on_disk());
+    assert_eq!(
+        s.get(&practice(3)).unwrap(),
+        Some(b"written meanwhile".to_vec())
+    );
+    assert_eq!(s.get(&practice(4)).unwrap(), Some(noise(4, 7)));
+    assert_eq!(records_in(&s).len(), 1000);
+    no_rewrite_left(&path);
+    // Compacted: not again until it grows.
+    let store: &dyn Store = &s;
+    assert!(!store.compact_if_grown_in_background().unwrap());
 }
 
 /// A store closed while its compaction copies: the copy is dropped, the
@@ -362,7 +409,7 @@ fn a_compaction_stops_when_the_store_closes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store");
     grown_store(&path);
-    let mut s = SledStore::open(&path).unwrap();
+    let s = SledStore::open(&path).unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     s.live().on_step(move |step| {
         if step == compact::Step::Copying {
@@ -374,7 +421,7 @@ fn a_compaction_stops_when_the_store_closes() {
     rx.recv().unwrap();
     drop(s);
     no_rewrite_left(&path);
-    let mut s = SledStore::open(&path).unwrap();
+    let s = SledStore::open(&path).unwrap();
     assert_eq!(s.get(&practice(3)).unwrap(), Some(noise(3, 7)));
     assert!(s.compact_in_background().unwrap());
 }
@@ -404,7 +451,7 @@ fn a_background_compaction_keeps_every_write_and_survives_a_crash_at_each_step()
     grown_store(&path);
     let mut model: BTreeMap<Vec<u8>, Vec<u8>> =
         (0..1000).map(|i| (practice(i), noise(i, 7))).collect();
-    let mut s = SledStore::open(&path).unwrap();
+    let s = SledStore::open(&path).unwrap();
     let (step_tx, step_rx) = std::sync::mpsc::channel();
     let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
     let go_rx = std::sync::Mutex::new(go_rx);

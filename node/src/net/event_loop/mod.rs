@@ -53,6 +53,18 @@ pub(super) fn same_roster(a: &Option<Arc<Roster>>, b: &Option<Arc<Roster>>) -> b
 
 pub(super) type Waiter = oneshot::Sender<Result<RoundOutcome, String>>;
 
+/// Whether a round ended well in `outputs` and no round runs or waits with
+/// any peer now: a clone (all its rounds, with every peer) or a catch-up
+/// is over, and the store holds what it brought (rounds apply what they
+/// fetch before they end). Then is when a store that grew is compacted
+/// ([`crate::library::Library::compact_in_background`]).
+fn sync_settled(machine: &SyncMachine<PeerId>, outputs: &[Output<PeerId>]) -> bool {
+    let ended = outputs
+        .iter()
+        .any(|o| matches!(o, Output::Event(Event::RoundDone { result: Ok(_), .. })));
+    ended && !machine.states().any(|(p, _)| machine.is_syncing(p))
+}
+
 /// One open connection.
 pub(super) struct Conn {
     /// The remote address (`/p2p-circuit` for a relayed connection).
@@ -177,11 +189,12 @@ impl Loop {
             let (outputs, roster) = self
                 .library
                 .with(move |l| {
-                    let outputs = machine.lock().unwrap_or_else(|e| e.into_inner()).handle(
-                        now,
-                        input,
-                        &mut NodeReplica(l),
-                    );
+                    let mut machine = machine.lock().unwrap_or_else(|e| e.into_inner());
+                    let outputs = machine.handle(now, input, &mut NodeReplica(l));
+                    if sync_settled(&machine, &outputs) {
+                        l.compact_in_background();
+                    }
+                    drop(machine);
                     (outputs, l.roster())
                 })
                 .await
