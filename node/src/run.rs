@@ -49,6 +49,7 @@ pub async fn run(
     net: NetOptions,
 ) -> Result<Stopped, NodeError> {
     let started = std::time::Instant::now();
+    crate::library_thread::tune_malloc();
     // Catch SIGINT and SIGTERM from the start: one that arrives while the
     // node starts stops it cleanly once it has started, rather than killing
     // it with requests in flight.
