@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use crate::sync::{
     bucket_digests, summary_digest, Applied, Event, InboundId, Input, Outbox, Output, Replica,
-    RequestId, RoundOutcome, Standing, Summary, SyncMachine, DOCS_ANSWER_BYTES, DOCS_FIRST_SPAN,
+    RoundOutcome, Standing, Summary, SyncMachine,
 };
 use crate::wire::{SyncRequest, SyncResponse, EMPTY_BUCKET};
 
@@ -137,7 +137,6 @@ fn clone_from(
     revision: Option<u32>,
 ) -> (Vec<&'static str>, RoundOutcome, Vec<bool>) {
     let mut envelopes_asked = Vec::new();
-    let mut asked_buckets = Vec::new();
     let now = SystemTime::UNIX_EPOCH;
     let mut a: SyncMachine<u8> = SyncMachine::new([]);
     let mut b: SyncMachine<u8> = SyncMachine::new([]);
@@ -151,9 +150,8 @@ fn clone_from(
         match o {
             Output::Send { id, request, .. } => {
                 kinds.push(request.kind());
-                if let SyncRequest::GetDocs { envelopes, buckets } = &request {
+                if let SyncRequest::GetDocs { envelopes, .. } = &request {
                     envelopes_asked.push(*envelopes);
-                    asked_buckets.push(buckets.to_vec());
                 }
                 next += 1;
                 let request = Input::Request {
@@ -189,25 +187,15 @@ fn clone_from(
             _ => {}
         }
     }
-    // Each document bucket asked for once, in order.
-    let all: Vec<u8> = asked_buckets.concat();
-    assert!(all.is_empty() || all == (0..=u8::MAX).collect::<Vec<u8>>());
     (kinds, first.expect("a round ended"), envelopes_asked)
 }
-
-/// `GetDocs` requests of a clone whose answers are small: two of
-/// [`DOCS_FIRST_SPAN`] buckets, then of [`wire::BUCKETS_PER_REQUEST`].
-const SMALL_CLONE_REQUESTS: usize = 2 + (256 - 2 * DOCS_FIRST_SPAN).div_ceil(32);
 
 #[test]
 fn a_fresh_node_clones_whole_documents_from_a_revision_2_peer() {
     let mut server = Fake::with(3000, true);
     let mut asker = Fake::with(0, true);
     let (kinds, outcome) = clone(&mut asker, &mut server);
-    assert_eq!(
-        kinds.iter().filter(|k| **k == "get-docs").count(),
-        SMALL_CLONE_REQUESTS
-    );
+    assert_eq!(kinds.iter().filter(|k| **k == "get-docs").count(), 8);
     assert!(!kinds.contains(&"get-buckets") && !kinds.contains(&"get-changes"));
     assert_eq!(asker.docs_applied, 3000);
     assert_eq!(outcome.fetched, 3000);
@@ -222,15 +210,8 @@ fn only_a_revision_3_peer_is_asked_for_envelopes() {
         let mut server = Fake::with(300, true);
         let mut asker = Fake::with(0, true);
         let (kinds, _, asked) = clone_from(&mut asker, &mut server, revision);
-        assert_eq!(
-            kinds.iter().filter(|k| **k == "get-docs").count(),
-            SMALL_CLONE_REQUESTS
-        );
-        assert_eq!(
-            asked,
-            vec![envelopes; SMALL_CLONE_REQUESTS],
-            "revision {revision:?}"
-        );
+        assert_eq!(kinds.iter().filter(|k| **k == "get-docs").count(), 8);
+        assert_eq!(asked, vec![envelopes; 8], "revision {revision:?}");
         assert_eq!(asker.items, server.items);
     }
 }
@@ -282,10 +263,7 @@ fn what_whole_documents_leave_out_comes_change_by_change() {
         .collect();
     let mut asker = Fake::with(0, true);
     let (kinds, _) = clone(&mut asker, &mut server);
-    assert_eq!(
-        kinds.iter().filter(|k| **k == "get-docs").count(),
-        SMALL_CLONE_REQUESTS
-    );
+    assert_eq!(kinds.iter().filter(|k| **k == "get-docs").count(), 8);
     assert_eq!(asker.items, server.items);
 }
 
@@ -301,58 +279,4 @@ fn a_node_holding_changes_already_keeps_the_change_path() {
     let (kinds, _) = clone(&mut asker, &mut server);
     assert!(!kinds.contains(&"get-docs"), "{kinds:?}");
     assert_eq!(asker.items, server.items);
-}
-
-/// A clone's first answer sizes its next `GetDocs`: as many buckets as
-/// hold about [`DOCS_ANSWER_BYTES`] (ten times the demo data held 1.5 MiB
-/// of documents per bucket), never more than a request may name.
-#[test]
-fn a_clone_asks_for_as_many_buckets_as_hold_about_an_answers_bytes() {
-    let mib = 1 << 20;
-    // The spans below are for answers of 4 MiB.
-    assert_eq!(DOCS_ANSWER_BYTES, 4 * mib);
-    for (first, span) in [
-        (0, 32),
-        (mib / 2, 32),
-        (mib, 16),
-        (6 * mib, 2),
-        (48 * mib, 1),
-    ] {
-        let mut round = super::round::Round {
-            id: 1,
-            stage: super::stages::Stage::Buckets(RequestId(1)),
-            outcome: RoundOutcome {
-                fetched: 0,
-                we_lack: 0,
-                they_lack: 0,
-                digest: String::new(),
-                they_lack_entries: 0,
-            },
-            whole_docs: true,
-            doc_envelopes: false,
-            docs_asked: true,
-            docs_next: 0,
-            docs_span: None,
-        };
-        let spans: Vec<usize> = std::iter::from_fn(|| {
-            let r = round.next_docs()?;
-            if round.docs_next == 2 * DOCS_FIRST_SPAN {
-                round.size_docs(first);
-            }
-            match r {
-                SyncRequest::GetDocs { buckets, .. } => Some(buckets.len()),
-                _ => None,
-            }
-        })
-        .collect();
-        assert_eq!(&spans[..2], [DOCS_FIRST_SPAN; 2]);
-        assert!(
-            spans[2..spans.len() - 1].iter().all(|s| *s == span),
-            "{first}: {spans:?}"
-        );
-        assert_eq!(spans.iter().sum::<usize>(), 256);
-        // Sized once: a later answer changes nothing.
-        round.size_docs(1);
-        assert_eq!(round.docs_span, Some(span));
-    }
 }

@@ -90,17 +90,6 @@ use round::Round;
 
 /// Change fetches in flight per round.
 pub const FETCH_WINDOW: usize = 2;
-/// Document buckets in a clone's first `GetDocs` requests, before an
-/// answer tells how much a bucket holds.
-pub const DOCS_FIRST_SPAN: usize = 4;
-/// Bytes of document chunks a clone aims at per `GetDocs` answer. The
-/// asker holds an answer's documents loaded (about ten times their bytes)
-/// until it is stored, and the next answer arrives meanwhile: answers of
-/// 32 buckets of ten times the demo data (48 MiB each) took a node to
-/// 532 MiB. The demo data holds about 0.15 MiB per bucket: its clone
-/// asks for about 26 buckets at a time after the first two answers (ten
-/// times the data: 2).
-pub const DOCS_ANSWER_BYTES: usize = 4 * 1024 * 1024;
 /// Requests a peer may make per [`FLOOD_WINDOW`]; more is a flood and the
 /// peer is disconnected. An honest peer makes one round at a time (a
 /// handful of requests, a clone about a dozen) and one push at a time.

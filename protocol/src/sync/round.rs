@@ -7,12 +7,12 @@ use std::time::SystemTime;
 
 use serde_bytes::ByteBuf;
 
-use crate::wire::{self, SyncRequest};
+use crate::wire::SyncRequest;
 
 use super::stages::Stage;
 use super::{
     bufs, rfc3339, Event, Output, Replica, RequestId, RoundOutcome, Standing, Step, SyncMachine,
-    DOCS_ANSWER_BYTES, DOCS_FIRST_SPAN, ROUND_RETRY,
+    ROUND_RETRY,
 };
 
 /// The round running with one peer.
@@ -28,42 +28,9 @@ pub(super) struct Round {
     pub(super) doc_envelopes: bool,
     /// Whole documents were asked for in this round (once per round).
     pub(super) docs_asked: bool,
-    /// The next document bucket a clone asks for.
-    pub(super) docs_next: usize,
-    /// Document buckets per `GetDocs`, once the first answer told how
-    /// much a bucket holds (see [`DOCS_ANSWER_BYTES`]).
-    pub(super) docs_span: Option<usize>,
 }
 
 impl Round {
-    /// A clone's next `GetDocs`, while document buckets are left:
-    /// [`DOCS_FIRST_SPAN`] buckets until the first answer sized them.
-    pub(super) fn next_docs(&mut self) -> Option<SyncRequest> {
-        if self.docs_next >= wire::BUCKETS {
-            return None;
-        }
-        let span = self.docs_span.unwrap_or(DOCS_FIRST_SPAN);
-        let end = (self.docs_next + span).min(wire::BUCKETS);
-        let buckets: Vec<u8> = (self.docs_next..end).map(|b| b as u8).collect();
-        self.docs_next = end;
-        Some(SyncRequest::GetDocs {
-            buckets: ByteBuf::from(buckets),
-            envelopes: self.doc_envelopes,
-        })
-    }
-
-    /// Size the rest of a clone's `GetDocs` from its first answer (`bytes`
-    /// of chunks for [`DOCS_FIRST_SPAN`] buckets): as many buckets as hold
-    /// about [`DOCS_ANSWER_BYTES`], from one to
-    /// [`wire::BUCKETS_PER_REQUEST`]. Documents spread evenly over the
-    /// buckets (by their id's hash), so one answer tells for all.
-    pub(super) fn size_docs(&mut self, bytes: usize) {
-        if self.docs_span.is_none() {
-            let span = DOCS_FIRST_SPAN * DOCS_ANSWER_BYTES / bytes.max(1);
-            self.docs_span = Some(span.clamp(1, wire::BUCKETS_PER_REQUEST));
-        }
-    }
-
     pub(super) fn waits_for(&self, id: RequestId) -> bool {
         match &self.stage {
             Stage::Summary(r) | Stage::Buckets(r) => *r == id,
@@ -138,8 +105,6 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
             whole_docs: false,
             doc_envelopes: false,
             docs_asked: false,
-            docs_next: 0,
-            docs_span: None,
         });
     }
 

@@ -143,10 +143,13 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
                         && ours.iter().all(|b| *b == wire::EMPTY_BUCKET)
                     {
                         round.docs_asked = true;
-                        // A few buckets at a time: each answer asks for
-                        // the next (see `Round::size_docs`).
-                        let queue = (0..FETCH_WINDOW)
-                            .filter_map(|_| round.next_docs())
+                        let all: Vec<u8> = (0..=u8::MAX).collect();
+                        let queue = all
+                            .chunks(wire::BUCKETS_PER_REQUEST)
+                            .map(|c| SyncRequest::GetDocs {
+                                buckets: ByteBuf::from(c.to_vec()),
+                                envelopes: round.doc_envelopes,
+                            })
                             .collect();
                         return Ok(self.fetch(peer, queue, BTreeSet::new(), Then::Buckets, step));
                     }
@@ -207,7 +210,7 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
                     Ok(self.fetch(peer, queue, BTreeSet::new(), then, step))
                 }
                 Stage::Fetch {
-                    mut queue,
+                    queue,
                     mut in_flight,
                     then,
                 } => {
@@ -219,10 +222,7 @@ impl<P: Ord + Clone + fmt::Debug> SyncMachine<P> {
                         }
                         SyncResponse::Docs { batch } if round.docs_asked => {
                             let chunks = wire::decode_doc_batch(&batch).map_err(peer_fault)?;
-                            round.size_docs(chunks.iter().map(Vec::len).sum());
-                            let applied = self.apply_docs(peer, chunks, replica, step)?;
-                            queue.extend(round.next_docs());
-                            applied
+                            self.apply_docs(peer, chunks, replica, step)?
                         }
                         r => return Err(unexpected("a change fetch", &r)),
                     };
