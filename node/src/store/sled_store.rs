@@ -142,9 +142,9 @@ fn compacted_size(db: &sled::Db) -> Result<u64, StoreError> {
         .map_or(0, u64::from_be_bytes))
 }
 
-/// Whether the store grew past twice its size after it was last
+/// The store's size if it grew past twice its size after it was last
 /// rewritten, and past `above` bytes.
-fn grown(db: &sled::Db, above: u64) -> Result<bool, StoreError> {
+fn grown(db: &sled::Db, above: u64) -> Result<Option<u64>, StoreError> {
     let size = db.size_on_disk()?;
     let compacted = compacted_size(db)?;
     tracing::debug!(
@@ -152,7 +152,12 @@ fn grown(db: &sled::Db, above: u64) -> Result<bool, StoreError> {
         after_last_compaction_mib = compacted >> 20,
         "store size"
     );
-    Ok(size > above && size > compacted.saturating_mul(2))
+    Ok((size > above && size > compacted.saturating_mul(2)).then_some(size))
+}
+
+/// Whether the compaction thread in `slot` still runs.
+fn running(slot: &Option<JoinHandle<()>>) -> bool {
+    slot.as_ref().is_some_and(|t| !t.is_finished())
 }
 
 /// A value of the current format, copied as it is.
@@ -236,11 +241,7 @@ impl SledStore {
 
     /// Whether a compaction runs now (in the background).
     fn compacting(&self) -> bool {
-        self.compactor
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            .is_some_and(|t| !t.is_finished())
+        running(&self.compactor.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// If the store grew past twice its size after it was last rewritten
@@ -253,15 +254,15 @@ impl SledStore {
     /// begins (see [`Compaction::start`]).
     pub fn compact_in_background(&self) -> Result<bool, StoreError> {
         let mut compactor = self.compactor.lock().unwrap_or_else(|e| e.into_inner());
-        if compactor.as_ref().is_some_and(|t| !t.is_finished()) {
+        if running(&compactor) {
             return Ok(false);
         }
-        if !grown(&*self.live.read()?, self.compact_above)? {
+        let Some(size) = grown(&*self.live.read()?, self.compact_above)? else {
             return Ok(false);
-        }
+        };
         tracing::info!(
             store = %self.live.dir.display(),
-            mib = self.size_on_disk() >> 20,
+            mib = size >> 20,
             "the store grew; it is compacted in the background while the node runs"
         );
         let compaction = Compaction::start(&self.live, open_db)?;
@@ -446,7 +447,7 @@ impl Store for SledStore {
 
     /// On the calling thread; not while a background compaction runs.
     fn compact_if_grown(&self) -> Result<bool, StoreError> {
-        if self.compacting() || !grown(&*self.live.read()?, self.compact_above)? {
+        if self.compacting() || grown(&*self.live.read()?, self.compact_above)?.is_none() {
             return Ok(false);
         }
         tracing::info!(store = %self.live.dir.display(), "the store grew; compacting it");
