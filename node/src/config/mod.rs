@@ -38,8 +38,8 @@
 //!
 //! [store]
 //! # Compact the store (in the background) once it is past this size in
-//! # MB and past twice its size after its last compaction (default 32 MiB).
-//! compact_above_mb = 33
+//! # MB and past twice its size after its last compaction (default 16 MiB).
+//! compact_above_mb = 17
 //!
 //! [metrics]
 //! # Where /metrics (Prometheus/OpenMetrics) listens; off unless set. A

