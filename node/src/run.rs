@@ -72,6 +72,22 @@ pub async fn run(
     drop(key);
     let node = Arc::new(OpenNode::open_for_run(data_dir)?);
     let local = node.local()?;
+    // Counting the documents and changes walks two tables of the store
+    // (0.2-0.3 s at ten times the demo data): on a thread of its own, while
+    // the node starts and serves.
+    {
+        let node = node.clone();
+        let spawned = std::thread::Builder::new()
+            .name("tally".into())
+            .spawn(move || {
+                if let Err(e) = node.library.build_tally() {
+                    tracing::warn!(error = %e, "cannot count the documents and changes");
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "cannot start counting the documents and changes");
+        }
+    }
     if let Some(old) = old_key {
         crate::rotation::revoke_old(data_dir, &node.library, old);
     }

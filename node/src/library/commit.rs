@@ -195,13 +195,16 @@ impl Library {
 
     /// Write what the batch holds so far, not yet durable (a large batch
     /// written in pieces); its announcements wait for [`Library::commit`].
-    /// Every store write of the library passes here, and the catalog
-    /// follows it here.
+    /// Every store write of the library passes here, and the catalog and
+    /// the tally follow it here.
     pub(crate) fn write_part(&self, batch: &mut Batch) -> Result<(), LibraryError> {
         if !batch.writes.is_empty() {
             self.commits.unflushed.store(true, Ordering::SeqCst);
-            self.catalog
-                .write(&*self.store, std::mem::take(&mut batch.writes))?;
+            self.tally.write(
+                &*self.store,
+                &self.catalog,
+                std::mem::take(&mut batch.writes),
+            )?;
         }
         Ok(())
     }

@@ -21,7 +21,9 @@
 //! signed changes), `conflicts` (concurrent values and their resolution),
 //! `roster` (the consortium and roster as stored, and what a roster change
 //! retracts, in `retract`), `index` (change-hash and author indexes),
-//! `reconcile` (the digests and inventories peers compare), `whole_docs`
+//! `reconcile` (the digests and inventories peers compare), `tally`
+//! (the change hashes and document counts those and `status` read, kept
+//! in memory beside the store), `whole_docs`
 //! (whole documents served to a node that clones), and `commit`
 //! (the one way a batch of writes becomes durable, then announced).
 
@@ -41,6 +43,7 @@ mod reconcile;
 mod retract;
 mod roster;
 mod search;
+mod tally;
 mod texts;
 mod translations;
 mod verify;
@@ -63,7 +66,7 @@ use r2com_protocol::ids::{DocId, RecordKind};
 use r2com_protocol::record::{DatasetError, Record, ValidationError};
 use r2com_protocol::roster::Roster;
 
-use crate::store::{keys, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 pub(crate) use changes::{change_write, detached_write, reform_writes, ReadChange, Stored};
 pub(crate) use changes_read::{corrupt, for_each_change};
@@ -157,6 +160,10 @@ pub struct Library {
     /// The records in outline and their search texts, for list and search
     /// (built on first use, then following every store write).
     pub(crate) catalog: catalog::CatalogCell,
+    /// The change hashes and the documents' standing, for counts, digests
+    /// and inventories (built on first use, then following every store
+    /// write).
+    pub(crate) tally: tally::TallyCell,
 }
 
 fn time_ms(now: DateTime<Utc>) -> i64 {
@@ -190,6 +197,7 @@ impl Library {
             files: std::sync::OnceLock::new(),
             metrics: Default::default(),
             catalog: Default::default(),
+            tally: Default::default(),
         };
         lib.reload_roster()?;
         lib.ensure_hash_index()?;
@@ -268,27 +276,15 @@ impl Library {
     /// changes themselves read most of the store: 2 s at ten times the demo
     /// data, on every `status` (a start waits for one) and metrics sample.
     pub fn counts(&self) -> Result<Counts, LibraryError> {
-        let mut counts = Counts::default();
-        for entry in self.store.scan_prefix(&[keys::DOC, 0]) {
-            let (k, v) = entry?;
-            counts.documents += 1;
-            let state: doc::DocState = serde_json::from_slice(&v)
-                .map_err(|e| LibraryError::Corrupt(format!("document state: {e}")))?;
-            if state.deleted {
-                continue;
-            }
-            let key = keys::rest(&k);
-            if key.starts_with(b"practice/") {
-                counts.practices += 1;
-            } else if key.starts_with(b"event/") {
-                counts.events += 1;
-            }
-        }
-        for k in self.store.scan_keys(&[keys::HASH, 0]) {
-            k?;
-            counts.changes += 1;
-        }
-        Ok(counts)
+        self.tally.read(&*self.store, |t| t.counts())
+    }
+
+    /// Build the tally of documents and changes (see [`tally`]) if it is
+    /// not built yet. A running node calls this on a thread of its own as
+    /// it starts, so that its first `status` or sync round finds the tally
+    /// built or under way.
+    pub fn build_tally(&self) -> Result<(), LibraryError> {
+        self.tally.read(&*self.store, |_| ())
     }
 }
 

@@ -5,23 +5,12 @@
 use std::collections::BTreeMap;
 
 use r2com_protocol::roster::EntryId;
-use r2com_protocol::sync::{bucket_digests, summary_digest, Summary};
+use r2com_protocol::sync::Summary;
 
 use super::{Library, LibraryError};
 use crate::store::keys;
 
 impl Library {
-    fn change_hashes(&self, prefix: &[u8]) -> Result<Vec<[u8; 32]>, LibraryError> {
-        let mut out = Vec::new();
-        for k in self.store.scan_keys(prefix) {
-            let k = k?;
-            if let Ok(h) = <[u8; 32]>::try_from(keys::rest(&k)) {
-                out.push(h);
-            }
-        }
-        Ok(out)
-    }
-
     pub fn roster_ids(&self) -> Result<Vec<[u8; 32]>, LibraryError> {
         let mut out = Vec::new();
         for k in self.store.scan_keys(&[keys::ROSTER, 0]) {
@@ -37,22 +26,20 @@ impl Library {
     pub fn summary(&self) -> Result<Summary, LibraryError> {
         Ok(Summary {
             roster: self.roster_ids()?,
-            digest: summary_digest(&self.change_hashes(&[keys::HASH, 0])?),
+            digest: self.tally.read(&*self.store, |t| t.summary_digest())?,
         })
     }
 
     /// The digest of each of the 256 buckets of change hashes.
     pub fn bucket_digests(&self) -> Result<Vec<[u8; 32]>, LibraryError> {
-        Ok(bucket_digests(&self.change_hashes(&[keys::HASH, 0])?))
+        self.tally.read(&*self.store, |t| t.bucket_digests())
     }
 
     /// Every change hash in these buckets.
     pub fn inventory(&self, buckets: &[u8]) -> Result<Vec<[u8; 32]>, LibraryError> {
-        let mut out = Vec::new();
-        for b in buckets {
-            out.extend(self.change_hashes(&[keys::HASH, 0, *b])?);
-        }
-        Ok(out)
+        self.tally.read(&*self.store, |t| {
+            buckets.iter().flat_map(|b| t.bucket(*b).copied()).collect()
+        })
     }
 
     /// Whether a change is stored.

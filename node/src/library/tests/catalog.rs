@@ -2,8 +2,9 @@
 //! holds after every kind of write: local add, edit and removal, an
 //! import, a change received from a member, an erasure and a roster
 //! retraction. Each test builds the catalog first (a list or a search),
-//! writes, then checks the answers and that the catalog equals one built
-//! from the store afresh.
+//! writes, then checks the answers and that the catalog (and the tally of
+//! documents and changes, which the counts build) equals one built from
+//! the store afresh.
 
 use chrono::Duration;
 use serde_json::json;
@@ -27,8 +28,11 @@ fn set(field: &str, value: &str) -> Edit {
     }
 }
 
-/// The ids `list` shows (summary rows, from the catalog).
+/// The ids `list` shows (summary rows, from the catalog). Like `found`,
+/// it builds the tally too (the counts), so that the writes after it are
+/// followed by both.
 fn listed(lib: &Library, f: &ListFilter) -> Vec<String> {
+    lib.counts().unwrap();
     lib.practice_rows(f)
         .unwrap()
         .into_iter()
@@ -37,6 +41,7 @@ fn listed(lib: &Library, f: &ListFilter) -> Vec<String> {
 }
 
 fn found(lib: &Library, q: &str) -> Vec<String> {
+    lib.counts().unwrap();
     lib.search(q, 100)
         .unwrap()
         .into_iter()
@@ -46,9 +51,14 @@ fn found(lib: &Library, q: &str) -> Vec<String> {
 
 #[track_caller]
 fn assert_agrees(lib: &Library) {
+    let counts = lib.counts().unwrap();
     assert!(
         lib.catalog.agrees_with(&**lib.store()),
         "the catalog is not what the store holds"
+    );
+    assert!(
+        lib.tally.agrees_with(&**lib.store()),
+        "the tally is not what the store holds"
     );
     // The counts (read from the documents' states and the hash index) are
     // what counting the records and the changes themselves gives.
@@ -59,7 +69,7 @@ fn assert_agrees(lib: &Library) {
         documents: count(b"d\0"),
         changes: count(b"c\0"),
     };
-    assert_eq!(lib.counts().unwrap(), counted);
+    assert_eq!(counts, counted);
 }
 
 #[test]
