@@ -218,6 +218,11 @@ pub async fn run(
     let _ = std::fs::remove_file(&feed_file);
     metrics.stop().await;
     let _ = std::fs::remove_file(&sock);
+    // For the next start to answer `status` at once (see
+    // `library::tally`); a node that never counted stores nothing.
+    if let Err(e) = node.library.save_tally() {
+        tracing::warn!(error = %e, "cannot store the counts for the next start");
+    }
     node.library.store().flush()?;
     Ok(end)
 }

@@ -199,6 +199,7 @@ impl Library {
             catalog: Default::default(),
             tally: Default::default(),
         };
+        lib.tally.load_saved(&*lib.store)?;
         lib.reload_roster()?;
         lib.ensure_hash_index()?;
         Ok(lib)
@@ -276,7 +277,7 @@ impl Library {
     /// changes themselves read most of the store: 2 s at ten times the demo
     /// data, on every `status` (a start waits for one) and metrics sample.
     pub fn counts(&self) -> Result<Counts, LibraryError> {
-        self.tally.read(&*self.store, |t| t.counts())
+        self.tally.figures(&*self.store).map(|(counts, _)| counts)
     }
 
     /// Build the tally of documents and changes (see [`tally`]) if it is
@@ -285,6 +286,12 @@ impl Library {
     /// built or under way.
     pub fn build_tally(&self) -> Result<(), LibraryError> {
         self.tally.read(&*self.store, |_| ())
+    }
+
+    /// Store the tally's figures for the next start to answer from until it
+    /// has built its own (a clean stop; the caller flushes after).
+    pub fn save_tally(&self) -> Result<(), LibraryError> {
+        Ok(self.tally.save(&*self.store)?)
     }
 }
 

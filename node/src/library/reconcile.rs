@@ -26,7 +26,7 @@ impl Library {
     pub fn summary(&self) -> Result<Summary, LibraryError> {
         Ok(Summary {
             roster: self.roster_ids()?,
-            digest: self.tally.read(&*self.store, |t| t.summary_digest())?,
+            digest: self.tally.figures(&*self.store)?.1,
         })
     }
 
