@@ -87,6 +87,7 @@ impl Library {
             batch.extend(self.revision_write(doc_id, now)?);
             self.commit(batch)?;
         }
+        self.loaded.put(doc_id.to_key(), d);
         Ok(new)
     }
 

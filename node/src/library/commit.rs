@@ -200,6 +200,7 @@ impl Library {
     pub(crate) fn write_part(&self, batch: &mut Batch) -> Result<(), LibraryError> {
         if !batch.writes.is_empty() {
             self.commits.unflushed.store(true, Ordering::SeqCst);
+            self.loaded.forget_written(&batch.writes);
             self.tally.write(
                 &*self.store,
                 &self.catalog,

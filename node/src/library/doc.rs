@@ -111,11 +111,18 @@ impl Library {
     /// Load a document to write a local change to it: refused while one of
     /// this node's own changes to it waits for a dependency (see
     /// `r2com_protocol::doc::check_own_chain`). Only a document with a
-    /// waiting change is looked at more closely.
+    /// waiting change is looked at more closely. A document this node
+    /// wrote last is taken as it was kept loaded (see `loaded`), if it is
+    /// still the one stored.
     pub(crate) fn load_doc_for_write(
         &self,
         doc: &DocId,
     ) -> Result<Option<AutoCommit>, LibraryError> {
+        if let Some((heads, d)) = self.loaded.take(&doc.to_key()) {
+            if self.doc_state(doc)?.is_some_and(|s| s.heads == heads) {
+                return Ok(Some(d));
+            }
+        }
         let Some(mut d) = self.load_doc(doc)? else {
             return Ok(None);
         };

@@ -23,7 +23,8 @@
 //! retracts, in `retract`), `index` (change-hash and author indexes),
 //! `reconcile` (the digests and inventories peers compare), `tally`
 //! (the change hashes and document counts those and `status` read, kept
-//! in memory beside the store), `whole_docs`
+//! in memory beside the store), `loaded` (the documents written last,
+//! kept loaded for the next write), `whole_docs`
 //! (whole documents served to a node that clones), and `commit`
 //! (the one way a batch of writes becomes durable, then announced).
 
@@ -38,6 +39,7 @@ mod doc;
 mod erase;
 mod history;
 mod index;
+mod loaded;
 mod read;
 mod reconcile;
 mod retract;
@@ -164,6 +166,8 @@ pub struct Library {
     /// and inventories (built on first use, then following every store
     /// write).
     pub(crate) tally: tally::TallyCell,
+    /// The documents written last, kept loaded for the next write.
+    pub(crate) loaded: loaded::Loaded,
 }
 
 fn time_ms(now: DateTime<Utc>) -> i64 {
@@ -198,6 +202,7 @@ impl Library {
             metrics: Default::default(),
             catalog: Default::default(),
             tally: Default::default(),
+            loaded: Default::default(),
         };
         lib.tally.load_saved(&*lib.store)?;
         lib.reload_roster()?;

@@ -207,6 +207,8 @@ impl Library {
             batch.extend(self.revision_write(&doc_id, now)?);
             self.commit(batch)?;
         }
+        // Durable (or unchanged): kept loaded for the next edit.
+        self.loaded.put(doc_id.to_key(), d);
         Ok(new)
     }
 
@@ -233,6 +235,7 @@ impl Library {
             let batch = self.change_batch(&doc_id, &mut d, change, None, true)?;
             self.commit(batch)?;
         }
+        self.loaded.put(doc_id.to_key(), d);
         Ok(())
     }
 }

@@ -293,3 +293,59 @@ fn an_ambiguous_event_time_is_refused_unless_accepted() {
     assert!(e.to_string().contains("starts_at"), "{e}");
     assert!(lib.add(E, ev, true, clock.now()).is_ok());
 }
+
+/// An edit keeps its document loaded for the next one (see `loaded`); a
+/// change received meanwhile drops it, so the next edit builds on the
+/// stored document, the received change included, never on the one held.
+#[test]
+fn a_document_kept_loaded_is_dropped_when_a_change_to_it_arrives() {
+    let clock = TestClock::at("2026-01-10T09:00:00Z");
+    let (a, b) = consortium(&clock);
+    a.add(P, practice("p-1", "T"), false, clock.now()).unwrap();
+    hand_over(&a, &b);
+    a.edit(P, "p-1", &[set("title", "One")], false, clock.now())
+        .unwrap();
+    assert_eq!(a.loaded.len(), 1, "kept after the edit");
+    // The second edit takes it (and keeps it again).
+    a.edit(P, "p-1", &[set("status", "draft")], false, clock.now())
+        .unwrap();
+    assert_eq!(a.loaded.len(), 1);
+
+    // B changes another field concurrently; A receives it.
+    b.edit(P, "p-1", &[set("body", "From B.")], false, clock.now())
+        .unwrap();
+    hand_over(&b, &a);
+    assert_eq!(a.loaded.len(), 0, "dropped by the received change");
+    a.edit(P, "p-1", &[set("title", "Two")], false, clock.now())
+        .unwrap();
+    let shown = a.show(P, "p-1").unwrap();
+    assert_eq!(body(&shown), "From B.");
+    match &shown {
+        Record::Practice(p) => {
+            assert_eq!(p.title, "Two");
+            assert_eq!(p.status, r2com_protocol::record::PracticeStatus::Draft);
+        }
+        Record::Event(_) => unreachable!(),
+    }
+    // What A stored (its snapshot) holds both nodes' changes: B gets A's
+    // last edit on top of its own, and every signature verifies.
+    hand_over(&a, &b);
+    assert_eq!(b.show(P, "p-1").unwrap(), shown);
+    let report = a.verify().unwrap();
+    assert_eq!(report.invalid, 0, "{report:?}");
+    let id = DocId::parse("practice/p-1").unwrap();
+    let mut stored = a.load_doc(&id).unwrap().unwrap();
+    let state = a.doc_state(&id).unwrap().unwrap();
+    assert_eq!(crate::library::doc::heads_hex(&mut stored), state.heads);
+
+    // A removal takes it too, and a record's document is never held past
+    // the bound.
+    a.remove(P, "p-1", clock.now()).unwrap();
+    for i in 0..40 {
+        let id = format!("p-{}", i + 10);
+        a.add(P, practice(&id, "T"), false, clock.now()).unwrap();
+        a.edit(P, &id, &[set("title", "U")], false, clock.now())
+            .unwrap();
+    }
+    assert!(a.loaded.len() <= 16);
+}
