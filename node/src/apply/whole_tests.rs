@@ -213,3 +213,101 @@ fn a_document_a_member_may_not_create_is_not_applied_whole() {
         assert!(envelopes_of(&fresh).is_empty());
     }
 }
+
+/// Whether a table entry is one of `doc`'s (its key names the document,
+/// or it is a hash index entry pointing at it).
+fn belongs(entry: &(Vec<u8>, Vec<u8>), doc: &str) -> bool {
+    let doc = doc.as_bytes();
+    entry.1 == doc || entry.0.windows(doc.len()).any(|w| w == doc)
+}
+
+/// The document each chunk carries, in order.
+fn doc_keys(chunks: &[Vec<u8>]) -> Vec<String> {
+    chunks
+        .iter()
+        .map(|c| DocChunk::decode(c).unwrap().doc.to_key())
+        .collect()
+}
+
+/// An answer applied in slices stops at the first slice with a document
+/// that does not verify: the slices before it are stored, every document
+/// of them whole (entry for entry what a clone in one piece stores), and
+/// nothing of that slice or any after it. The rest comes with the next
+/// answer, judged by the store as the slices before left it (a document
+/// held already is a duplicate, also within one answer).
+#[test]
+fn an_answer_in_slices_stops_whole_at_the_first_slice_refused() {
+    let clock = TestClock::at("2026-01-10T09:00:00Z");
+    let ids: Vec<String> = (0..11).map(|i| format!("p-{i:02}")).collect();
+    let titles: Vec<(&str, &str)> = ids.iter().map(|id| (id.as_str(), "From A")).collect();
+    let a = founder(&clock, &titles);
+    let chunks = all_docs(&a, false);
+    assert_eq!(chunks.len(), 11);
+    let keys = doc_keys(&chunks);
+    // The store of a clone in one piece.
+    let whole = member(&a, 3, "org3", &clock);
+    let (report, _) = whole.apply_whole_docs(None, chunks.clone()).unwrap();
+    assert_eq!((report.refused, report.applied), (0, 11), "{report:?}");
+    let expected = tables(&whole);
+    for e in &expected {
+        assert_eq!(keys.iter().filter(|k| belongs(e, k)).count(), 1);
+    }
+    // Document #7 (the third slice of three) forged: its first signature.
+    let mut forged = chunks.clone();
+    let at = 2 + forged[7][1] as usize + 4 + 32;
+    forged[7][at] ^= 1;
+    let fresh = member(&a, 4, "org4", &clock);
+    let (report, _) = fresh
+        .apply_whole_sliced(None, forged, 3, usize::MAX)
+        .unwrap();
+    assert_eq!((report.refused, report.applied), (1, 6), "{report:?}");
+    let kept: Vec<_> = expected
+        .iter()
+        .filter(|e| keys[..6].iter().any(|k| belongs(e, k)))
+        .cloned()
+        .collect();
+    assert_eq!(tables(&fresh), kept);
+    // The slices stored were made durable and announced: a round with
+    // every peer (the clone's changes are not rebuilt to be pushed).
+    assert!(fresh.take_outbox().overflowed);
+    // The genuine answer, with document #0 again in its last slice.
+    let mut again = chunks.clone();
+    again.push(chunks[0].clone());
+    let (report, _) = fresh
+        .apply_whole_sliced(None, again, 3, usize::MAX)
+        .unwrap();
+    assert_eq!(
+        (report.refused, report.applied, report.duplicates),
+        (0, 5, 7),
+        "{report:?}"
+    );
+    assert_eq!(tables(&fresh), expected);
+    assert_eq!(fresh.summary().unwrap(), a.summary().unwrap());
+    // A slice per document (by bytes) stores the same.
+    let by_bytes = member(&a, 5, "org5", &clock);
+    let (report, _) = by_bytes
+        .apply_whole_sliced(None, chunks.clone(), usize::MAX, 1)
+        .unwrap();
+    assert_eq!((report.refused, report.applied), (0, 11), "{report:?}");
+    assert_eq!(tables(&by_bytes), expected);
+}
+
+/// A chunk that does not decode, in whatever slice, refuses the whole
+/// answer before anything is written.
+#[test]
+fn a_chunk_that_does_not_decode_refuses_the_answer_in_slices() {
+    let clock = TestClock::at("2026-01-10T09:00:00Z");
+    let ids: Vec<String> = (0..7).map(|i| format!("p-{i:02}")).collect();
+    let titles: Vec<(&str, &str)> = ids.iter().map(|id| (id.as_str(), "From A")).collect();
+    let a = founder(&clock, &titles);
+    let mut chunks = all_docs(&a, false);
+    let n = chunks[6].len();
+    chunks[6].truncate(n - 1);
+    let fresh = member(&a, 3, "org3", &clock);
+    let (report, _) = fresh
+        .apply_whole_sliced(None, chunks, 2, usize::MAX)
+        .unwrap();
+    assert_eq!((report.refused, report.applied), (1, 0), "{report:?}");
+    assert!(tables(&fresh).is_empty());
+    assert!(!fresh.take_outbox().overflowed);
+}

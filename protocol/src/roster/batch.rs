@@ -133,10 +133,34 @@ pub fn verify_doc_batch(
     held: &dyn ChangeGraph,
     threads: usize,
 ) -> DocBatchVerdict {
-    let verified = par_map(chunks, threads, |c: DocChunk| {
+    judge_doc_batch(roster, verify_doc_chunks(scope, chunks, threads), held)
+}
+
+/// The first half of [`verify_doc_batch`]: every chunk's bytes, its
+/// document (loaded) and its signatures, checked for `scope` on up to
+/// `threads` threads. It depends on nothing but the bytes and the scope,
+/// so it may run ahead of the judgment (while an earlier part of the
+/// answer is being stored); an `Err` is why that chunk is invalid.
+pub fn verify_doc_chunks(
+    scope: &Scope,
+    chunks: Vec<DocChunk>,
+    threads: usize,
+) -> Vec<Result<VerifiedDoc, String>> {
+    par_map(chunks, threads, |c: DocChunk| {
         let key = c.doc.to_key();
         c.verify(scope).map_err(|e| format!("{key}: {e}"))
-    });
+    })
+}
+
+/// The second half of [`verify_doc_batch`]: judge the changes of verified
+/// chunks by `roster` and what is `held` at the time of the call (both may
+/// have changed since the chunks were verified: the judgment is made when
+/// the batch is applied).
+pub fn judge_doc_batch(
+    roster: Option<&Roster>,
+    verified: Vec<Result<VerifiedDoc, String>>,
+    held: &dyn ChangeGraph,
+) -> DocBatchVerdict {
     let mut invalid = Vec::new();
     let mut docs = Vec::new();
     let mut checked = Vec::new();

@@ -119,7 +119,10 @@ pub use admission::{
     admit, author_entry, decode_entries, merge_entries, witness, Admission, Merge,
     MAX_ADMISSION_ENTRIES,
 };
-pub use batch::{verify_batch, verify_doc_batch, BatchVerdict, DocBatchVerdict};
+pub use batch::{
+    judge_doc_batch, verify_batch, verify_doc_batch, verify_doc_chunks, BatchVerdict,
+    DocBatchVerdict,
+};
 pub use entry::{
     canonical_hex, Action, ConsortiumId, DocFrontier, Entry, EntryId, Invite, KeyFrontier, OrgInfo,
     Role, RosterError, SignedEntry, Target, VerifiedEntry, ROSTER_DOMAIN,
