@@ -73,9 +73,12 @@ impl Library {
     /// the module's doc). A chunk that does not decode refuses the answer
     /// before anything is written. A slice is all or nothing as
     /// [`Library::apply`] is for envelopes: a document in it that does not
-    /// verify, or a change the roster refuses as invalid, and none of it is
-    /// written; nor is any slice after it. The slices before it stay
-    /// (each of their documents was verified, judged and stored whole).
+    /// verify, and none of it is written (changes whose author may not
+    /// write are skipped, as there); nor is any slice after it. A document
+    /// refused as its writes are built is left out alone, as before
+    /// slices, and also ends the answer after its slice. The slices before
+    /// stay (each of their documents was verified, judged and stored
+    /// whole).
     /// Committed once for the answer (durable, then announced) before it
     /// returns, so a swarm's members start one round per answer.
     pub fn apply_whole_docs(
