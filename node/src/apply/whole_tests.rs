@@ -222,6 +222,16 @@ fn belongs(entry: &(Vec<u8>, Vec<u8>), doc: &str) -> bool {
 }
 
 /// The document each chunk carries, in order.
+/// A founder holding `n` practices (`p-00`, `p-01`, ...) and its whole
+/// documents, for the tests of an answer in slices.
+fn founder_of(n: usize, clock: &TestClock) -> (Library, Vec<Vec<u8>>) {
+    let ids: Vec<String> = (0..n).map(|i| format!("p-{i:02}")).collect();
+    let titles: Vec<(&str, &str)> = ids.iter().map(|id| (id.as_str(), "From A")).collect();
+    let a = founder(clock, &titles);
+    let chunks = all_docs(&a, false);
+    (a, chunks)
+}
+
 fn doc_keys(chunks: &[Vec<u8>]) -> Vec<String> {
     chunks
         .iter()
@@ -238,10 +248,7 @@ fn doc_keys(chunks: &[Vec<u8>]) -> Vec<String> {
 #[test]
 fn an_answer_in_slices_stops_whole_at_the_first_slice_refused() {
     let clock = TestClock::at("2026-01-10T09:00:00Z");
-    let ids: Vec<String> = (0..11).map(|i| format!("p-{i:02}")).collect();
-    let titles: Vec<(&str, &str)> = ids.iter().map(|id| (id.as_str(), "From A")).collect();
-    let a = founder(&clock, &titles);
-    let chunks = all_docs(&a, false);
+    let (a, chunks) = founder_of(11, &clock);
     assert_eq!(chunks.len(), 11);
     let keys = doc_keys(&chunks);
     // The store of a clone in one piece.
@@ -297,10 +304,7 @@ fn an_answer_in_slices_stops_whole_at_the_first_slice_refused() {
 #[test]
 fn a_chunk_that_does_not_decode_refuses_the_answer_in_slices() {
     let clock = TestClock::at("2026-01-10T09:00:00Z");
-    let ids: Vec<String> = (0..7).map(|i| format!("p-{i:02}")).collect();
-    let titles: Vec<(&str, &str)> = ids.iter().map(|id| (id.as_str(), "From A")).collect();
-    let a = founder(&clock, &titles);
-    let mut chunks = all_docs(&a, false);
+    let (a, mut chunks) = founder_of(7, &clock);
     let n = chunks[6].len();
     chunks[6].truncate(n - 1);
     let fresh = member(&a, 3, "org3", &clock);

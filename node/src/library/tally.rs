@@ -48,28 +48,6 @@ struct Standing {
     deleted: bool,
 }
 
-/// The kind a document key names, as the counts tell them apart.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Kind {
-    Practice,
-    Event,
-    /// A key of neither kind (never written by this code; counted as a
-    /// document only, as before the tally).
-    Other,
-}
-
-impl Kind {
-    fn of(doc: &[u8]) -> Kind {
-        if doc.starts_with(b"practice/") {
-            Kind::Practice
-        } else if doc.starts_with(b"event/") {
-            Kind::Event
-        } else {
-            Kind::Other
-        }
-    }
-}
-
 /// One write to a mirrored table, as the tally takes it.
 enum Update {
     /// A change hash is indexed (`true`) or no longer (`false`).
@@ -79,7 +57,7 @@ enum Update {
 }
 
 /// The change hashes and document standings the store holds.
-#[derive(Default, PartialEq, Debug)]
+#[derive(Default)]
 pub(crate) struct Tally {
     /// Every key of `HASH`, ascending (the order digests need).
     hashes: BTreeSet<[u8; 32]>,
@@ -94,17 +72,10 @@ pub(crate) struct Tally {
 }
 
 /// Digests over [`Tally::hashes`], kept until the hashes change.
-#[derive(Default, Debug)]
+#[derive(Default)]
 struct Digests {
     summary: OnceLock<[u8; 32]>,
     buckets: OnceLock<Vec<[u8; 32]>>,
-}
-
-/// Memos: two tallies are equal when what they hold is.
-impl PartialEq for Digests {
-    fn eq(&self, _: &Digests) -> bool {
-        true
-    }
 }
 
 /// Where a clean stop stores the figures of the tally.
@@ -112,7 +83,7 @@ const SAVED_KEY: &[u8] = b"tally";
 
 /// What a clean stop stores of the tally: what `status` and a round's
 /// summary read.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize)]
 struct Saved {
     counts: Counts,
     /// The summary digest, hex.
@@ -120,8 +91,10 @@ struct Saved {
 }
 
 impl Saved {
-    fn digest(&self) -> Option<[u8; 32]> {
-        hex::decode(&self.digest).ok()?.try_into().ok()
+    /// The counts and the digest, if the digest decodes.
+    fn figures(self) -> Option<(Counts, [u8; 32])> {
+        let digest = hex::decode(&self.digest).ok()?.try_into().ok()?;
+        Some((self.counts, digest))
     }
 }
 
@@ -213,18 +186,21 @@ impl Tally {
 
     /// A document's state written (`Some(deleted)`) or removed (`None`).
     fn set_doc(&mut self, doc: Box<[u8]>, deleted: Option<bool>) {
-        let kind = Kind::of(&doc);
+        let count = if doc.starts_with(b"practice/") {
+            Some(&mut self.practices)
+        } else if doc.starts_with(b"event/") {
+            Some(&mut self.events)
+        } else {
+            None
+        };
         let was = match deleted {
             Some(d) => self.docs.insert(doc, d),
             None => self.docs.remove(&doc),
         };
         let counted = |d: Option<bool>| u64::from(d == Some(false));
-        let count = match kind {
-            Kind::Practice => &mut self.practices,
-            Kind::Event => &mut self.events,
-            Kind::Other => return,
-        };
-        *count = *count + counted(deleted) - counted(was);
+        if let Some(count) = count {
+            *count = *count + counted(deleted) - counted(was);
+        }
     }
 
     /// Records (not deleted), documents (deleted ones too) and changes.
@@ -268,8 +244,9 @@ impl Tally {
 #[derive(Default)]
 pub(crate) struct TallyCell {
     held: RwLock<Option<Tally>>,
-    /// The figures stored at the last clean stop, until the first write.
-    saved: Mutex<Option<Saved>>,
+    /// The counts and summary digest stored at the last clean stop, until
+    /// the first write.
+    saved: Mutex<Option<(Counts, [u8; 32])>>,
     /// Whether the store may hold saved figures, which the next write
     /// removes.
     stored: AtomicBool,
@@ -282,12 +259,13 @@ impl TallyCell {
             return Ok(());
         };
         self.stored.store(true, Ordering::SeqCst);
-        match serde_json::from_slice::<Saved>(&bytes) {
-            Ok(s) if s.digest().is_some() => {
-                *self.saved.lock().unwrap_or_else(|e| e.into_inner()) = Some(s)
-            }
+        match serde_json::from_slice::<Saved>(&bytes)
+            .ok()
+            .and_then(Saved::figures)
+        {
+            Some(f) => *self.saved.lock().unwrap_or_else(|e| e.into_inner()) = Some(f),
             // Not used; the next write removes them.
-            _ => tracing::warn!("the tally stored at the last stop does not decode"),
+            None => tracing::warn!("the tally stored at the last stop does not decode"),
         }
         Ok(())
     }
@@ -350,9 +328,8 @@ impl TallyCell {
                 return Ok((t.counts(), t.summary_digest()));
             }
         }
-        let saved = self.saved.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        if let Some((s, digest)) = saved.and_then(|s| s.digest().map(|d| (s, d))) {
-            return Ok((s.counts, digest));
+        if let Some(saved) = self.saved.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+            return Ok(saved);
         }
         self.read(store, |t| (t.counts(), t.summary_digest()))
     }
@@ -407,7 +384,9 @@ impl TallyCell {
             return false;
         };
         let fresh = Tally::build(store).expect("the store's document states decode");
-        *t == fresh
+        t.hashes == fresh.hashes
+            && t.docs == fresh.docs
+            && t.counts() == fresh.counts()
             && t.summary_digest() == fresh.summary_digest()
             && t.bucket_digests() == fresh.bucket_digests()
     }
